@@ -1,0 +1,50 @@
+# The README's two commands: `make demo` runs the product offline, `make test` passes the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/messages.po))
+
+.PHONY: install test lint run demo bench translations extract update-catalogs clean
+
+install: $(STAMP) translations
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+translations: $(STAMP) $(MO_FILES)
+
+locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po
+	$(BIN)/pybabel compile --statistics --use-fuzzy=false -i $< -o $@ 2>/dev/null || $(BIN)/pybabel compile -i $< -o $@
+
+extract: $(STAMP)
+	$(BIN)/pybabel extract -F locales/babel.cfg -k N_ -k ngettext:1,2 --no-location --omit-header \
+		--sort-output -o locales/messages.pot bot handlers
+
+update-catalogs: extract
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --omit-header
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check bot handlers models tests alembic bench
+	$(BIN)/ruff format --check bot handlers models tests alembic bench
+	$(BIN)/mypy
+
+run: install
+	$(BIN)/followup db upgrade
+	$(BIN)/followup run
+
+demo: install
+	$(BIN)/followup demo
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo

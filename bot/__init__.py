@@ -1,0 +1,1 @@
+"""Telegram follow-up for the IL-2 SLE infection study."""

@@ -1,0 +1,38 @@
+"""`followup`: the operators' command line. Every command has --help; errors are one line on stderr."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli import infections, patients, sites
+from bot.cli.runtime import fail, runtime
+from bot.db import upgrade_database
+
+app = typer.Typer(
+    help="Follow-up of SLE patients in the IL-2 infection study (NCT04136106).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(db_app, name="db")
+app.add_typer(sites.sites_app, name="sites")
+app.add_typer(sites.staff_app, name="staff")
+app.add_typer(patients.app, name="patients")
+app.add_typer(infections.app, name="infections")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the tables to this version's schema (safe to run again)."""
+    settings = runtime().settings
+    try:
+        upgrade_database(settings.database_url)
+    except Exception as error:
+        fail(f"database upgrade failed: {str(error).splitlines()[0]}")
+    typer.echo("database is up to date")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,54 @@
+"""`followup infections record`: infections found at clinic visits rather than through the bot."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cli.runtime import Runtime, run_with_session
+from bot.services.enrollment import get_patient
+from bot.services.infections import details_or_error, record_infection
+from models import InfectionSite, InfectionSource, Outcome, Pathogen, Treatment
+
+app = typer.Typer(help="Confirmed infections.", no_args_is_help=True, rich_markup_mode=None)
+
+
+def _choices(values: type[object]) -> str:
+    return ", ".join(member.value for member in values)  # type: ignore[attr-defined]
+
+
+@app.command("record")
+def record(
+    study_id: Annotated[str, typer.Option(help="Study ID")],
+    onset: Annotated[str, typer.Option(help="Onset date YYYY-MM-DD")],
+    site_type: Annotated[str, typer.Option(help=_choices(InfectionSite))],
+    pathogen: Annotated[str, typer.Option(help=_choices(Pathogen))],
+    grade: Annotated[str, typer.Option(help="CTCAE grade 1-5")],
+    treatment: Annotated[str, typer.Option(help=_choices(Treatment))],
+    organism: Annotated[str | None, typer.Option(help="Organism found, free text")] = None,
+    hospitalized: Annotated[bool, typer.Option("--hospitalized", help="The patient was admitted")] = False,
+    outcome: Annotated[str, typer.Option(help=_choices(Outcome))] = Outcome.UNKNOWN.value,
+) -> None:
+    """Record a confirmed infection. The patient's first one ends their follow-up."""
+    details = details_or_error(
+        onset_date=onset, site_type=site_type, pathogen=pathogen, organism=organism,
+        ctcae_grade=grade, treatment=treatment, hospitalized=hospitalized, outcome=outcome,
+    )  # fmt: skip
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> str:
+        patient = await get_patient(session, study_id=study_id)
+        was = patient.status
+        await record_infection(
+            session,
+            patient=patient,
+            details=details,
+            source=InfectionSource.CLINIC,
+            actor=rt.actor,
+            now=rt.clock.now(),
+        )
+        ended = "; follow-up ended" if patient.status is not was else ""
+        return f"infection recorded for {patient.study_id}{ended}"
+
+    typer.echo(run_with_session(use_case))

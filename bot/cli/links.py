@@ -1,0 +1,55 @@
+"""Deep links and their QR codes for enrollment and staff invites."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import qrcode
+
+from bot.config import Settings
+from bot.services.errors import DomainError
+
+
+async def bot_username(settings: Settings) -> str:
+    """FOLLOWUP_BOT_USERNAME, or else ask Telegram (getMe) with the token."""
+    if settings.bot_username:
+        return settings.bot_username
+    if settings.telegram_token is None:
+        raise DomainError(
+            "set FOLLOWUP_BOT_USERNAME (or FOLLOWUP_TELEGRAM_TOKEN to ask Telegram) for deep links"
+        )
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    bot = Bot(settings.require_token(), base_url=settings.telegram_api_url)
+    try:
+        async with bot:
+            me = await bot.get_me()
+    except TelegramError as error:
+        raise DomainError(f"could not ask Telegram for the bot's username: {error.message}") from None
+    if not me.username:
+        raise DomainError("Telegram returned no username for this bot")
+    return me.username
+
+
+def check_writable(path: Path) -> None:
+    """Refuse an output path before anything is written to the database."""
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        raise DomainError(f"{path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise DomainError(f"{path}: folder {parent} is not writable")
+
+
+def write_qr(link: str, path: Path) -> None:
+    """Write a PNG QR code of the link, atomically (a temporary file renamed into place)."""
+    image = qrcode.make(link, box_size=8, border=4)
+    handle, temporary = tempfile.mkstemp(suffix=".png", dir=path.resolve().parent)
+    os.close(handle)
+    try:
+        image.save(temporary)
+        Path(temporary).replace(path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)

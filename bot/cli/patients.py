@@ -1,0 +1,208 @@
+"""`followup patients`: enroll, import, list, show, withdraw, shift-doses."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cli.links import bot_username, check_writable, write_qr
+from bot.cli.runtime import Runtime, console, fail, run_with_session
+from bot.services.enrollment import (
+    EnrollmentRequest,
+    enroll_patient,
+    get_patient,
+    import_patients,
+    list_patients,
+    plan_rows,
+    request_error,
+)
+from bot.services.follow_up import withdraw_patient
+from bot.services.invites import deep_link
+from bot.services.schedule import shift_doses
+from models import ContactKind, ContactStatus
+
+app = typer.Typer(
+    help="Enroll and manage patients (pseudonymous: study ID only).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@app.command("enroll")
+def enroll(
+    site: Annotated[str, typer.Option(help="Site code")],
+    group: Annotated[str, typer.Option(help="il2 or control")],
+    study_id: Annotated[str, typer.Option(help="The patient's study ID (no names)")],
+    enrolled_on: Annotated[str | None, typer.Option(help="Baseline date YYYY-MM-DD (default: today)")] = None,
+    il2_start: Annotated[
+        str | None, typer.Option(help="First IL-2 dose YYYY-MM-DD (il2 group; default: baseline)")
+    ] = None,
+    language: Annotated[str, typer.Option(help="zh_CN or en")] = "zh_CN",
+    reminder_time: Annotated[
+        str | None, typer.Option(help="HH:MM in the site's time zone (default 09:00)")
+    ] = None,
+    qr: Annotated[Path | None, typer.Option(help="Also write the deep link as a QR code PNG here")] = None,
+) -> None:
+    """Enroll one patient, write their whole follow-up plan and print the one-time deep link."""
+    try:
+        request = EnrollmentRequest(
+            study_id=study_id,
+            site=site,
+            group=group,  # type: ignore[arg-type]
+            enrolled_on=enrolled_on,  # type: ignore[arg-type]
+            il2_start=il2_start,  # type: ignore[arg-type]
+            language=language,  # type: ignore[arg-type]
+            reminder_time=reminder_time,  # type: ignore[arg-type]
+        )
+    except ValidationError as error:
+        fail(request_error(error))
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> tuple[str, str]:
+        username = await bot_username(rt.settings)
+        if qr is not None:
+            check_writable(qr)
+        enrolled = await enroll_patient(
+            session, request=request, protocol=rt.protocol, actor=rt.actor, now=rt.clock.now()
+        )
+        rows = Counter(row.kind for row in await plan_rows(session, patient_id=enrolled.patient.id))
+        summary = (
+            f"enrolled {enrolled.patient.study_id}: baseline {enrolled.patient.baseline_date}, "
+            f"{rows[ContactKind.CHECKIN]} check-ins and {rows[ContactKind.DOSE]} dose reminders planned"
+        )
+        return summary, deep_link(username, enrolled.code)
+
+    summary, link = run_with_session(use_case)
+    if qr is not None:
+        write_qr(link, qr)
+        summary += f"; QR code written to {qr}"
+    typer.echo(summary, err=True)
+    typer.echo(link)
+
+
+@app.command("import")
+def import_csv(
+    file: Annotated[
+        Path, typer.Argument(help="CSV: study_id,site,group[,enrolled_on,il2_start,language,reminder_time]")
+    ],
+) -> None:
+    """Enroll every row of a CSV file, or none if any row is refused. Prints study_id,deep_link lines."""
+    try:
+        content = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"{file}: cannot read as UTF-8 text ({error})")
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> list[tuple[str, str]]:
+        username = await bot_username(rt.settings)
+        enrolled = await import_patients(
+            session, content=content, protocol=rt.protocol, actor=rt.actor, now=rt.clock.now()
+        )
+        return [(item.patient.study_id, deep_link(username, item.code)) for item in enrolled]
+
+    links = run_with_session(use_case)
+    typer.echo(f"imported {len(links)} patients", err=True)
+    typer.echo("study_id,deep_link")
+    for study_id, link in links:
+        typer.echo(f"{study_id},{link}")
+
+
+@app.command("list")
+def list_(site: Annotated[str | None, typer.Option(help="Only this site")] = None) -> None:
+    """List patients with their status."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> Table:
+        table = Table("study ID", "site", "group", "status", "baseline", "telegram")
+        for patient, patient_site in await list_patients(session, site_code=site):
+            linked = "unreachable" if patient.unreachable else ("linked" if patient.telegram_chat_id else "-")
+            table.add_row(
+                patient.study_id, patient_site.code, patient.group.value, patient.status.value,
+                patient.baseline_date.isoformat(), linked,
+            )  # fmt: skip
+        return table
+
+    console.print(run_with_session(use_case))
+
+
+@app.command("show")
+def show(study_id: Annotated[str, typer.Argument(help="Study ID")]) -> None:
+    """One patient: settings, plan progress and the next contacts (in the patient's time zone)."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> list[object]:
+        patient = await get_patient(session, study_id=study_id)
+        rows = await plan_rows(session, patient_id=patient.id)
+        zone = ZoneInfo(patient.timezone)
+        facts = Table.grid(padding=(0, 2))
+        for label, value in (
+            ("study ID", patient.study_id),
+            ("group", patient.group.value),
+            ("status", patient.status.value + (f" ({patient.end_reason})" if patient.end_reason else "")),
+            ("baseline", patient.baseline_date.isoformat()),
+            ("IL-2 start", patient.il2_start.isoformat() if patient.il2_start else "-"),
+            ("language", patient.language.value),
+            ("reminder time", f"{patient.reminder_time:%H:%M} {patient.timezone}"),
+            ("telegram", "linked" if patient.telegram_chat_id else "not linked"),
+            (
+                "consented",
+                patient.consented_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                if patient.consented_at
+                else "-",
+            ),
+        ):
+            facts.add_row(label, value)
+        progress = Table("status", *[kind.value for kind in ContactKind], title="plan")
+        counts = Counter((row.kind, row.status) for row in rows)
+        for status in ContactStatus:
+            progress.add_row(status.value, *[str(counts[kind, status]) for kind in ContactKind])
+        upcoming = Table("due (local)", "kind", "which", title="next contacts")
+        now = rt.clock.now()
+        for row in [row for row in rows if row.status is ContactStatus.PLANNED and row.due_at > now][:5]:
+            which = (
+                f"month {row.month}"
+                if row.kind is ContactKind.CHECKIN
+                else f"cycle {row.cycle} dose {row.dose_number}"
+            )
+            upcoming.add_row(row.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), row.kind.value, which)
+        return [facts, progress, upcoming]
+
+    for renderable in run_with_session(use_case):
+        console.print(renderable)
+
+
+@app.command("withdraw")
+def withdraw(
+    study_id: Annotated[str, typer.Argument(help="Study ID")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
+) -> None:
+    """End a patient's follow-up and cancel every future contact."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> int:
+        patient = await get_patient(session, study_id=study_id)
+        return await withdraw_patient(
+            session, patient=patient, reason=reason, actor=rt.actor, now=rt.clock.now()
+        )
+
+    cancelled = run_with_session(use_case)
+    typer.echo(f"{study_id} withdrawn; {cancelled} future contacts cancelled")
+
+
+@app.command("shift-doses")
+def shift(
+    study_id: Annotated[str, typer.Argument(help="Study ID")],
+    days: Annotated[int, typer.Option(help="Days to move every future dose (negative: earlier)")],
+) -> None:
+    """Move all future IL-2 dose reminders, e.g. when a cycle was delayed."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> int:
+        patient = await get_patient(session, study_id=study_id)
+        return await shift_doses(
+            session, patient=patient, days=days, protocol=rt.protocol, actor=rt.actor, now=rt.clock.now()
+        )
+
+    moved = run_with_session(use_case)
+    typer.echo(f"{moved} future doses of {study_id} moved by {days:+d} days")

@@ -1,0 +1,90 @@
+"""`followup sites` and `followup staff`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cli.links import bot_username
+from bot.cli.runtime import Runtime, console, run_with_session
+from bot.services.invites import deep_link
+from bot.services.sites import add_site, add_staff, list_sites, list_staff
+from models import StaffRole
+
+sites_app = typer.Typer(help="Study sites.", no_args_is_help=True, rich_markup_mode=None)
+staff_app = typer.Typer(
+    help="Clinicians, PIs, coordinators and admins.", no_args_is_help=True, rich_markup_mode=None
+)
+
+
+@sites_app.command("add")
+def sites_add(
+    code: Annotated[str, typer.Argument(help="Short site code, e.g. PKU")],
+    name: Annotated[str, typer.Option(help="Site name")],
+    timezone: Annotated[str, typer.Option(help="IANA time zone, e.g. Asia/Shanghai")],
+    phone: Annotated[str | None, typer.Option(help="Phone patients call (shown in urgent advice)")] = None,
+) -> None:
+    """Add a study site."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> str:
+        site = await add_site(
+            session, code=code, name=name, timezone=timezone, phone=phone, actor=rt.actor, now=rt.clock.now()
+        )
+        return site.code
+
+    typer.echo(f"site {run_with_session(use_case)} added")
+
+
+@sites_app.command("list")
+def sites_list() -> None:
+    """List the sites."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> Table:
+        table = Table("code", "name", "time zone", "phone")
+        for site in await list_sites(session):
+            table.add_row(site.code, site.name, site.timezone, site.phone or "")
+        return table
+
+    console.print(run_with_session(use_case))
+
+
+@staff_app.command("add")
+def staff_add(
+    site: Annotated[str, typer.Option(help="Site code")],
+    role: Annotated[StaffRole, typer.Option(help="What they do; admins see every site")],
+    name: Annotated[str, typer.Option(help="Name shown to colleagues in alerts")],
+) -> None:
+    """Add a staff member and print their one-time Telegram invite link."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> str:
+        username = await bot_username(rt.settings)
+        staff, code = await add_staff(
+            session,
+            site_code=site,
+            role=role,
+            name=name,
+            actor=rt.actor,
+            now=rt.clock.now(),
+            invite_valid_days=rt.protocol.enrollment.staff_invite_valid_days,
+        )
+        link = deep_link(username, code)
+        return f"staff #{staff.id} ({staff.role.value}) added; invite link, valid once:\n{link}"
+
+    typer.echo(run_with_session(use_case))
+
+
+@staff_app.command("list")
+def staff_list(site: Annotated[str | None, typer.Option(help="Only this site")] = None) -> None:
+    """List staff and whether they have linked Telegram."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> Table:
+        table = Table("id", "site", "role", "name", "telegram")
+        for staff, staff_site in await list_staff(session, site_code=site):
+            linked = "linked" if staff.telegram_user_id else "invited"
+            table.add_row(str(staff.id), staff_site.code, staff.role.value, staff.name, linked)
+        return table
+
+    console.print(run_with_session(use_case))

@@ -1,0 +1,108 @@
+"""Engines and sessions. Nothing connects at import; callers pass the URL from Settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+
+
+def async_url(url: str) -> str:
+    """Pick the async driver: aiosqlite for SQLite, psycopg 3 for PostgreSQL."""
+    return _with_driver(url, sqlite="aiosqlite", postgresql="psycopg")
+
+
+def sync_url(url: str) -> str:
+    """The same database through a synchronous driver (Alembic)."""
+    return _with_driver(url, sqlite="pysqlite", postgresql="psycopg")
+
+
+def _with_driver(url: str, *, sqlite: str, postgresql: str) -> str:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    driver = {"sqlite": sqlite, "postgresql": postgresql}.get(backend)
+    if driver is None:
+        raise ValueError(f"unsupported database: {backend}")
+    return parsed.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    engine = create_async_engine(async_url(url), **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def open_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session that rolls back whatever its use case did not commit."""
+    async with session_factory(engine)() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def _alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.attributes["url"] = url
+    return config
+
+
+def upgrade_database(url: str) -> None:
+    """Bring the schema to the newest revision (synchronous: Alembic runs on the sync driver)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(url), "head")
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+
+
+class SchemaNotCurrent(Exception):
+    """The database is not at the code's migration head."""
+
+
+async def check_schema(engine: AsyncEngine) -> None:
+    """Refuse to work on a database that `followup db upgrade` has not brought up to date."""
+    from alembic.runtime.migration import MigrationContext
+
+    def current(connection: Any) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with engine.connect() as connection:
+        revision = await connection.run_sync(current)
+    head = head_revision()
+    if revision is None:
+        raise SchemaNotCurrent("the database has no tables yet: run `followup db upgrade`")
+    if revision != head:
+        raise SchemaNotCurrent(
+            f"the database is at revision {revision}, not {head}: run `followup db upgrade`"
+        )

@@ -1,0 +1,78 @@
+"""Ending follow-up: the one place that cancels a patient's future contacts and pending messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.audit import changed, record_event, snapshot
+from bot.services.errors import DomainError
+from models import ContactStatus, OutboxMessage, OutboxStatus, Patient, PatientStatus, ScheduledContact
+from models.contact import OPEN_STATUSES
+
+ENDED_STATUSES = (
+    PatientStatus.WITHDRAWN,
+    PatientStatus.INFECTED,
+    PatientStatus.COMPLETED,
+    PatientStatus.DECLINED,
+)
+
+
+async def end_follow_up(
+    session: AsyncSession, *, patient: Patient, status: PatientStatus, reason: str, actor: str, now: datetime
+) -> int:
+    """Close the patient's follow-up and cancel what has not happened yet. Returns the contacts cancelled.
+
+    Contacts whose window had already closed unanswered are recorded as missed, not cancelled.
+
+    The caller commits; it may queue a closing message afterwards (pending messages are cancelled first).
+    """
+    before = snapshot(patient)
+    patient.status = status
+    patient.ended_at = now
+    patient.end_reason = reason
+    still_open = (ScheduledContact.patient_id == patient.id, ScheduledContact.status.in_(OPEN_STATUSES))
+    await session.execute(
+        update(ScheduledContact)
+        .where(*still_open, ScheduledContact.window_end <= now)
+        .values(status=ContactStatus.MISSED, next_action_at=None)
+    )
+    cancelled = await session.execute(
+        update(ScheduledContact)
+        .where(*still_open)
+        .values(status=ContactStatus.CANCELLED, next_action_at=None)
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.patient_id == patient.id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.CANCELLED)
+    )
+    old, new = changed(before, snapshot(patient))
+    record_event(
+        session,
+        actor=actor,
+        action=f"patient.end.{status.value}",
+        entity=patient,
+        at=now,
+        before=old,
+        after={**new, "contacts_cancelled": cancelled.rowcount},
+    )
+    return int(cancelled.rowcount)
+
+
+async def withdraw_patient(
+    session: AsyncSession, *, patient: Patient, reason: str, actor: str, now: datetime
+) -> int:
+    """Withdraw a patient (their wish or the coordinator's decision); returns the contacts cancelled."""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("reason: say why the patient is withdrawn")
+    if patient.status in ENDED_STATUSES:
+        raise DomainError(f"{patient.study_id}: follow-up has already ended ({patient.status.value})")
+    cancelled = await end_follow_up(
+        session, patient=patient, status=PatientStatus.WITHDRAWN, reason=reason, actor=actor, now=now
+    )
+    await session.commit()
+    return cancelled

@@ -1,0 +1,123 @@
+"""Recording a confirmed infection. The patient's first one ends follow-up."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.audit import changed, record_event, snapshot
+from bot.services.errors import DomainError
+from bot.services.follow_up import ENDED_STATUSES, end_follow_up
+from models import (
+    Escalation,
+    EscalationStatus,
+    Infection,
+    InfectionSite,
+    InfectionSource,
+    Outcome,
+    Pathogen,
+    Patient,
+    PatientStatus,
+    Treatment,
+)
+
+UNRESOLVED = (EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED)
+
+
+class InfectionDetails(BaseModel):
+    """What a clinician records about a confirmed infection (the same for the CLI and the Telegram form)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    onset_date: date
+    site_type: InfectionSite
+    pathogen: Pathogen
+    organism: str | None = Field(default=None, max_length=200)
+    ctcae_grade: int = Field(ge=1, le=5)
+    treatment: Treatment
+    hospitalized: bool = False
+    outcome: Outcome = Outcome.UNKNOWN
+
+    @field_validator("organism")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+
+def details_or_error(**values: object) -> InfectionDetails:
+    try:
+        return InfectionDetails.model_validate(values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise DomainError(f"{field}: {first['msg']}") from None
+
+
+async def record_infection(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    details: InfectionDetails,
+    source: InfectionSource,
+    actor: str,
+    now: datetime,
+    escalation: Escalation | None = None,
+) -> Infection:
+    """Store the infection; close the patient's unresolved escalation as confirmed; end follow-up if first."""
+    today = now.astimezone(ZoneInfo(patient.timezone)).date()
+    if details.onset_date > today:
+        raise DomainError(f"onset: {details.onset_date} is in the future")
+    if details.onset_date < patient.baseline_date:
+        raise DomainError(
+            f"onset: {details.onset_date} is before the patient's baseline {patient.baseline_date}"
+        )
+    first = (
+        await session.scalar(select(Infection.id).where(Infection.patient_id == patient.id).limit(1)) is None
+    )
+    if escalation is None:
+        escalation = await session.scalar(
+            select(Escalation).where(Escalation.patient_id == patient.id, Escalation.status.in_(UNRESOLVED))
+        )
+    infection = Infection(
+        patient_id=patient.id,
+        escalation_id=escalation.id if escalation else None,
+        source=source,
+        recorded_by=actor,
+        recorded_at=now,
+        **details.model_dump(),
+    )
+    session.add(infection)
+    await session.flush()
+    record_event(
+        session, actor=actor, action="infection.record", entity=infection, at=now, after=snapshot(infection)
+    )
+    if escalation is not None:
+        before = snapshot(escalation)
+        escalation.status = EscalationStatus.CONFIRMED
+        escalation.resolved_at = now
+        escalation.next_step_at = None
+        old, new = changed(before, snapshot(escalation))
+        record_event(
+            session,
+            actor=actor,
+            action="escalation.confirm",
+            entity=escalation,
+            at=now,
+            before=old,
+            after=new,
+        )
+    if first and patient.status not in ENDED_STATUSES:
+        await end_follow_up(
+            session,
+            patient=patient,
+            status=PatientStatus.INFECTED,
+            reason=f"first confirmed infection (onset {details.onset_date})",
+            actor=actor,
+            now=now,
+        )
+    await session.commit()
+    return infection

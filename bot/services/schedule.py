@@ -1,0 +1,105 @@
+"""Changes to a written plan: moving future doses, a new reminder time. Rows are updated, never rewritten."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.plan import contact_window
+from bot.protocol import StudyProtocol
+from bot.services.audit import record_event
+from bot.services.errors import DomainError
+from bot.services.follow_up import ENDED_STATUSES
+from models import ContactKind, ContactStatus, Group, Patient, ScheduledContact
+
+
+async def _future_planned(
+    session: AsyncSession, *, patient: Patient, now: datetime, kind: ContactKind | None = None
+) -> list[ScheduledContact]:
+    query = select(ScheduledContact).where(
+        ScheduledContact.patient_id == patient.id,
+        ScheduledContact.status == ContactStatus.PLANNED,
+        ScheduledContact.due_at > now,
+    )
+    if kind is not None:
+        query = query.where(ScheduledContact.kind == kind)
+    return list((await session.scalars(query.order_by(ScheduledContact.due_at))).all())
+
+
+def _retime(row: ScheduledContact, *, patient: Patient, protocol: StudyProtocol) -> None:
+    due_at, window_end = contact_window(
+        kind=row.kind,
+        day=row.planned_date,
+        reminder_time=patient.reminder_time,
+        zone=ZoneInfo(patient.timezone),
+        missed_after_days=protocol.checkin_plan.missed_after_days,
+    )
+    row.due_at, row.window_end, row.next_action_at = due_at, window_end, due_at
+
+
+def _refuse_if_ended(patient: Patient) -> None:
+    if patient.status in ENDED_STATUSES:
+        raise DomainError(f"{patient.study_id}: follow-up has ended ({patient.status.value})")
+
+
+async def shift_doses(
+    session: AsyncSession, *, patient: Patient, days: int, protocol: StudyProtocol, actor: str, now: datetime
+) -> int:
+    """Move every future dose reminder by `days` days in the patient's zone; returns how many moved."""
+    if patient.group is not Group.IL2:
+        raise DomainError(f"{patient.study_id} is in the control group and has no doses")
+    _refuse_if_ended(patient)
+    if days == 0 or abs(days) > 365:
+        raise DomainError("days: give a non-zero number of days, at most 365 either way")
+    doses = await _future_planned(session, patient=patient, now=now, kind=ContactKind.DOSE)
+    if not doses:
+        raise DomainError(f"{patient.study_id} has no future doses to move")
+    first_before = doses[0].planned_date
+    for row in doses:
+        row.planned_date += timedelta(days=days)
+        _retime(row, patient=patient, protocol=protocol)
+    if doses[0].due_at <= now:
+        raise DomainError(f"days: the next dose would move to {doses[0].planned_date}, which is already past")
+    record_event(
+        session,
+        actor=actor,
+        action="patient.shift_doses",
+        entity=patient,
+        at=now,
+        before={"next_dose": first_before.isoformat()},
+        after={"next_dose": doses[0].planned_date.isoformat(), "days": days, "doses_moved": len(doses)},
+    )
+    await session.commit()
+    return len(doses)
+
+
+async def change_reminder_time(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    reminder_time: time,
+    protocol: StudyProtocol,
+    actor: str,
+    now: datetime,
+) -> int:
+    """Set the patient's reminder time and re-time every future contact. Returns how many were re-timed."""
+    _refuse_if_ended(patient)
+    before = patient.reminder_time
+    patient.reminder_time = reminder_time
+    rows = await _future_planned(session, patient=patient, now=now)
+    for row in rows:
+        _retime(row, patient=patient, protocol=protocol)
+    record_event(
+        session,
+        actor=actor,
+        action="patient.reminder_time",
+        entity=patient,
+        at=now,
+        before={"reminder_time": before.isoformat()},
+        after={"reminder_time": reminder_time.isoformat(), "contacts_retimed": len(rows)},
+    )
+    await session.commit()
+    return len(rows)

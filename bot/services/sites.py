@@ -1,0 +1,96 @@
+"""Study sites and their staff."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.audit import record_event, snapshot
+from bot.services.errors import DomainError, NotFound
+from bot.services.invites import issue_code
+from models import InvitePurpose, Site, Staff, StaffRole
+
+SITE_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
+
+
+def zone_or_error(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DomainError(f"unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)") from None
+
+
+async def get_site(session: AsyncSession, *, code: str) -> Site:
+    site = await session.scalar(select(Site).where(Site.code == code.upper()))
+    if site is None:
+        raise NotFound(f"no site with code {code!r}")
+    return site
+
+
+async def add_site(
+    session: AsyncSession,
+    *,
+    code: str,
+    name: str,
+    timezone: str,
+    phone: str | None,
+    actor: str,
+    now: datetime,
+) -> Site:
+    code = code.strip().upper()
+    if not SITE_CODE.match(code):
+        raise DomainError(f"site code {code!r}: use 1-32 letters, digits, '-' or '_'")
+    if not name.strip():
+        raise DomainError("site name: must not be empty")
+    zone_or_error(timezone)
+    if phone is not None and not re.fullmatch(r"\+?[0-9][0-9 ()-]{4,30}", phone):
+        raise DomainError(f"site phone {phone!r}: use digits, spaces, '+', '-' or brackets")
+    if await session.scalar(select(Site.id).where(Site.code == code)) is not None:
+        raise DomainError(f"site {code} exists already")
+    site = Site(code=code, name=name.strip(), timezone=timezone, phone=phone, created_at=now)
+    session.add(site)
+    await session.flush()
+    record_event(session, actor=actor, action="site.add", entity=site, at=now, after=snapshot(site))
+    await session.commit()
+    return site
+
+
+async def list_sites(session: AsyncSession) -> Sequence[Site]:
+    return (await session.scalars(select(Site).order_by(Site.code))).all()
+
+
+async def add_staff(
+    session: AsyncSession,
+    *,
+    site_code: str,
+    role: StaffRole,
+    name: str,
+    actor: str,
+    now: datetime,
+    invite_valid_days: int,
+) -> tuple[Staff, str]:
+    """Create a staff record and its one-time invite; returns the record and the clear invite code."""
+    site = await get_site(session, code=site_code)
+    if not name.strip():
+        raise DomainError("staff name: must not be empty")
+    staff = Staff(site_id=site.id, role=role, name=name.strip(), created_at=now)
+    session.add(staff)
+    await session.flush()
+    code = issue_code(
+        session, purpose=InvitePurpose.STAFF, now=now, valid_days=invite_valid_days, staff_id=staff.id
+    )
+    record_event(session, actor=actor, action="staff.add", entity=staff, at=now, after=snapshot(staff))
+    await session.commit()
+    return staff, code
+
+
+async def list_staff(session: AsyncSession, *, site_code: str | None = None) -> Sequence[tuple[Staff, Site]]:
+    query = select(Staff, Site).join(Site, Staff.site_id == Site.id).order_by(Site.code, Staff.role, Staff.id)
+    if site_code:
+        query = query.where(Site.code == site_code.upper())
+    return (await session.execute(query)).tuples().all()

@@ -1,0 +1,50 @@
+"""SQLAlchemy models, one module per aggregate. No imports from bot/ or handlers/."""
+
+from models.audit import AuditEvent
+from models.base import Base
+from models.contact import ContactKind, ContactStatus, ScheduledContact
+from models.escalation import Escalation, EscalationNotification, EscalationStatus
+from models.infection import Infection, InfectionSite, InfectionSource, Outcome, Pathogen, Treatment
+from models.invite import InviteCode, InvitePurpose
+from models.outbox import OutboxMessage, OutboxStatus
+from models.patient import Group, Language, Patient, PatientStatus
+from models.questionnaire import Answer, FormKind, QuestionnaireResponse, ResponseStatus
+from models.site import Site
+from models.staff import Staff, StaffRole
+from models.triage import TriageDecision, TriageLevel
+from models.update import ProcessedUpdate
+
+__all__ = [
+    "Answer",
+    "AuditEvent",
+    "Base",
+    "ContactKind",
+    "ContactStatus",
+    "Escalation",
+    "EscalationNotification",
+    "EscalationStatus",
+    "FormKind",
+    "Group",
+    "Infection",
+    "InfectionSite",
+    "InfectionSource",
+    "InviteCode",
+    "InvitePurpose",
+    "Language",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Outcome",
+    "Pathogen",
+    "Patient",
+    "PatientStatus",
+    "ProcessedUpdate",
+    "QuestionnaireResponse",
+    "ResponseStatus",
+    "ScheduledContact",
+    "Site",
+    "Staff",
+    "StaffRole",
+    "Treatment",
+    "TriageDecision",
+    "TriageLevel",
+]

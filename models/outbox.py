@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, str_enum
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a dispatcher
+    SENT = "sent"
+    DEAD = "dead"  # permanent error (400, 403): kept with its error, never retried
+    CANCELLED = "cancelled"
+
+
+class OutboxMessage(Base):
+    """One outbound Telegram call, written in the transaction that decided it. Sent by the dispatcher."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status_not_before", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus, 12))
+    not_before: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, str_enum
+
+
+class Group(enum.StrEnum):
+    IL2 = "il2"
+    CONTROL = "control"
+
+
+class PatientStatus(enum.StrEnum):
+    ENROLLED = "enrolled"  # plan written, Telegram not linked or consent not given yet
+    ACTIVE = "active"  # linked and consented: contacts go out
+    DECLINED = "declined"  # did not consent in Telegram
+    WITHDRAWN = "withdrawn"
+    INFECTED = "infected"  # follow-up ended at the first confirmed infection
+    COMPLETED = "completed"  # month 24 reached
+
+
+class Language(enum.StrEnum):
+    ZH_CN = "zh_CN"
+    EN = "en"
+
+
+class Patient(Base):
+    """A pseudonymous participant: no name, no phone number, ever."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[str] = mapped_column(String(32), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    group: Mapped[Group] = mapped_column(str_enum(Group))
+    status: Mapped[PatientStatus] = mapped_column(str_enum(PatientStatus), index=True)
+    baseline_date: Mapped[date]
+    il2_start: Mapped[date | None]
+    timezone: Mapped[str] = mapped_column(String(64))
+    language: Mapped[Language] = mapped_column(str_enum(Language, 8))
+    reminder_time: Mapped[time]
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    consented_at: Mapped[datetime | None]
+    unreachable: Mapped[bool] = mapped_column(default=False)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]

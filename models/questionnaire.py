@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, str_enum
+
+
+class FormKind(enum.StrEnum):
+    CHECKIN = "checkin"
+    REPORT = "report"
+
+
+class ResponseStatus(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    ABANDONED = "abandoned"
+
+
+class QuestionnaireResponse(Base):
+    """One filling of a form. Progress lives here, so a restart resumes where the patient was."""
+
+    __tablename__ = "questionnaire_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("scheduled_contacts.id"), index=True)
+    form: Mapped[FormKind] = mapped_column(str_enum(FormKind, 8))
+    status: Mapped[ResponseStatus] = mapped_column(str_enum(ResponseStatus, 12))
+    current_item: Mapped[str | None] = mapped_column(String(40))
+    started_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+
+
+class Answer(Base):
+    """One item's answer, as its option code(s), number or text. Edited in place until submission."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("response_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_responses.id"))
+    item_id: Mapped[str] = mapped_column(String(40))
+    value: Mapped[Any] = mapped_column(JSON)
+    answered_at: Mapped[datetime]
