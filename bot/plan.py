@@ -35,7 +35,7 @@ class PlannedContact:
 
 def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     """The UTC instant of a wall-clock time on a local day (fold=0: gaps move forward, repeats come first)."""
-    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+    return datetime.combine(day, at.replace(fold=0), tzinfo=zone).astimezone(UTC)
 
 
 def monthly_anniversary(baseline: date, month: int) -> date:

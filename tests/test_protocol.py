@@ -51,7 +51,10 @@ def _broken(tmp_path: Path, change: dict[str, object] | None = None, *, raw: str
         ({"triage.urgent_symptoms": ["dyspnoea"]}, "triage.urgent_symptoms"),
         ({"dose_regimen.dose_days": [0, 2, 30]}, "dose_regimen"),
         ({"escalation.urgent.steps": [{"after_minutes": 30, "roles": ["pi"]}]}, "escalation.urgent"),
-        ({"escalation.infection.steps": [{"after_minutes": 0, "roles": ["nurse"]}]}, "escalation.infection.steps[0].roles[0]"),
+        (
+            {"escalation.infection.steps": [{"after_minutes": 0, "roles": ["nurse"]}]},
+            "escalation.infection.steps[0].roles[0]",
+        ),
         ({"checkin_plan.default_reminder_time": "9 o'clock"}, "checkin_plan.default_reminder_time"),
         ({"checkin_plan.nudge_dayz": [1]}, "checkin_plan.nudge_dayz"),
     ],

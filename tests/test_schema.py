@@ -35,7 +35,9 @@ async def test_it_refuses_to_update_or_delete_audit_events(session: AsyncSession
         with pytest.raises(DBAPIError, match="append-only"):
             await session.execute(text(statement))
         await session.rollback()
-    assert await session.scalar(select(AuditEvent.actor).where(AuditEvent.id == event_id)) == "cli:coordinator"
+    assert (
+        await session.scalar(select(AuditEvent.actor).where(AuditEvent.id == event_id)) == "cli:coordinator"
+    )
 
 
 async def test_it_stores_and_returns_instants_in_utc(session: AsyncSession, clock: FakeClock) -> None:
@@ -50,7 +52,7 @@ async def test_it_stores_and_returns_instants_in_utc(session: AsyncSession, cloc
 
 
 async def test_it_refuses_a_naive_datetime(session: AsyncSession) -> None:
-    session.add(Site(code="X", name="X", timezone="UTC", created_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+    session.add(Site(code="X", name="X", timezone="UTC", created_at=datetime(2026, 1, 1)))
     with pytest.raises(Exception, match="naive datetime"):
         await session.flush()
 

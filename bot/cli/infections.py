@@ -32,12 +32,12 @@ def record(
     outcome: Annotated[str, typer.Option(help=_choices(Outcome))] = Outcome.UNKNOWN.value,
 ) -> None:
     """Record a confirmed infection. The patient's first one ends their follow-up."""
-    details = details_or_error(
-        onset_date=onset, site_type=site_type, pathogen=pathogen, organism=organism,
-        ctcae_grade=grade, treatment=treatment, hospitalized=hospitalized, outcome=outcome,
-    )  # fmt: skip
 
     async def use_case(session: AsyncSession, rt: Runtime) -> str:
+        details = details_or_error(
+            onset_date=onset, site_type=site_type, pathogen=pathogen, organism=organism,
+            ctcae_grade=grade, treatment=treatment, hospitalized=hospitalized, outcome=outcome,
+        )  # fmt: skip
         patient = await get_patient(session, study_id=study_id)
         was = patient.status
         await record_infection(

@@ -55,11 +55,11 @@ def enroll(
         request = EnrollmentRequest(
             study_id=study_id,
             site=site,
-            group=group,  # type: ignore[arg-type]
-            enrolled_on=enrolled_on,  # type: ignore[arg-type]
-            il2_start=il2_start,  # type: ignore[arg-type]
-            language=language,  # type: ignore[arg-type]
-            reminder_time=reminder_time,  # type: ignore[arg-type]
+            group=group,
+            enrolled_on=enrolled_on,
+            il2_start=il2_start,
+            language=language,
+            reminder_time=reminder_time,
         )
     except ValidationError as error:
         fail(request_error(error))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,11 +73,12 @@ class EnrollmentRequest(BaseModel):
                 raise ValueError(f"{value!r} is not a real date in the form YYYY-MM-DD") from None
         return value
 
-    @model_validator(mode="after")
-    def _il2_start_only_for_il2(self) -> EnrollmentRequest:
-        if self.group is Group.CONTROL and self.il2_start is not None:
-            raise ValueError("il2_start is only for the il2 group")
-        return self
+    @field_validator("il2_start")
+    @classmethod
+    def _only_for_il2(cls, value: date | None, info: ValidationInfo) -> date | None:
+        if value is not None and info.data.get("group") is Group.CONTROL:
+            raise ValueError("only for the il2 group")
+        return value
 
 
 def request_error(error: ValidationError) -> str:
@@ -109,10 +110,10 @@ async def _check_request(
         if il2_start > monthly_anniversary(baseline, protocol.follow_up_end.after_months):
             raise DomainError(f"il2_start: {il2_start} is after the end of follow-up")
     existing = await session.scalar(
-        select(Patient.id).where(func.lower(Patient.study_id) == request.study_id.lower())
+        select(Patient.study_id).where(func.lower(Patient.study_id) == request.study_id.lower())
     )
     if existing is not None:
-        raise DomainError(f"study_id: {request.study_id} is enrolled already")
+        raise DomainError(f"study_id: {existing} is enrolled already")
     return baseline, il2_start
 
 
@@ -267,13 +268,11 @@ async def get_patient(session: AsyncSession, *, study_id: str) -> Patient:
     return patient
 
 
-async def list_patients(
-    session: AsyncSession, *, site_code: str | None = None
-) -> Sequence[tuple[Patient, Site]]:
+async def list_patients(session: AsyncSession, *, site_code: str | None = None) -> list[tuple[Patient, Site]]:
     query = select(Patient, Site).join(Site, Patient.site_id == Site.id).order_by(Patient.study_id)
     if site_code:
         query = query.where(Site.code == site_code.upper())
-    return (await session.execute(query)).tuples().all()
+    return [(first, second) for first, second in await session.execute(query)]
 
 
 async def plan_rows(session: AsyncSession, *, patient_id: int) -> Sequence[ScheduledContact]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import changed, record_event, snapshot
@@ -39,11 +40,12 @@ async def end_follow_up(
         .where(*still_open, ScheduledContact.window_end <= now)
         .values(status=ContactStatus.MISSED, next_action_at=None)
     )
-    cancelled = await session.execute(
+    result = await session.execute(
         update(ScheduledContact)
         .where(*still_open)
         .values(status=ContactStatus.CANCELLED, next_action_at=None)
     )
+    cancelled = int(cast(CursorResult[Any], result).rowcount)
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.patient_id == patient.id, OutboxMessage.status == OutboxStatus.PENDING)
@@ -57,9 +59,9 @@ async def end_follow_up(
         entity=patient,
         at=now,
         before=old,
-        after={**new, "contacts_cancelled": cancelled.rowcount},
+        after={**new, "contacts_cancelled": cancelled},
     )
-    return int(cancelled.rowcount)
+    return cancelled
 
 
 async def withdraw_patient(

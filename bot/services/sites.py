@@ -89,8 +89,8 @@ async def add_staff(
     return staff, code
 
 
-async def list_staff(session: AsyncSession, *, site_code: str | None = None) -> Sequence[tuple[Staff, Site]]:
+async def list_staff(session: AsyncSession, *, site_code: str | None = None) -> list[tuple[Staff, Site]]:
     query = select(Staff, Site).join(Site, Staff.site_id == Site.id).order_by(Site.code, Staff.role, Staff.id)
     if site_code:
         query = query.where(Site.code == site_code.upper())
-    return (await session.execute(query)).tuples().all()
+    return [(first, second) for first, second in await session.execute(query)]
