@@ -6,6 +6,7 @@ import typer
 
 from bot.cli import infections, patients, sites
 from bot.cli.runtime import fail, runtime
+from bot.cli.triage import triage_command
 from bot.db import upgrade_database
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app.add_typer(sites.sites_app, name="sites")
 app.add_typer(sites.staff_app, name="staff")
 app.add_typer(patients.app, name="patients")
 app.add_typer(infections.app, name="infections")
+app.command("triage")(triage_command)
 
 
 @db_app.command("upgrade")
