@@ -20,6 +20,9 @@ from bot.db import create_engine, open_session, sync_url, upgrade_database
 from bot.protocol import StudyProtocol, load_protocol
 from models import Base
 
+# python-telegram-bot's future behaviour (durations as timedelta), opted into now so no deprecation fires.
+os.environ["PTB_TIMEDELTA"] = "1"
+
 TEST_DATABASE_ENV = "FOLLOWUP_TEST_DATABASE_URL"
 POSTGRES_URL = os.environ.get(TEST_DATABASE_ENV)
 

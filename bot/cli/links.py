@@ -25,13 +25,10 @@ async def bot_username(settings: Settings) -> str:
 
     bot = Bot(settings.require_token(), base_url=settings.telegram_api_url)
     try:
-        async with bot:
-            me = await bot.get_me()
+        async with bot:  # initialising the bot asks getMe once
+            return bot.username
     except TelegramError as error:
         raise DomainError(f"could not ask Telegram for the bot's username: {error.message}") from None
-    if not me.username:
-        raise DomainError("Telegram returned no username for this bot")
-    return me.username
 
 
 def check_writable(path: Path) -> None:

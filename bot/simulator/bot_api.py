@@ -1,0 +1,268 @@
+"""A loopback Telegram Bot API: records every call, serves updates from simulated users, injects faults.
+
+Point python-telegram-bot at it with `base_url=stub.base_url` (FOLLOWUP_TELEGRAM_API_URL). It listens only on
+127.0.0.1 and answers the methods the bot uses with objects Telegram would return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.simulator.http import parameters, read_request, response_bytes
+
+BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Follow-up", "username": "sle_followup_bot"}
+MESSAGE_METHODS = {"sendMessage", "sendDocument", "sendPhoto"}
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Fault:
+    """An error the stub answers instead of the real result, `remaining` more times."""
+
+    status: int
+    description: str
+    remaining: int = 1
+    retry_after: int | None = None
+    chat_id: int | None = None
+
+
+@dataclass
+class BotApiStub:
+    token: str = "123456789:TEST-token-for-the-loopback-stub_0"  # noqa: S105 - not a secret
+    now: float = 1_800_000_000.0  # Unix time stamped on messages; tests may move it
+    calls: list[ApiCall] = field(default_factory=list)
+    _updates: deque[dict[str, Any]] = field(default_factory=deque)
+    _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _faults: dict[str, list[Fault]] = field(default_factory=dict)
+    _blocked: set[int] = field(default_factory=set)
+    _new_update: asyncio.Event = field(default_factory=asyncio.Event)
+    _new_call: asyncio.Event = field(default_factory=asyncio.Event)
+    _server: asyncio.Server | None = None
+    port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def start(self) -> BotApiStub:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._new_update.set()
+            await self._server.wait_closed()
+
+    async def __aenter__(self) -> BotApiStub:
+        return await self.start()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    # -- what simulated users do
+
+    def _push(self, kind: str, payload: dict[str, Any]) -> int:
+        update_id = next(self._update_ids)
+        self._updates.append({"update_id": update_id, kind: payload})
+        self._new_update.set()
+        return update_id
+
+    def user_sends(
+        self, chat_id: int, text: str, *, chat_type: str = "private", language: str = "zh-hans"
+    ) -> int:
+        """A person types a message (or a /command) in a chat; returns the update id."""
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(self.now),
+            "chat": {"id": chat_id, "type": chat_type},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "User", "language_code": language},
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return self._push("message", message)
+
+    def user_presses(self, chat_id: int, message_id: int, data: str) -> int:
+        """A person taps an inline button under one of the bot's messages."""
+        query = {
+            "id": f"cq{next(self._update_ids)}",
+            "from": {"id": chat_id, "is_bot": False, "first_name": "User"},
+            "chat_instance": str(chat_id),
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": int(self.now),
+                "chat": {"id": chat_id, "type": "private"},
+                "from": BOT_USER,
+                "text": "…",
+            },
+        }
+        return self._push("callback_query", query)
+
+    def block(self, chat_id: int) -> None:
+        """The person blocks the bot: every later message to them is refused with 403."""
+        self._blocked.add(chat_id)
+
+    # -- faults and assertions
+
+    def fail(
+        self,
+        method: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        description: str | None = None,
+        chat_id: int | None = None,
+    ) -> None:
+        default = {
+            429: "Too Many Requests: retry later",
+            500: "Internal Server Error",
+            400: "Bad Request: chat not found",
+        }
+        self._faults.setdefault(method, []).append(
+            Fault(status, description or default.get(status, "Error"), times, retry_after, chat_id)
+        )
+
+    async def wait_for_calls(self, method: str, count: int = 1) -> list[ApiCall]:
+        """Wait until `count` calls of `method` have arrived (woken by each call, never by polling).
+
+        Callers bound the wait with `asyncio.timeout`.
+        """
+        while len(found := [call for call in self.calls if call.method == method]) < count:
+            self._new_call.clear()
+            await self._new_call.wait()
+        return found
+
+    def sent_to(self, chat_id: int) -> list[ApiCall]:
+        return [
+            call
+            for call in self.calls
+            if call.method in MESSAGE_METHODS and call.params.get("chat_id") == chat_id
+        ]
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        return [str(call.params.get("text", "")) for call in self.sent_to(chat_id)]
+
+    # -- the server
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while (request := await read_request(reader)) is not None:
+                status, payload = await self._answer(request.path, parameters(request))
+                writer.write(response_bytes(status, payload))
+                await writer.drain()
+        except (ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+    async def _answer(self, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        prefix = f"/bot{self.token}/"
+        if not path.startswith(prefix):
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        method = path.removeprefix(prefix).split("?")[0]
+        if method != "getUpdates":
+            self.calls.append(ApiCall(method, params))
+            self._new_call.set()
+        fault = self._take_fault(method, params.get("chat_id"))
+        if fault is not None:
+            body: dict[str, Any] = {"ok": False, "error_code": fault.status, "description": fault.description}
+            if fault.retry_after is not None:
+                body["parameters"] = {"retry_after": fault.retry_after}
+            return fault.status, body
+        if method in MESSAGE_METHODS and params.get("chat_id") in self._blocked:
+            return 403, {
+                "ok": False,
+                "error_code": 403,
+                "description": "Forbidden: bot was blocked by the user",
+            }
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            return 404, {"ok": False, "error_code": 404, "description": f"Not Found: method {method}"}
+        return 200, {"ok": True, "result": await handler(params)}
+
+    def _take_fault(self, method: str, chat_id: object) -> Fault | None:
+        for fault in self._faults.get(method, []):
+            if fault.remaining > 0 and fault.chat_id in (None, chat_id):
+                fault.remaining -= 1
+                return fault
+        return None
+
+    def _message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(self.now),
+            "chat": {"id": params["chat_id"], "type": "private"},
+            "from": BOT_USER,
+            **content,
+        }
+
+    async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**BOT_USER, "can_join_groups": False, "can_read_all_group_messages": False,
+                "supports_inline_queries": False}  # fmt: skip
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        while self._updates and self._updates[0]["update_id"] < offset:
+            self._updates.popleft()
+        if not self._updates:
+            self._new_update.clear()
+            timeout = float(params.get("timeout") or 0)
+            try:
+                await asyncio.wait_for(self._new_update.wait(), timeout=min(timeout, 1.0))
+            except TimeoutError:
+                return []
+        limit = int(params.get("limit") or 100)
+        return list(itertools.islice(self._updates, limit))
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._message(params, text=str(params.get("text", "")))
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        document = params.get("document") or {}
+        name = document.get("filename", "file") if isinstance(document, dict) else "file"
+        return self._message(
+            params, document={"file_id": f"doc{self.port}", "file_unique_id": "d", "file_name": name}
+        )
+
+    async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        size = {"file_id": f"photo{self.port}", "file_unique_id": "p", "width": 1, "height": 1}
+        return self._message(params, photo=[size])
+
+    def _edited(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        chat = {"id": params["chat_id"], "type": "private"}
+        return {
+            "message_id": int(params.get("message_id", 0)),
+            "date": int(self.now),
+            "chat": chat,
+            **content,
+        }
+
+    async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._edited(params, text=str(params.get("text", "")))
+
+    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._edited(params)
+
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
