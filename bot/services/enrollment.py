@@ -20,7 +20,6 @@ from bot.services.errors import DomainError, NotFound
 from bot.services.invites import issue_code
 from bot.services.sites import get_site
 from models import (
-    ContactKind,
     ContactStatus,
     Group,
     InvitePurpose,
@@ -282,7 +281,3 @@ async def plan_rows(session: AsyncSession, *, patient_id: int) -> Sequence[Sched
         .order_by(ScheduledContact.due_at, ScheduledContact.kind)
     )
     return (await session.scalars(query)).all()
-
-
-def contacts_of_kind(rows: Sequence[ScheduledContact], kind: ContactKind) -> list[ScheduledContact]:
-    return [row for row in rows if row.kind is kind]

@@ -6,8 +6,4 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    pass
-
-
-class AccessDenied(DomainError):
-    pass
+    """The study ID, site code or record named does not exist."""

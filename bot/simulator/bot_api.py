@@ -166,7 +166,7 @@ class BotApiStub:
                 writer.write(response_bytes(status, payload))
                 await writer.drain()
         except (ConnectionError, ValueError):
-            pass
+            return  # the client went away or did not speak HTTP: drop the connection
         finally:
             writer.close()
 
