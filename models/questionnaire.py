@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum
@@ -25,13 +25,24 @@ class QuestionnaireResponse(Base):
     """One filling of a form. Progress lives here, so a restart resumes where the patient was."""
 
     __tablename__ = "questionnaire_responses"
+    __table_args__ = (
+        Index(
+            "uq_questionnaire_responses_patient_id_in_progress",
+            "patient_id",
+            unique=True,
+            sqlite_where=text("status = 'in_progress'"),
+            postgresql_where=text("status = 'in_progress'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("scheduled_contacts.id"), index=True)
     form: Mapped[FormKind] = mapped_column(str_enum(FormKind, 8))
     status: Mapped[ResponseStatus] = mapped_column(str_enum(ResponseStatus, 12))
-    current_item: Mapped[str | None] = mapped_column(String(40))
+    current_item: Mapped[str | None] = mapped_column(String(40))  # None: at the summary
+    editing: Mapped[bool] = mapped_column(default=False)  # one item is being changed from the summary
+    message_id: Mapped[int | None] = mapped_column(BigInteger)  # the message showing the current item
     started_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]
 

@@ -1,0 +1,68 @@
+"""Translations and locale formatting.
+
+The language is the patient's column; the translator is looked up per message, never a module global.
+English msgids with named placeholders: `_("Next check-in: {date}").format(date=...)`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from babel.support import NullTranslations, Translations
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LANGUAGES = ("zh_CN", "en")
+
+
+def N_(message: str) -> str:
+    return message
+
+
+class Gettext(Protocol):
+    def __call__(self, message: str) -> str: ...
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def translations(language: str) -> NullTranslations:
+    if language not in LANGUAGES:
+        language = "zh_CN"
+    return Translations.load(str(LOCALES_DIR), [language], domain="messages")
+
+
+def gettext_for(language: str) -> Gettext:
+    return translations(language).gettext
+
+
+def language_from_telegram(code: str | None) -> str:
+    """Telegram's user language code as one of ours (Chinese for zh-*, otherwise English)."""
+    return "zh_CN" if (code or "").lower().startswith("zh") else "en"
+
+
+def long_date(day: date, language: str) -> str:
+    """'2026年12月24日 星期四' / 'Thursday, December 24, 2026'."""
+    if language == "zh_CN":
+        return (
+            format_date(day, format="long", locale="zh_CN") + " " + format_date(day, "EEEE", locale="zh_CN")
+        )
+    return format_date(day, format="full", locale="en")
+
+
+def short_date(day: date, language: str) -> str:
+    """'12月24日 周四' / 'Thu, Dec 24'."""
+    if language == "zh_CN":
+        return format_date(day, "M月d日 EEE", locale="zh_CN")
+    return format_date(day, "EEE, MMM d", locale="en")
+
+
+def clock(at: time) -> str:
+    return f"{at:%H:%M}"
+
+
+def local_datetime(instant: datetime, zone: str, language: str) -> str:
+    local = instant.astimezone(ZoneInfo(zone))
+    return f"{short_date(local.date(), language)} {format_time(local.time(), 'HH:mm', locale=language)}"

@@ -1,0 +1,368 @@
+"""The questionnaire engine: one item at a time, progress in the database, a summary, then submission.
+
+Every step returns a view (what to show next) and never a Telegram object. Stale taps (an old keyboard, a
+double tap) return None: the caller ignores them, so nothing is answered twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.forms import FORMS, ITEMS, TYPED_KINDS, Invalid, Item, Kind, parse_typed, visible_items
+from bot.i18n import N_
+from bot.protocol import StudyProtocol
+from bot.services.audit import record_event
+from bot.services.errors import DomainError
+from bot.services.escalation import escalate
+from bot.services.triage import Answers, TriageResult, triage
+from models import (
+    Answer,
+    ContactKind,
+    ContactStatus,
+    FormKind,
+    Patient,
+    QuestionnaireResponse,
+    ResponseStatus,
+    ScheduledContact,
+    TriageDecision,
+)
+
+
+@dataclass(frozen=True)
+class AskItem:
+    response_id: int
+    item: Item
+    number: int
+    total: int
+    selected: tuple[str, ...] = ()
+    problem: str | None = None  # why the last typed answer was refused (a msgid with {minimum}/{maximum})
+
+
+@dataclass(frozen=True)
+class Summary:
+    response_id: int
+    form: FormKind
+    answers: list[tuple[Item, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    form: FormKind
+    result: TriageResult
+
+
+@dataclass(frozen=True)
+class NothingDue:
+    next_due: datetime | None
+
+
+@dataclass(frozen=True)
+class WindowClosed:
+    pass
+
+
+Step = AskItem | Summary | Submitted | NothingDue | WindowClosed
+
+
+async def _answers(session: AsyncSession, response_id: int) -> dict[str, Any]:
+    rows = await session.scalars(select(Answer).where(Answer.response_id == response_id))
+    return {row.item_id: row.value for row in rows}
+
+
+async def in_progress(session: AsyncSession, *, patient: Patient) -> QuestionnaireResponse | None:
+    return await session.scalar(
+        select(QuestionnaireResponse).where(
+            QuestionnaireResponse.patient_id == patient.id,
+            QuestionnaireResponse.status == ResponseStatus.IN_PROGRESS,
+        )
+    )
+
+
+async def current_step(
+    session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse
+) -> AskItem | Summary:
+    answers = await _answers(session, response.id)
+    items = visible_items(response.form, answers, patient.group)
+    if response.current_item is None:
+        return Summary(
+            response.id, response.form, [(item, answers[item.id]) for item in items if item.id in answers]
+        )
+    item = ITEMS[response.current_item]
+    number = next((index for index, shown in enumerate(items, start=1) if shown.id == item.id), 1)
+    selected = tuple(answers.get(item.id) or ()) if item.kind is Kind.MULTI else ()
+    return AskItem(response.id, item, number, len(items), selected)
+
+
+async def open_checkin(session: AsyncSession, *, patient: Patient, now: datetime) -> ScheduledContact | None:
+    """The check-in the patient may answer now: due, and its window not yet closed."""
+    return await session.scalar(
+        select(ScheduledContact)
+        .where(
+            ScheduledContact.patient_id == patient.id,
+            ScheduledContact.kind == ContactKind.CHECKIN,
+            ScheduledContact.status.in_((ContactStatus.PLANNED, ContactStatus.OPEN)),
+            ScheduledContact.due_at <= now,
+            ScheduledContact.window_end > now,
+        )
+        .order_by(ScheduledContact.due_at)
+        .limit(1)
+    )
+
+
+async def next_checkin_due(session: AsyncSession, *, patient: Patient, now: datetime) -> datetime | None:
+    return await session.scalar(
+        select(ScheduledContact.due_at)
+        .where(
+            ScheduledContact.patient_id == patient.id,
+            ScheduledContact.kind == ContactKind.CHECKIN,
+            ScheduledContact.status == ContactStatus.PLANNED,
+            ScheduledContact.due_at > now,
+        )
+        .order_by(ScheduledContact.due_at)
+        .limit(1)
+    )
+
+
+async def start(session: AsyncSession, *, patient: Patient, form: FormKind, now: datetime) -> Step:
+    """Open (or resume) a check-in or a symptom report."""
+    response = await in_progress(session, patient=patient)
+    if response is not None and response.form is form:
+        return await current_step(session, patient=patient, response=response)
+    contact = None
+    if form is FormKind.CHECKIN:
+        contact = await open_checkin(session, patient=patient, now=now)
+        if contact is None:
+            return NothingDue(await next_checkin_due(session, patient=patient, now=now))
+    if response is not None:  # the other form was left unfinished: keep its answers, close it
+        response.status = ResponseStatus.ABANDONED
+        await session.flush()
+    response = QuestionnaireResponse(
+        patient_id=patient.id,
+        contact_id=contact.id if contact else None,
+        form=form,
+        status=ResponseStatus.IN_PROGRESS,
+        current_item=FORMS[form][0].id,
+        started_at=now,
+    )
+    session.add(response)
+    await session.flush()
+    step = await current_step(session, patient=patient, response=response)
+    await session.commit()
+    return step
+
+
+async def _response(
+    session: AsyncSession, *, patient: Patient, response_id: int
+) -> QuestionnaireResponse | None:
+    response = await session.get(QuestionnaireResponse, response_id)
+    if (
+        response is None
+        or response.patient_id != patient.id
+        or response.status is not ResponseStatus.IN_PROGRESS
+    ):
+        return None
+    return response
+
+
+async def _store(
+    session: AsyncSession, response: QuestionnaireResponse, item: Item, value: Any, now: datetime
+) -> None:
+    existing = await session.scalar(
+        select(Answer).where(Answer.response_id == response.id, Answer.item_id == item.id)
+    )
+    if existing is None:
+        session.add(Answer(response_id=response.id, item_id=item.id, value=value, answered_at=now))
+    else:
+        existing.value, existing.answered_at = value, now
+
+
+async def _advance(
+    session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse
+) -> AskItem | Summary:
+    answers = await _answers(session, response.id)
+    items = visible_items(response.form, answers, patient.group)
+    following = None
+    if not response.editing:
+        ids = [item.id for item in items]
+        position = ids.index(response.current_item) if response.current_item in ids else -1
+        following = next((item.id for item in items[position + 1 :] if item.id not in answers), None)
+    else:
+        following = next((item.id for item in items if item.id not in answers), None)
+    response.current_item = following
+    response.editing = response.editing and following is not None
+    step = await current_step(session, patient=patient, response=response)
+    await session.commit()
+    return step
+
+
+async def choose(
+    session: AsyncSession, *, patient: Patient, response_id: int, item_id: str, code: str, now: datetime
+) -> AskItem | Summary | None:
+    """A tapped option. For multi-select items the code toggles; "done" moves on. Stale taps return None."""
+    response = await _response(session, patient=patient, response_id=response_id)
+    if response is None or response.current_item != item_id:
+        return None
+    item = ITEMS[item_id]
+    if item.kind is Kind.MULTI:
+        selected = list((await _answers(session, response.id)).get(item_id) or [])
+        if code == "done":
+            if not selected:
+                step = await current_step(session, patient=patient, response=response)
+                assert isinstance(step, AskItem)
+                return AskItem(
+                    step.response_id,
+                    item,
+                    step.number,
+                    step.total,
+                    (),
+                    N_("Please tap at least one answer, or “None of these”."),
+                )
+            return await _advance(session, patient=patient, response=response)
+        if code not in item.options:
+            return None
+        if code == "none":
+            selected = [] if selected == ["none"] else ["none"]
+        else:
+            selected = [chosen for chosen in selected if chosen not in (code, "none")] + (
+                [] if code in selected else [code]
+            )
+        await _store(session, response, item, sorted(selected, key=item.options.index), now)
+        await session.commit()
+        return await current_step(session, patient=patient, response=response)
+    if code == "skip" and item.optional:
+        await _store(session, response, item, None, now)
+        return await _advance(session, patient=patient, response=response)
+    if code not in item.choices():
+        return None
+    await _store(session, response, item, code, now)
+    return await _advance(session, patient=patient, response=response)
+
+
+async def type_answer(
+    session: AsyncSession, *, patient: Patient, text: str, now: datetime
+) -> AskItem | Summary | None:
+    """Typed text for the current item. A refusal returns the item with the problem; None: nothing asked."""
+    response = await in_progress(session, patient=patient)
+    if response is None or response.current_item is None:
+        return None
+    item = ITEMS[response.current_item]
+    step = await current_step(session, patient=patient, response=response)
+    assert isinstance(step, AskItem)
+    if item.kind not in TYPED_KINDS:
+        return AskItem(
+            step.response_id,
+            item,
+            step.number,
+            step.total,
+            step.selected,
+            N_("Please tap one of the buttons."),
+        )
+    try:
+        value = parse_typed(item, text)
+    except Invalid as refused:
+        return AskItem(step.response_id, item, step.number, step.total, (), str(refused))
+    await _store(session, response, item, value, now)
+    return await _advance(session, patient=patient, response=response)
+
+
+async def back(session: AsyncSession, *, patient: Patient, response_id: int) -> AskItem | Summary | None:
+    response = await _response(session, patient=patient, response_id=response_id)
+    if response is None:
+        return None
+    items = visible_items(response.form, await _answers(session, response.id), patient.group)
+    ids = [item.id for item in items]
+    position = ids.index(response.current_item) if response.current_item in ids else len(ids)
+    response.current_item = ids[max(position - 1, 0)]
+    response.editing = False
+    step = await current_step(session, patient=patient, response=response)
+    await session.commit()
+    return step
+
+
+async def edit(session: AsyncSession, *, patient: Patient, response_id: int, item_id: str) -> AskItem | None:
+    """From the summary, change one answer; then the summary comes back."""
+    response = await _response(session, patient=patient, response_id=response_id)
+    if (
+        response is None
+        or response.current_item is not None
+        or item_id not in {item.id for item in FORMS[response.form]}
+    ):
+        return None
+    response.current_item = item_id
+    response.editing = True
+    step = await current_step(session, patient=patient, response=response)
+    await session.commit()
+    assert isinstance(step, AskItem)
+    return step
+
+
+async def hours_since_confirmed_dose(
+    session: AsyncSession, *, patient: Patient, now: datetime
+) -> float | None:
+    taken = await session.scalar(
+        select(ScheduledContact.answered_at)
+        .where(ScheduledContact.patient_id == patient.id, ScheduledContact.status == ContactStatus.TAKEN)
+        .order_by(ScheduledContact.answered_at.desc())
+        .limit(1)
+    )
+    return None if taken is None else (now - taken).total_seconds() / 3600
+
+
+async def submit(
+    session: AsyncSession, *, patient: Patient, response_id: int, protocol: StudyProtocol, now: datetime
+) -> Submitted | WindowClosed | None:
+    """Store the answers for good, triage them and hand suspected infections to the escalation service."""
+    response = await _response(session, patient=patient, response_id=response_id)
+    if response is None or response.current_item is not None:
+        return None
+    contact = await session.get(ScheduledContact, response.contact_id) if response.contact_id else None
+    if contact is not None and (
+        contact.window_end <= now or contact.status not in (ContactStatus.PLANNED, ContactStatus.OPEN)
+    ):
+        response.status = ResponseStatus.ABANDONED
+        await session.commit()
+        return WindowClosed()
+    answers = await _answers(session, response.id)
+    shown = {item.id for item in visible_items(response.form, answers, patient.group)}
+    await session.execute(
+        delete(Answer).where(Answer.response_id == response.id, Answer.item_id.not_in(shown))
+    )
+    kept = {key: value for key, value in answers.items() if key in shown and value is not None}
+    missing = [item for item in shown if item not in answers and not ITEMS[item].optional]
+    if missing:
+        raise DomainError(f"unanswered items: {', '.join(sorted(missing))}")
+    result = triage(
+        Answers.model_validate(kept),
+        group=patient.group,
+        rules=protocol.triage,
+        hours_since_il2_dose=await hours_since_confirmed_dose(session, patient=patient, now=now),
+    )
+    response.status = ResponseStatus.SUBMITTED
+    response.submitted_at = now
+    decision = TriageDecision(
+        response_id=response.id,
+        patient_id=patient.id,
+        level=result.level,
+        reasons=list(result.reasons),
+        decided_at=now,
+    )
+    session.add(decision)
+    if contact is not None:
+        contact.status, contact.answered_at, contact.next_action_at = ContactStatus.DONE, now, None
+    await session.flush()
+    record_event(
+        session,
+        actor=f"patient:{patient.study_id}",
+        action=f"{response.form.value}.submit",
+        entity=response,
+        at=now,
+        after={"answers": kept, "level": result.level.value, "reasons": list(result.reasons)},
+    )
+    await escalate(session, patient=patient, decision=decision, now=now)
+    await session.commit()
+    return Submitted(response.form, result)

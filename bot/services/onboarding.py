@@ -1,0 +1,177 @@
+"""Linking a Telegram chat to an enrolled patient or a staff member, consent, and the patient's settings."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.protocol import StudyProtocol
+from bot.services.audit import changed, record_event, snapshot
+from bot.services.follow_up import ENDED_STATUSES, end_follow_up
+from bot.services.invites import find_code
+from bot.services.schedule import change_reminder_time
+from models import InvitePurpose, Language, Patient, PatientStatus, Site, Staff
+
+
+class CodeProblem(enum.StrEnum):
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+    CHAT_TAKEN = "chat_taken"  # this Telegram account already belongs to another participant
+    ENDED = "ended"  # the patient's follow-up is over
+
+
+@dataclass(frozen=True)
+class LinkedPatient:
+    patient: Patient
+    site: Site
+    returning: bool  # the same chat used its code again
+
+
+@dataclass(frozen=True)
+class LinkedStaff:
+    staff: Staff
+    site: Site
+
+
+async def patient_for_chat(session: AsyncSession, *, chat_id: int) -> Patient | None:
+    return await session.scalar(select(Patient).where(Patient.telegram_chat_id == chat_id))
+
+
+async def staff_for_user(session: AsyncSession, *, user_id: int) -> Staff | None:
+    return await session.scalar(
+        select(Staff).where(Staff.telegram_user_id == user_id, Staff.active.is_(True))
+    )
+
+
+async def redeem(
+    session: AsyncSession, *, code: str, chat_id: int, now: datetime
+) -> LinkedPatient | LinkedStaff | CodeProblem:
+    """Use a one-time code from a deep link. Nothing is stored for a code that does not work."""
+    invite = await find_code(session, code=code)
+    if invite is None:
+        return CodeProblem.UNKNOWN
+    if invite.purpose is InvitePurpose.PATIENT and invite.patient_id is not None:
+        patient = await session.get(Patient, invite.patient_id)
+        assert patient is not None
+        if patient.telegram_chat_id == chat_id:
+            return LinkedPatient(patient, await _site(session, patient.site_id), returning=True)
+        if invite.used_at is not None:
+            return CodeProblem.USED
+        if invite.expires_at <= now:
+            return CodeProblem.EXPIRED
+        if patient.status in ENDED_STATUSES:
+            return CodeProblem.ENDED
+        if await patient_for_chat(session, chat_id=chat_id) is not None or await staff_for_user(
+            session, user_id=chat_id
+        ):
+            return CodeProblem.CHAT_TAKEN
+        before = snapshot(patient)
+        patient.telegram_chat_id = chat_id
+        invite.used_at = now
+        old, _ = changed(before, snapshot(patient))
+        record_event(
+            session,
+            actor=f"patient:{patient.study_id}",
+            action="patient.link",
+            entity=patient,
+            at=now,
+            before=old,
+            after={"telegram_linked": True},
+        )
+        await session.commit()
+        return LinkedPatient(patient, await _site(session, patient.site_id), returning=False)
+    staff = await session.get(Staff, invite.staff_id)
+    assert staff is not None
+    if staff.telegram_user_id == chat_id:
+        return LinkedStaff(staff, await _site(session, staff.site_id))
+    if invite.used_at is not None:
+        return CodeProblem.USED
+    if invite.expires_at <= now:
+        return CodeProblem.EXPIRED
+    if await staff_for_user(session, user_id=chat_id) is not None or await patient_for_chat(
+        session, chat_id=chat_id
+    ):
+        return CodeProblem.CHAT_TAKEN
+    staff.telegram_user_id, staff.linked_at, invite.used_at = chat_id, now, now
+    record_event(
+        session,
+        actor=f"staff:{staff.id}",
+        action="staff.link",
+        entity=staff,
+        at=now,
+        after={"telegram_linked": True},
+    )
+    await session.commit()
+    return LinkedStaff(staff, await _site(session, staff.site_id))
+
+
+async def _site(session: AsyncSession, site_id: int) -> Site:
+    site = await session.get(Site, site_id)
+    assert site is not None
+    return site
+
+
+async def give_consent(session: AsyncSession, *, patient: Patient, agree: bool, now: datetime) -> bool:
+    """Record the answer to the consent question. Returns False if it was already answered (a stale tap)."""
+    if patient.status is not PatientStatus.ENROLLED:
+        return False
+    actor = f"patient:{patient.study_id}"
+    if not agree:
+        await end_follow_up(
+            session,
+            patient=patient,
+            status=PatientStatus.DECLINED,
+            reason="did not agree in Telegram",
+            actor=actor,
+            now=now,
+        )
+        await session.commit()
+        return True
+    before = snapshot(patient)
+    patient.status, patient.consented_at, patient.awaiting = PatientStatus.ACTIVE, now, "reminder_time"
+    old, new = changed(before, snapshot(patient))
+    record_event(
+        session, actor=actor, action="patient.consent", entity=patient, at=now, before=old, after=new
+    )
+    await session.commit()
+    return True
+
+
+async def set_reminder_time(
+    session: AsyncSession, *, patient: Patient, reminder_time: time, protocol: StudyProtocol, now: datetime
+) -> None:
+    patient.awaiting = None
+    await change_reminder_time(
+        session,
+        patient=patient,
+        reminder_time=reminder_time,
+        protocol=protocol,
+        actor=f"patient:{patient.study_id}",
+        now=now,
+    )
+
+
+async def await_input(session: AsyncSession, *, patient: Patient, what: str | None) -> None:
+    patient.awaiting = what
+    await session.commit()
+
+
+async def set_language(session: AsyncSession, *, patient: Patient, language: Language, now: datetime) -> None:
+    before = snapshot(patient)
+    patient.language = language
+    old, new = changed(before, snapshot(patient))
+    record_event(
+        session,
+        actor=f"patient:{patient.study_id}",
+        action="patient.language",
+        entity=patient,
+        at=now,
+        before=old,
+        after=new,
+    )
+    await session.commit()
