@@ -22,11 +22,11 @@ locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po
 	$(BIN)/pybabel compile --statistics -i $< -o $@
 
 extract: $(STAMP)
-	$(BIN)/pybabel extract -F locales/babel.cfg -k N_ -k ngettext:1,2 --no-location --omit-header \
+	$(BIN)/pybabel extract -F locales/babel.cfg -k N_ --no-location --omit-header \
 		--sort-output -o locales/messages.pot bot handlers
 
 update-catalogs: extract
-	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --no-location --width 110
 
 test: install
 	$(BIN)/python -m pytest

@@ -52,8 +52,10 @@ def _il2_only(answers: Mapping[str, Any], group: Group) -> bool:
 class Item:
     id: str
     kind: Kind
+    title: str  # short, for the summary
     prompt: str
     options: tuple[str, ...] = ()
+    suggestions: tuple[str, ...] = ()  # one-tap values for a number item
     minimum: float = 0
     maximum: float = 0
     optional: bool = False
@@ -66,7 +68,7 @@ class Item:
             return ("yes", "no", "not_sure")
         if self.kind is Kind.TEMPERATURE:
             return ("not_measured",)
-        return self.options
+        return self.options or self.suggestions
 
 
 LABELS = {
@@ -101,56 +103,121 @@ LABELS = {
     "flu_like": N_("Flu-like aches or tiredness"),
 }
 
-FEVER = Item("fever", Kind.YES_NO, N_("Have you had a fever (temperature 37.3 °C or higher)?"))
+FEVER = Item(
+    id="fever",
+    kind=Kind.YES_NO,
+    title=N_("Fever"),
+    prompt=N_("Have you had a fever (temperature 37.3 °C or higher)?"),
+)
 MAX_TEMP = Item(
-    "max_temp", Kind.TEMPERATURE, N_("What was your highest temperature? Type it, for example 38.5."),
-    minimum=35.0, maximum=42.5, shown=_answered("fever", "yes"),
-)  # fmt: skip
+    id="max_temp",
+    kind=Kind.TEMPERATURE,
+    title=N_("Highest temperature"),
+    prompt=N_("What was your highest temperature? Type it, for example 38.5."),
+    minimum=35.0,
+    maximum=42.5,
+    shown=_answered("fever", "yes"),
+)
 FEVER_DAYS = Item(
-    "fever_days", Kind.INTEGER, N_("For how many days did you have a fever? Type a number."),
-    minimum=1, maximum=60, shown=_answered("fever", "yes"),
-)  # fmt: skip
+    id="fever_days",
+    kind=Kind.INTEGER,
+    title=N_("Days with fever"),
+    prompt=N_("For how many days did you have a fever? Type a number."),
+    minimum=1,
+    maximum=60,
+    shown=_answered("fever", "yes"),
+)
 SYMPTOMS_ITEM = Item(
-    "symptoms",
-    Kind.MULTI,
-    N_("Have you had any of these? Tap all that apply, then tap Done."),
+    id="symptoms",
+    kind=Kind.MULTI,
+    title=N_("Symptoms"),
+    prompt=N_("Have you had any of these? Tap all that apply, then tap Done."),
     options=SYMPTOMS,
 )
-DOCTOR_VISIT = Item("doctor_visit", Kind.YES_NO, N_("Have you seen a doctor because you felt unwell?"))
+DOCTOR_VISIT = Item(
+    id="doctor_visit",
+    kind=Kind.YES_NO,
+    title=N_("Saw a doctor"),
+    prompt=N_("Have you seen a doctor because you felt unwell?"),
+)
 INFECTION_DIAGNOSED = Item(
-    "infection_diagnosed", Kind.YES_NO_UNSURE, N_("Did a doctor tell you that you have an infection?")
+    id="infection_diagnosed",
+    kind=Kind.YES_NO_UNSURE,
+    title=N_("Told it is an infection"),
+    prompt=N_("Did a doctor tell you that you have an infection?"),
 )
 ANTIMICROBIALS = Item(
-    "antimicrobials", Kind.YES_NO_UNSURE, N_("Have you taken antibiotics, antiviral or antifungal medicine?")
+    id="antimicrobials",
+    kind=Kind.YES_NO_UNSURE,
+    title=N_("Antibiotics, antivirals or antifungals"),
+    prompt=N_("Have you taken antibiotics, antiviral or antifungal medicine?"),
 )
-HOSPITALIZED = Item("hospitalized", Kind.YES_NO, N_("Have you stayed in hospital?"))
+HOSPITALIZED = Item(
+    id="hospitalized",
+    kind=Kind.YES_NO,
+    title=N_("Stayed in hospital"),
+    prompt=N_("Have you stayed in hospital?"),
+)
 POSITIVE_TEST = Item(
-    "positive_test", Kind.YES_NO_UNSURE, N_("Did a test (blood, urine, sputum or swab) find a germ?")
+    id="positive_test",
+    kind=Kind.YES_NO_UNSURE,
+    title=N_("A test found a germ"),
+    prompt=N_("Did a test (blood, urine, sputum or swab) find a germ?"),
 )
 ORGANISM = Item(
-    "organism", Kind.TEXT, N_("If you know the name of the germ, type it. Otherwise tap Skip."),
-    maximum=200, optional=True, shown=_answered("positive_test", "yes"),
-)  # fmt: skip
+    id="organism",
+    kind=Kind.TEXT,
+    title=N_("Germ found"),
+    prompt=N_("If you know the name of the germ, type it. Otherwise tap Skip."),
+    maximum=200,
+    optional=True,
+    shown=_answered("positive_test", "yes"),
+)
 PREDNISONE = Item(
-    "prednisone_mg", Kind.NUMBER, N_("How many mg of prednisone (or the same steroid) do you take each day now? Type a number, for example 7.5."),
-    minimum=0, maximum=200,
-)  # fmt: skip
+    id="prednisone_mg",
+    kind=Kind.NUMBER,
+    title=N_("Prednisone mg per day"),
+    prompt=N_(
+        "How many mg of prednisone (or the same steroid) do you take each day now? Tap a number or type it, for example 12.5."
+    ),
+    minimum=0,
+    maximum=200,
+    suggestions=("0", "2.5", "5", "7.5", "10", "15", "20", "30"),
+)
 IMMUNOSUPPRESSANTS = Item(
-    "immunosuppressants", Kind.MULTI, N_("Which of these medicines do you take now? Tap all that apply, then tap Done."),
+    id="immunosuppressants",
+    kind=Kind.MULTI,
+    title=N_("Other medicines"),
+    prompt=N_("Which of these medicines do you take now? Tap all that apply, then tap Done."),
     options=DRUGS,
-)  # fmt: skip
+)
 IL2_REACTION = Item(
-    "il2_reaction", Kind.MULTI, N_("After your IL-2 injections, did you have any of these? Tap all that apply, then tap Done."),
-    options=IL2_REACTIONS, shown=_il2_only,
-)  # fmt: skip
+    id="il2_reaction",
+    kind=Kind.MULTI,
+    title=N_("After IL-2 injections"),
+    prompt=N_("After your IL-2 injections, did you have any of these? Tap all that apply, then tap Done."),
+    options=IL2_REACTIONS,
+    shown=_il2_only,
+)
 
 FORMS: dict[FormKind, tuple[Item, ...]] = {
     FormKind.CHECKIN: (
-        FEVER, MAX_TEMP, FEVER_DAYS, SYMPTOMS_ITEM, DOCTOR_VISIT, INFECTION_DIAGNOSED, ANTIMICROBIALS,
-        HOSPITALIZED, POSITIVE_TEST, ORGANISM, PREDNISONE, IMMUNOSUPPRESSANTS, IL2_REACTION,
+        FEVER,
+        MAX_TEMP,
+        FEVER_DAYS,
+        SYMPTOMS_ITEM,
+        DOCTOR_VISIT,
+        INFECTION_DIAGNOSED,
+        ANTIMICROBIALS,
+        HOSPITALIZED,
+        POSITIVE_TEST,
+        ORGANISM,
+        PREDNISONE,
+        IMMUNOSUPPRESSANTS,
+        IL2_REACTION,
     ),
     FormKind.REPORT: (FEVER, MAX_TEMP, SYMPTOMS_ITEM, DOCTOR_VISIT),
-}  # fmt: skip
+}
 ITEMS = {item.id: item for items in FORMS.values() for item in items}
 
 

@@ -13,6 +13,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
+from babel.lists import format_list
 from babel.support import NullTranslations, Translations
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
@@ -66,3 +67,8 @@ def clock(at: time) -> str:
 def local_datetime(instant: datetime, zone: str, language: str) -> str:
     local = instant.astimezone(ZoneInfo(zone))
     return f"{short_date(local.date(), language)} {format_time(local.time(), 'HH:mm', locale=language)}"
+
+
+def joined(items: list[str], language: str) -> str:
+    """'a, b and c' / 'a、b和c'."""
+    return format_list(items, locale=language) if items else ""

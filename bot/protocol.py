@@ -12,9 +12,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 Role = Literal["clinician", "pi", "coordinator", "admin"]
 SYMPTOMS = (
-    "cough", "sore_throat", "dyspnea", "chest_pain", "urinary", "diarrhea",
-    "skin", "shingles", "mouth", "confusion", "other", "none",
-)  # fmt: skip
+    "cough",
+    "sore_throat",
+    "dyspnea",
+    "chest_pain",
+    "urinary",
+    "diarrhea",
+    "skin",
+    "shingles",
+    "mouth",
+    "confusion",
+    "other",
+    "none",
+)
 
 
 class ProtocolError(Exception):

@@ -1,1 +1,51 @@
-"""Telegram handlers: parse the update, call one service, reply with translated text. No SQL here."""
+"""Telegram handlers: parse the update, call one service, reply with translated text. No SQL here.
+
+`register_handlers` is the one ordered list of everything the bot answers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
+
+if TYPE_CHECKING:
+    from bot.app import BotApplication
+
+
+def register_handlers(application: BotApplication) -> None:
+    from handlers.common import (
+        NEW_MESSAGE,
+        PRIVATE,
+        drop_repeated_update,
+        ignore_outside_private_chats,
+        on_error,
+    )
+    from handlers.patient import commands, onboarding, questionnaire
+
+    application.add_handler(TypeHandler(Update, ignore_outside_private_chats), group=-2)
+    application.add_handler(TypeHandler(Update, drop_repeated_update), group=-1)
+
+    messages = PRIVATE & NEW_MESSAGE
+    application.add_handlers(
+        [
+            CommandHandler("start", onboarding.start, filters=messages),
+            CommandHandler("checkin", questionnaire.checkin, filters=messages),
+            CommandHandler("report", questionnaire.report, filters=messages),
+            CommandHandler("doses", commands.doses, filters=messages),
+            CommandHandler("time", commands.change_time, filters=messages),
+            CommandHandler("language", commands.language, filters=messages),
+            CommandHandler("help", commands.help_command, filters=messages),
+            CommandHandler("stop", commands.stop, filters=messages),
+            CallbackQueryHandler(onboarding.on_consent, pattern=r"^consent\|(yes|no)$"),
+            CallbackQueryHandler(onboarding.on_time_chosen, pattern=r"^time\|"),
+            CallbackQueryHandler(questionnaire.on_questionnaire_button, pattern=r"^q[bsei]?\|"),
+            CallbackQueryHandler(commands.on_language, pattern=r"^lang\|"),
+            CallbackQueryHandler(commands.on_stop, pattern=r"^stop\|"),
+            MessageHandler(messages & filters.COMMAND, commands.help_command),
+            MessageHandler(messages & filters.TEXT, commands.on_text),
+            MessageHandler(messages & ~filters.TEXT, commands.on_other_message),
+        ]
+    )
+    application.add_error_handler(on_error)

@@ -46,7 +46,7 @@ class Patient(Base):
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     consented_at: Mapped[datetime | None]
     unreachable: Mapped[bool] = mapped_column(default=False)
-    awaiting: Mapped[str | None] = mapped_column(String(24))  # typed input the bot waits for, e.g. "reminder_time"
+    awaiting: Mapped[str | None] = mapped_column(String(24))  # typed input awaited, e.g. "reminder_time"
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

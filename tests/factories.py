@@ -20,9 +20,14 @@ async def make_site(
     session: AsyncSession, clock: FakeClock, *, code: str = "PKU", timezone: str = "Asia/Shanghai"
 ) -> Site:
     return await add_site(
-        session, code=code, name=f"Site {code}", timezone=timezone, phone="+86 10 8888 0000",
-        actor=COORDINATOR, now=clock.now(),
-    )  # fmt: skip
+        session,
+        code=code,
+        name=f"Site {code}",
+        timezone=timezone,
+        phone="+86 10 8888 0000",
+        actor=COORDINATOR,
+        now=clock.now(),
+    )
 
 
 async def enroll(

@@ -40,8 +40,20 @@ def counts(database_url: str) -> dict[str, int]:
 
 @pytest.fixture
 def study(cli_env: str) -> str:
-    assert followup("sites", "add", "pku", "--name", "PKU People's Hospital", "--timezone", "Asia/Shanghai",
-                    "--phone", "+86 10 8832 5555")[0] == 0  # fmt: skip
+    assert (
+        followup(
+            "sites",
+            "add",
+            "pku",
+            "--name",
+            "PKU People's Hospital",
+            "--timezone",
+            "Asia/Shanghai",
+            "--phone",
+            "+86 10 8832 5555",
+        )[0]
+        == 0
+    )
     return cli_env
 
 
@@ -124,8 +136,22 @@ def test_it_imports_nothing_from_a_csv_with_one_bad_row(study: str, tmp_path: Pa
 
 def test_it_lists_shows_shifts_and_withdraws(study: str) -> None:
     enrolled_on = (date.today() - timedelta(days=1)).isoformat()
-    followup("patients", "enroll", "--site", "PKU", "--group", "il2", "--study-id", "S001",
-             "--enrolled-on", enrolled_on, "--language", "en", "--reminder-time", "20:00")  # fmt: skip
+    followup(
+        "patients",
+        "enroll",
+        "--site",
+        "PKU",
+        "--group",
+        "il2",
+        "--study-id",
+        "S001",
+        "--enrolled-on",
+        enrolled_on,
+        "--language",
+        "en",
+        "--reminder-time",
+        "20:00",
+    )
     code, out, _ = followup("patients", "list")
     assert code == 0
     assert re.search(r"S001\s+│\s+PKU\s+│\s+il2\s+│\s+enrolled", out)
@@ -146,12 +172,35 @@ def test_it_lists_shows_shifts_and_withdraws(study: str) -> None:
 
 
 def test_it_records_a_clinic_infection_and_ends_follow_up(study: str) -> None:
-    followup("patients", "enroll", "--site", "PKU", "--group", "control", "--study-id", "C001",
-             "--enrolled-on", (date.today() - timedelta(days=60)).isoformat())  # fmt: skip
+    followup(
+        "patients",
+        "enroll",
+        "--site",
+        "PKU",
+        "--group",
+        "control",
+        "--study-id",
+        "C001",
+        "--enrolled-on",
+        (date.today() - timedelta(days=60)).isoformat(),
+    )
     onset = (date.today() - timedelta(days=2)).isoformat()
-    base = ["infections", "record", "--study-id", "C001", "--onset", onset, "--site-type", "pneumonia",
-            "--pathogen", "bacterial", "--organism", "Streptococcus pneumoniae",
-            "--treatment", "iv_antimicrobial"]  # fmt: skip
+    base = [
+        "infections",
+        "record",
+        "--study-id",
+        "C001",
+        "--onset",
+        onset,
+        "--site-type",
+        "pneumonia",
+        "--pathogen",
+        "bacterial",
+        "--organism",
+        "Streptococcus pneumoniae",
+        "--treatment",
+        "iv_antimicrobial",
+    ]
     code, _, err = followup(*base, "--grade", "7")
     assert (code, err) == (1, "error: ctcae_grade: Input should be less than or equal to 5\n")
     code, out, err = followup(*base, "--grade", "3", "--hospitalized")

@@ -137,8 +137,11 @@ async def test_it_shifts_only_future_doses(
     session: AsyncSession, protocol: StudyProtocol, clock: FakeClock
 ) -> None:
     enrolled = await enroll(session, protocol, clock, enrolled_on=TODAY - timedelta(days=3))
-    doses_before = [row.planned_date for row in await plan_rows(session, patient_id=enrolled.patient.id)
-                    if row.kind is ContactKind.DOSE]  # fmt: skip
+    doses_before = [
+        row.planned_date
+        for row in await plan_rows(session, patient_id=enrolled.patient.id)
+        if row.kind is ContactKind.DOSE
+    ]
     moved = await shift_doses(
         session, patient=enrolled.patient, days=2, protocol=protocol, actor=COORDINATOR, now=clock.now()
     )
@@ -174,9 +177,13 @@ async def test_it_retimes_future_contacts_when_the_reminder_time_changes(
 ) -> None:
     enrolled = await enroll(session, protocol, clock)
     retimed = await change_reminder_time(
-        session, patient=enrolled.patient, reminder_time=time(20, 30), protocol=protocol,
-        actor="patient:S001", now=clock.now(),
-    )  # fmt: skip
+        session,
+        patient=enrolled.patient,
+        reminder_time=time(20, 30),
+        protocol=protocol,
+        actor="patient:S001",
+        now=clock.now(),
+    )
     rows = await plan_rows(session, patient_id=enrolled.patient.id)
     assert retimed == 44  # the first dose is due right now and keeps its time
     later = [row for row in rows if row.due_at > clock.now()]

@@ -64,9 +64,13 @@ def test_it_plans_seven_doses_every_other_day_in_each_of_three_cycles(
     protocol: StudyProtocol, start: date, at: time, zone: ZoneInfo
 ) -> None:
     doses = dose_contacts(
-        il2_start=start, first_day=start, last_day=start + timedelta(days=730),
-        reminder_time=at, zone=zone, regimen=protocol.dose_regimen,
-    )  # fmt: skip
+        il2_start=start,
+        first_day=start,
+        last_day=start + timedelta(days=730),
+        reminder_time=at,
+        zone=zone,
+        regimen=protocol.dose_regimen,
+    )
     assert len(doses) == 21
     assert [(dose.cycle, dose.dose_number) for dose in doses[:8]] == [(1, n) for n in range(1, 8)] + [(2, 1)]
     for dose in doses:
@@ -80,9 +84,13 @@ def test_it_plans_seven_doses_every_other_day_in_each_of_three_cycles(
 def test_it_leaves_out_doses_before_the_baseline(protocol: StudyProtocol) -> None:
     start = date(2026, 1, 1)
     doses = dose_contacts(
-        il2_start=start, first_day=date(2026, 1, 29), last_day=date(2028, 1, 1),
-        reminder_time=time(9), zone=ZoneInfo("UTC"), regimen=protocol.dose_regimen,
-    )  # fmt: skip
+        il2_start=start,
+        first_day=date(2026, 1, 29),
+        last_day=date(2028, 1, 1),
+        reminder_time=time(9),
+        zone=ZoneInfo("UTC"),
+        regimen=protocol.dose_regimen,
+    )
     assert len(doses) == 14
     assert doses[0].planned_date == date(2026, 1, 29)
 

@@ -16,8 +16,15 @@ from bot.protocol import SYMPTOMS, StudyProtocol
 from bot.services.triage import Answers, triage
 from models import Group, TriageLevel
 
-QUIET = {"fever": "no", "symptoms": ["none"], "doctor_visit": "no", "infection_diagnosed": "no",
-         "antimicrobials": "no", "hospitalized": "no", "positive_test": "no"}  # fmt: skip
+QUIET = {
+    "fever": "no",
+    "symptoms": ["none"],
+    "doctor_visit": "no",
+    "infection_diagnosed": "no",
+    "antimicrobials": "no",
+    "hospitalized": "no",
+    "positive_test": "no",
+}
 
 
 def decide(
@@ -106,8 +113,12 @@ def test_it_never_lets_the_il2_reason_change_the_level(
 def test_it_never_lowers_the_level_when_a_symptom_is_added(
     protocol: StudyProtocol, given_answers: dict[str, Any], extra: str
 ) -> None:
-    before = triage(Answers.model_validate(given_answers), group=Group.CONTROL, rules=protocol.triage,
-                    hours_since_il2_dose=None)  # fmt: skip
+    before = triage(
+        Answers.model_validate(given_answers),
+        group=Group.CONTROL,
+        rules=protocol.triage,
+        hours_since_il2_dose=None,
+    )
     more = {**given_answers, "symptoms": sorted({*given_answers.get("symptoms", []), extra})}
     after = triage(
         Answers.model_validate(more), group=Group.CONTROL, rules=protocol.triage, hours_since_il2_dose=None

@@ -35,9 +35,15 @@ def record(
 
     async def use_case(session: AsyncSession, rt: Runtime) -> str:
         details = details_or_error(
-            onset_date=onset, site_type=site_type, pathogen=pathogen, organism=organism,
-            ctcae_grade=grade, treatment=treatment, hospitalized=hospitalized, outcome=outcome,
-        )  # fmt: skip
+            onset_date=onset,
+            site_type=site_type,
+            pathogen=pathogen,
+            organism=organism,
+            ctcae_grade=grade,
+            treatment=treatment,
+            hospitalized=hospitalized,
+            outcome=outcome,
+        )
         patient = await get_patient(session, study_id=study_id)
         was = patient.status
         await record_infection(

@@ -121,9 +121,13 @@ def list_(site: Annotated[str | None, typer.Option(help="Only this site")] = Non
         for patient, patient_site in await list_patients(session, site_code=site):
             linked = "unreachable" if patient.unreachable else ("linked" if patient.telegram_chat_id else "-")
             table.add_row(
-                patient.study_id, patient_site.code, patient.group.value, patient.status.value,
-                patient.baseline_date.isoformat(), linked,
-            )  # fmt: skip
+                patient.study_id,
+                patient_site.code,
+                patient.group.value,
+                patient.status.value,
+                patient.baseline_date.isoformat(),
+                linked,
+            )
         return table
 
     console.print(run_with_session(use_case))

@@ -225,12 +225,12 @@ async def choose(
             return await _advance(session, patient=patient, response=response)
         if code not in item.options:
             return None
-        if code == "none":
-            selected = [] if selected == ["none"] else ["none"]
-        else:
-            selected = [chosen for chosen in selected if chosen not in (code, "none")] + (
-                [] if code in selected else [code]
-            )
+        if code == "none":  # exclusive, so it also finishes the item: one tap
+            await _store(session, response, item, ["none"], now)
+            return await _advance(session, patient=patient, response=response)
+        selected = [chosen for chosen in selected if chosen not in (code, "none")] + (
+            [] if code in selected else [code]
+        )
         await _store(session, response, item, sorted(selected, key=item.options.index), now)
         await session.commit()
         return await current_step(session, patient=patient, response=response)
@@ -239,7 +239,7 @@ async def choose(
         return await _advance(session, patient=patient, response=response)
     if code not in item.choices():
         return None
-    await _store(session, response, item, code, now)
+    await _store(session, response, item, float(code) if item.kind is Kind.NUMBER else code, now)
     return await _advance(session, patient=patient, response=response)
 
 
@@ -366,3 +366,13 @@ async def submit(
     await escalate(session, patient=patient, decision=decision, now=now)
     await session.commit()
     return Submitted(response.form, result)
+
+
+async def remember_message(
+    session: AsyncSession, *, patient: Patient, response_id: int, message_id: int
+) -> None:
+    """Keep the id of the message that shows the current item, to retire its keyboard when it is answered."""
+    response = await _response(session, patient=patient, response_id=response_id)
+    if response is not None:
+        response.message_id = message_id
+        await session.commit()

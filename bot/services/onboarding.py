@@ -16,6 +16,9 @@ from bot.services.invites import find_code
 from bot.services.schedule import change_reminder_time
 from models import InvitePurpose, Language, Patient, PatientStatus, Site, Staff
 
+FIRST_REMINDER_TIME = "first_reminder_time"  # asked once, right after consent; then the welcome follows
+REMINDER_TIME = "reminder_time"  # asked again through /time
+
 
 class CodeProblem(enum.StrEnum):
     UNKNOWN = "unknown"
@@ -133,7 +136,7 @@ async def give_consent(session: AsyncSession, *, patient: Patient, agree: bool, 
         await session.commit()
         return True
     before = snapshot(patient)
-    patient.status, patient.consented_at, patient.awaiting = PatientStatus.ACTIVE, now, "reminder_time"
+    patient.status, patient.consented_at, patient.awaiting = PatientStatus.ACTIVE, now, FIRST_REMINDER_TIME
     old, new = changed(before, snapshot(patient))
     record_event(
         session, actor=actor, action="patient.consent", entity=patient, at=now, before=old, after=new

@@ -21,9 +21,19 @@ from models import Group, TriageLevel
 YesNo = Literal["yes", "no"]
 YesNoNotSure = Literal["yes", "no", "not_sure"]
 DRUGS = (
-    "mycophenolate", "cyclophosphamide", "tacrolimus", "cyclosporine", "azathioprine", "methotrexate",
-    "leflunomide", "hydroxychloroquine", "belimumab", "rituximab", "other", "none",
-)  # fmt: skip
+    "mycophenolate",
+    "cyclophosphamide",
+    "tacrolimus",
+    "cyclosporine",
+    "azathioprine",
+    "methotrexate",
+    "leflunomide",
+    "hydroxychloroquine",
+    "belimumab",
+    "rituximab",
+    "other",
+    "none",
+)
 IL2_REACTIONS = ("injection_site", "fever_after_dose", "flu_like", "none")
 
 

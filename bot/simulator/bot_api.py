@@ -25,6 +25,26 @@ class ApiCall:
 
 
 @dataclass
+class ChatMessage:
+    """A message the bot sent, as it looks now (after edits)."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, callback data)
+
+
+def _buttons(markup: object) -> list[tuple[str, str]]:
+    if not isinstance(markup, dict):
+        return []
+    return [
+        (str(button.get("text")), str(button.get("callback_data")))
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+    ]
+
+
+@dataclass
 class Fault:
     """An error the stub answers instead of the real result, `remaining` more times."""
 
@@ -45,6 +65,7 @@ class BotApiStub:
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _faults: dict[str, list[Fault]] = field(default_factory=dict)
     _blocked: set[int] = field(default_factory=set)
+    messages: dict[tuple[int, int], ChatMessage] = field(default_factory=dict)
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _new_call: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
@@ -147,6 +168,18 @@ class BotApiStub:
             await self._new_call.wait()
         return found
 
+    def screen(self, chat_id: int) -> list[ChatMessage]:
+        """The bot's messages in one chat, oldest first, as the person sees them now."""
+        return [message for (chat, _id), message in sorted(self.messages.items()) if chat == chat_id]
+
+    def find_button(self, chat_id: int, label: str) -> tuple[int, str]:
+        """The newest message in the chat with a button whose label contains `label`: (message id, data)."""
+        for message in reversed(self.screen(chat_id)):
+            for text, data in message.buttons:
+                if label in text:
+                    return message.message_id, data
+        raise LookupError(f"no button {label!r} in chat {chat_id}")
+
     def sent_to(self, chat_id: int) -> list[ApiCall]:
         return [
             call
@@ -203,8 +236,16 @@ class BotApiStub:
         return None
 
     def _message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        message_id = next(self._message_ids)
+        chat_id = int(params["chat_id"])
+        self.messages[chat_id, message_id] = ChatMessage(
+            chat_id,
+            message_id,
+            str(params.get("text") or params.get("caption") or ""),
+            _buttons(params.get("reply_markup")),
+        )
         return {
-            "message_id": next(self._message_ids),
+            "message_id": message_id,
             "date": int(self.now),
             "chat": {"id": params["chat_id"], "type": "private"},
             "from": BOT_USER,
@@ -212,8 +253,12 @@ class BotApiStub:
         }
 
     async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {**BOT_USER, "can_join_groups": False, "can_read_all_group_messages": False,
-                "supports_inline_queries": False}  # fmt: skip
+        return {
+            **BOT_USER,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
@@ -245,6 +290,11 @@ class BotApiStub:
 
     def _edited(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
         chat = {"id": params["chat_id"], "type": "private"}
+        shown = self.messages.get((int(params["chat_id"]), int(params.get("message_id", 0))))
+        if shown is not None:
+            if "text" in content:
+                shown.text = content["text"]
+            shown.buttons = _buttons(params.get("reply_markup"))
         return {
             "message_id": int(params.get("message_id", 0)),
             "date": int(self.now),

@@ -1,0 +1,255 @@
+"""/doses, /time, /language, /help, /stop, and what to say to people who are not (or no longer) taking part."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from telegram import Message, Update
+
+from bot.app import BotContext
+from bot.i18n import N_, clock, short_date
+from bot.services import onboarding
+from bot.services.doses import recent_doses, upcoming_doses
+from bot.services.follow_up import withdraw_patient
+from bot.services.notices import tell_coordinators
+from handlers.common import stranger_gettext
+from handlers.patient.onboarding import HELP_FOR_STRANGERS, ask_time_text, patient_gettext, time_keyboard
+from handlers.render import button, keyboard
+from models import ContactStatus, Group, Language, PatientStatus, Site
+
+DOSE_STATUS = {
+    ContactStatus.TAKEN: N_("taken"),
+    ContactStatus.SKIPPED: N_("skipped"),
+    ContactStatus.UNCONFIRMED: N_("not confirmed"),
+    ContactStatus.MISSED: N_("not confirmed"),
+}
+
+
+async def not_active(update: Update, context: BotContext) -> None:
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    async with context.deps.session() as session:
+        patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
+    if patient is None:
+        await message.reply_text(stranger_gettext(update)(HELP_FOR_STRANGERS))
+        return
+    _ = patient_gettext(patient)
+    if patient.status is PatientStatus.ENROLLED:
+        await message.reply_text(
+            _(
+                "Please answer the question above first (I agree / I do not agree). Send /start to see it again."
+            )
+        )
+    else:
+        await message.reply_text(_("Your follow-up in this study has ended. Thank you for taking part."))
+
+
+async def doses(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    from handlers.patient.questionnaire import active_patient
+
+    deps = context.deps
+    async with deps.session() as session:
+        patient = await active_patient(update, session)
+        if patient is None:
+            await not_active(update, context)
+            return
+        _ = patient_gettext(patient)
+        language = patient.language.value
+        if patient.group is not Group.IL2:
+            await message.reply_text(_("You have no IL-2 doses in this study."))
+            return
+        ahead = await upcoming_doses(session, patient=patient, now=deps.clock.now(), limit=5)
+        behind = await recent_doses(session, patient=patient, limit=5)
+        lines = [_("IL-2: {dose}").format(dose=deps.protocol.dose_regimen.text.for_language(language))]
+        zone = ZoneInfo(patient.timezone)
+        if ahead:
+            lines.append(_("Next doses:"))
+            lines += [
+                f"• {short_date(row.planned_date, language)} {clock(row.due_at.astimezone(zone).time())}"
+                for row in ahead
+            ]
+        else:
+            lines.append(_("No more doses are planned."))
+        if behind:
+            lines.append(_("Recent doses:"))
+            lines += [
+                f"• {short_date(row.planned_date, language)}: {_(DOSE_STATUS[row.status])}" for row in behind
+            ]
+        await message.reply_text("\n".join(lines))
+
+
+async def change_time(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    from handlers.patient.questionnaire import active_patient
+
+    async with context.deps.session() as session:
+        patient = await active_patient(update, session)
+        if patient is None:
+            await not_active(update, context)
+            return
+        await onboarding.await_input(session, patient=patient, what=onboarding.REMINDER_TIME)
+        await message.reply_text(ask_time_text(patient), reply_markup=time_keyboard())
+
+
+async def language(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    rows = [[button("中文", "lang|zh_CN"), button("English", "lang|en")]]
+    await message.reply_text("请选择语言 / Choose your language", reply_markup=keyboard(rows))
+
+
+async def on_language(update: Update, context: BotContext) -> None:
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or query.data is None or chat is None:
+        return
+    await query.answer()
+    chosen = query.data.removeprefix("lang|")
+    if chosen not in (Language.ZH_CN.value, Language.EN.value):
+        return
+    async with context.deps.session() as session:
+        patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
+        if patient is None:
+            return
+        await onboarding.set_language(
+            session, patient=patient, language=Language(chosen), now=context.deps.clock.now()
+        )
+        _ = patient_gettext(patient)
+        await query.edit_message_text(_("From now on I will write in English."))
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    async with context.deps.session() as session:
+        patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
+        if patient is None:
+            await message.reply_text(stranger_gettext(update)(HELP_FOR_STRANGERS))
+            return
+        site = await session.get_one(Site, patient.site_id)
+    _ = patient_gettext(patient)
+    lines = [
+        _("Your study team: {site}, phone {phone}.").format(site=site.name, phone=site.phone or "-"),
+        _(
+            "If you feel very unwell, go to the emergency department or call your study team. Do not wait for this bot."
+        ),
+        "",
+        _("/checkin – answer this month's questions"),
+        _("/report – tell us you feel unwell now"),
+        _("/doses – your IL-2 doses"),
+        _("/time – change your reminder time"),
+        _("/language – 中文 / English"),
+        _("/stop – stop taking part"),
+    ]
+    await message.reply_text("\n".join(lines))
+
+
+async def stop(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    from handlers.patient.questionnaire import active_patient
+
+    async with context.deps.session() as session:
+        patient = await active_patient(update, session)
+    if patient is None:
+        await not_active(update, context)
+        return
+    _ = patient_gettext(patient)
+    rows = [[button(_("Yes, stop"), "stop|yes")], [button(_("No, continue"), "stop|no")]]
+    await message.reply_text(
+        _("Do you really want to stop taking part? You will get no more questions or reminders."),
+        reply_markup=keyboard(rows),
+    )
+
+
+async def on_stop(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    await query.answer()
+    from handlers.patient.questionnaire import active_patient
+
+    deps = context.deps
+    async with deps.session() as session:
+        patient = await active_patient(update, session)
+        if patient is None:
+            return
+        _ = patient_gettext(patient)
+        if query.data != "stop|yes":
+            await query.edit_message_text(_("Good, we continue. Thank you!"))
+            return
+        await tell_coordinators(
+            session,
+            site_id=patient.site_id,
+            key=f"withdrawn:{patient.id}",
+            now=deps.clock.now(),
+            text=f"{patient.study_id} stopped taking part through the bot (/stop).",
+        )
+        await withdraw_patient(
+            session,
+            patient=patient,
+            reason="patient asked to stop (/stop)",
+            actor=f"patient:{patient.study_id}",
+            now=deps.clock.now(),
+        )
+        await query.edit_message_text(
+            _(
+                "You have stopped taking part. Thank you for your help with this study. Please tell your doctor at your next visit."
+            )
+        )
+
+
+async def on_text(update: Update, context: BotContext) -> None:
+    """Free text: a reminder time the bot asked for, a questionnaire answer, or a gentle hint."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    from bot.plan import parse_clock_time
+    from handlers.patient.onboarding import save_time
+    from handlers.patient.questionnaire import active_patient, on_typed_answer
+
+    async with context.deps.session() as session:
+        patient = await active_patient(update, session)
+        if patient is None:
+            await not_active(update, context)
+            return
+        _ = patient_gettext(patient)
+        if patient.awaiting in (onboarding.FIRST_REMINDER_TIME, onboarding.REMINDER_TIME):
+            chosen = parse_clock_time(message.text or "")
+            if chosen is None:
+                await message.reply_text(
+                    _("Please tap a time, or type one like 07:30."), reply_markup=time_keyboard()
+                )
+                return
+            await save_time(message, patient, chosen, session, context)
+            return
+        if await on_typed_answer(update, context, patient, session):
+            return
+        await message.reply_text(
+            _(
+                "I did not understand. Send /checkin for this month's questions, /report if you feel unwell, or /help."
+            )
+        )
+
+
+async def on_other_message(update: Update, context: BotContext) -> None:
+    """Stickers, photos, voice: the bot cannot read them, and says so kindly."""
+    message = update.effective_message
+    if message is None:
+        return
+    _ = stranger_gettext(update)
+    async with context.deps.session() as session:
+        patient = await onboarding.patient_for_chat(session, chat_id=message.chat_id)
+        if patient is not None:
+            _ = patient_gettext(patient)
+    await message.reply_text(
+        _("Sorry, I can only read text and button taps. Please tap a button or type your answer.")
+    )

@@ -1,0 +1,202 @@
+"""/checkin and /report: one item per message, buttons wherever possible, a summary, then submission."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Message, Update
+
+from bot.app import BotContext
+from bot.forms import ITEMS
+from bot.i18n import clock, long_date
+from bot.services import checkins
+from bot.services.checkins import AskItem, NothingDue, Submitted, Summary, WindowClosed
+from bot.services.onboarding import patient_for_chat
+from handlers.patient.onboarding import patient_gettext
+from handlers.render import answer_label, edit_menu, question, summary
+from models import FormKind, Patient, PatientStatus, Site, TriageLevel
+
+
+async def active_patient(update: Update, session: AsyncSession) -> Patient | None:
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    patient = await patient_for_chat(session, chat_id=chat.id)
+    return patient if patient is not None and patient.status is PatientStatus.ACTIVE else None
+
+
+async def show(message: Message, patient: Patient, step: AskItem | Summary, session: AsyncSession) -> None:
+    """Send the next item (or the summary) as a new message, and remember it so old keyboards can be retired."""
+    _ = patient_gettext(patient)
+    text, markup = question(step, _) if isinstance(step, AskItem) else summary(step, _)
+    sent = await message.get_bot().send_message(message.chat_id, text, reply_markup=markup)
+    await checkins.remember_message(
+        session, patient=patient, response_id=step.response_id, message_id=sent.message_id
+    )
+
+
+async def _open(update: Update, context: BotContext, form: FormKind) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    deps = context.deps
+    async with deps.session() as session:
+        patient = await active_patient(update, session)
+        if patient is None:
+            from handlers.patient.commands import not_active
+
+            await not_active(update, context)
+            return
+        _ = patient_gettext(patient)
+        step = await checkins.start(session, patient=patient, form=form, now=deps.clock.now())
+        if isinstance(step, NothingDue):
+            if step.next_due is None:
+                await message.reply_text(_("There is no check-in to answer now."))
+            else:
+                local = step.next_due.astimezone(ZoneInfo(patient.timezone))
+                await message.reply_text(
+                    _("There is no check-in to answer now. Your next one is on {date} at {time}.").format(
+                        date=long_date(local.date(), patient.language.value), time=clock(local.time())
+                    )
+                )
+            return
+        assert isinstance(step, AskItem | Summary)
+        if form is FormKind.REPORT and isinstance(step, AskItem) and step.number == 1:
+            await message.reply_text(
+                _(
+                    "I am sorry you feel unwell. Please answer a few questions so your study team can see how you are."
+                )
+            )
+        await show(message, patient, step, session)
+
+
+async def checkin(update: Update, context: BotContext) -> None:
+    await _open(update, context, FormKind.CHECKIN)
+
+
+async def report(update: Update, context: BotContext) -> None:
+    await _open(update, context, FormKind.REPORT)
+
+
+async def on_questionnaire_button(update: Update, context: BotContext) -> None:
+    """All questionnaire taps: q|rid|item|code, qb|rid (back), qs|rid (submit), qe|rid (edit), qi|rid|item."""
+    query = update.callback_query
+    if query is None or query.data is None or not isinstance(query.message, Message):
+        return
+    parts = query.data.split("|")
+    deps = context.deps
+    async with deps.session() as session:
+        patient = await active_patient(update, session)
+        if patient is None or len(parts) < 2 or not parts[1].isdigit():
+            await query.answer()
+            return
+        _ = patient_gettext(patient)
+        response_id, now = int(parts[1]), deps.clock.now()
+        kind = parts[0]
+        if kind == "q" and len(parts) == 4:
+            step = await checkins.choose(
+                session, patient=patient, response_id=response_id, item_id=parts[2], code=parts[3], now=now
+            )
+            if step is None:
+                await query.answer(_("This question was already answered."))
+                return
+            await query.answer()
+            if (
+                isinstance(step, AskItem) and step.item.id == parts[2]
+            ):  # a toggle, or Done with nothing chosen
+                text, markup = question(step, _)
+                await query.edit_message_text(text, reply_markup=markup)
+                return
+            item, code = ITEMS[parts[2]], parts[3]
+            chosen = _("Done") if code == "done" else answer_label(item, code, _)
+            await query.edit_message_text(f"{query.message.text}\n\n✔ {chosen}")
+            await show(query.message, patient, step, session)
+        elif kind == "qb":
+            step = await checkins.back(session, patient=patient, response_id=response_id)
+            await query.answer()
+            if step is not None:
+                await query.edit_message_reply_markup(reply_markup=None)
+                await show(query.message, patient, step, session)
+        elif kind == "qe":
+            response = await checkins.in_progress(session, patient=patient)
+            await query.answer()
+            if response is not None and response.id == response_id and response.current_item is None:
+                current = await checkins.current_step(session, patient=patient, response=response)
+                if isinstance(current, Summary):
+                    await query.edit_message_reply_markup(reply_markup=edit_menu(current, _))
+        elif kind == "qi" and len(parts) == 3:
+            edit = await checkins.edit(session, patient=patient, response_id=response_id, item_id=parts[2])
+            await query.answer()
+            if edit is not None:
+                await query.edit_message_reply_markup(reply_markup=None)
+                await show(query.message, patient, edit, session)
+        elif kind == "qs":
+            await query.answer()
+            await _submit(query.message, patient, response_id, session, context)
+        else:
+            await query.answer()
+
+
+async def _submit(
+    message: Message, patient: Patient, response_id: int, session: AsyncSession, context: BotContext
+) -> None:
+    deps = context.deps
+    _ = patient_gettext(patient)
+    site = await session.get_one(Site, patient.site_id)
+    outcome = await checkins.submit(
+        session, patient=patient, response_id=response_id, protocol=deps.protocol, now=deps.clock.now()
+    )
+    if outcome is None:
+        return  # a second tap on Submit
+    await message.edit_reply_markup(reply_markup=None)
+    if isinstance(outcome, WindowClosed):
+        await message.reply_text(
+            _("Sorry, the time to answer this check-in has passed. If you feel unwell, send /report.")
+        )
+        return
+    assert isinstance(outcome, Submitted)
+    phone = site.phone or _("your study team")
+    if outcome.result.level is TriageLevel.URGENT:
+        await message.reply_text(
+            "⚠️ "
+            + _(
+                "Your answers may need urgent care. Please go to the nearest emergency department now, "
+                "or call your study team at {phone}. Do not wait for a reply here."
+            ).format(phone=phone)
+        )
+    if outcome.result.level in (TriageLevel.URGENT, TriageLevel.INFECTION):
+        await message.reply_text(
+            _(
+                "Thank you. Your study team will look at your answers soon. If you feel worse, call {phone}."
+            ).format(phone=phone)
+        )
+        return
+    await message.reply_text(_("Thank you, your answers have been sent. Take care!"))
+
+
+async def on_typed_answer(
+    update: Update, context: BotContext, patient: Patient, session: AsyncSession
+) -> bool:
+    """Typed text while a questionnaire waits for an answer. Returns False if no questionnaire is open."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return False
+    step = await checkins.type_answer(
+        session, patient=patient, text=message.text[:1000], now=context.deps.clock.now()
+    )
+    if step is None:
+        return False
+    if isinstance(step, AskItem) and step.problem:
+        _ = patient_gettext(patient)
+        await message.reply_text(
+            "⚠️ " + _(step.problem).format(minimum=f"{step.item.minimum:g}", maximum=f"{step.item.maximum:g}")
+        )
+        return True
+    response = await checkins.in_progress(session, patient=patient)
+    if response is not None and response.message_id is not None:
+        await message.get_bot().edit_message_reply_markup(
+            message.chat_id, response.message_id, reply_markup=None
+        )
+    await show(message, patient, step, session)
+    return True

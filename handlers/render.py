@@ -1,0 +1,78 @@
+"""Views from the services as translated text and inline keyboards. Callback data stays under 64 bytes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.forms import LABELS, Item, Kind
+from bot.i18n import Gettext
+from bot.services.checkins import AskItem, Summary
+
+
+def button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def keyboard(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(rows)
+
+
+def answer_label(item: Item, value: Any, _: Gettext) -> str:
+    if value is None:
+        return _("(skipped)")
+    if isinstance(value, list):
+        return ", ".join(_(LABELS[code]) for code in value)
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if item.kind is Kind.TEMPERATURE and is_number:
+        return f"{float(value):.1f} °C"
+    if item.kind is Kind.NUMBER and is_number:
+        return f"{float(value):g} mg"
+    if isinstance(value, str) and value in LABELS:
+        return _(LABELS[value])
+    return str(value)
+
+
+def question(step: AskItem, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
+    item = step.item
+    lines = [f"({step.number}/{step.total}) {_(item.prompt)}"]
+    if step.problem:
+        lines.insert(
+            0, "⚠️ " + _(step.problem).format(minimum=f"{item.minimum:g}", maximum=f"{item.maximum:g}")
+        )
+    prefix = f"q|{step.response_id}|{item.id}|"
+    rows: list[list[InlineKeyboardButton]] = []
+    if item.kind in (Kind.YES_NO, Kind.YES_NO_UNSURE):
+        rows.append([button(_(LABELS[code]), prefix + code) for code in item.choices()])
+    elif item.kind is Kind.MULTI:
+        for code in item.options:
+            mark = "✅ " if code in step.selected else ""
+            rows.append([button(mark + _(LABELS[code]), prefix + code)])
+        rows.append([button(_("Done ✔"), prefix + "done")])
+    elif item.kind is Kind.TEMPERATURE:
+        not_measured = LABELS["not_measured"]
+        rows.append([button(_(not_measured), prefix + "not_measured")])
+    elif item.kind is Kind.NUMBER and item.suggestions:
+        rows.append([button(value, prefix + value) for value in item.suggestions[:4]])
+        rows.append([button(value, prefix + value) for value in item.suggestions[4:]])
+    elif item.kind is Kind.TEXT and item.optional:
+        rows.append([button(_("Skip"), prefix + "skip")])
+    if step.number > 1:
+        rows.append([button("⬅ " + _("Back"), f"qb|{step.response_id}")])
+    return "\n\n".join(lines), keyboard(rows)
+
+
+def summary(step: Summary, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
+    lines = [_("Please check your answers:"), ""]
+    lines += [f"• {_(item.title)}: {answer_label(item, value, _)}" for item, value in step.answers]
+    rows = [
+        [button("✅ " + _("Submit"), f"qs|{step.response_id}")],
+        [button("✏️ " + _("Edit"), f"qe|{step.response_id}")],
+    ]
+    return "\n".join(lines), keyboard(rows)
+
+
+def edit_menu(step: Summary, _: Gettext) -> InlineKeyboardMarkup:
+    rows = [[button(_(item.title), f"qi|{step.response_id}|{item.id}")] for item, _value in step.answers]
+    return keyboard(rows)

@@ -1,0 +1,80 @@
+"""Fixtures for end-to-end tests: the real Application polling the loopback Bot API on a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import date
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import build_application
+from bot.clock import FakeClock
+from bot.config import load_settings
+from bot.db import session_factory
+from bot.protocol import StudyProtocol
+from bot.services.enrollment import Enrolled
+from bot.simulator.bot_api import BotApiStub
+from bot.simulator.harness import Harness, running
+from tests.factories import enroll, make_site
+
+RunBot = Callable[[], AbstractAsyncContextManager[Harness]]
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[BotApiStub]:
+    async with BotApiStub() as running_stub:
+        yield running_stub
+
+
+@pytest.fixture
+def run_bot(engine: AsyncEngine, stub: BotApiStub, protocol: StudyProtocol, clock: FakeClock) -> RunBot:
+    """Start (or restart) the bot process: a new Application on the same database, stub and clock."""
+
+    def start() -> AbstractAsyncContextManager[Harness]:
+        settings = load_settings(
+            telegram_token=stub.token, telegram_api_url=stub.base_url, bot_username="sle_followup_bot"
+        )
+        application = build_application(
+            settings=settings, protocol=protocol, clock=clock, sessions=session_factory(engine)
+        )
+        return running(stub, application)
+
+    return start
+
+
+@pytest.fixture
+async def bot(run_bot: RunBot) -> AsyncIterator[Harness]:
+    async with run_bot() as harness:
+        yield harness
+
+
+async def enrolled(
+    engine: AsyncEngine,
+    protocol: StudyProtocol,
+    clock: FakeClock,
+    *,
+    study_id: str = "S001",
+    group: str = "il2",
+    language: str = "zh_CN",
+    enrolled_on: date | None = None,
+    site: str = "PKU",
+) -> Enrolled:
+    async with session_factory(engine)() as session:
+        from sqlalchemy import select
+
+        from models import Site
+
+        if await session.scalar(select(Site).where(Site.code == site)) is None:
+            await make_site(session, clock, code=site)
+        return await enroll(
+            session,
+            protocol,
+            clock,
+            study_id=study_id,
+            group=group,
+            language=language,
+            enrolled_on=enrolled_on,
+            site=site,
+        )

@@ -1,0 +1,378 @@
+"""Patients in Telegram, end to end: real Application, real HTTP, loopback Bot API, fake clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import FakeClock
+from bot.db import session_factory
+from bot.protocol import StudyProtocol
+from bot.simulator.harness import Harness
+from models import (
+    Answer,
+    ContactStatus,
+    Escalation,
+    OutboxMessage,
+    Patient,
+    PatientStatus,
+    QuestionnaireResponse,
+    ScheduledContact,
+    TriageDecision,
+)
+from tests.bot_fixtures import RunBot, enrolled
+
+CHAT = 5550001
+
+
+async def patient(engine: AsyncEngine, study_id: str = "S001") -> Patient:
+    async with session_factory(engine)() as session:
+        return await session.scalar(select(Patient).where(Patient.study_id == study_id))  # type: ignore[return-value]
+
+
+async def onboard(
+    bot: Harness, code: str, chat: int = CHAT, agree: str = "我同意", at: str = "09:00"
+) -> None:
+    await bot.send(chat, f"/start {code}")
+    await bot.tap(chat, agree)
+    await bot.tap(chat, at)
+
+
+async def test_it_onboards_a_patient_in_chinese(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock)
+    await bot.send(CHAT, f"/start {invite.code}")
+    consent = bot.stub.screen(CHAT)[-1]
+    assert "您好" in consent.text
+    assert [label for label, _data in consent.buttons] == ["我同意", "我不同意"]
+    await bot.tap(CHAT, "我同意")
+    assert "几点提醒您" in bot.last_text(CHAT)
+    await bot.tap(CHAT, "20:00")
+    texts = bot.stub.texts_to(CHAT)
+    assert "提醒时间已改为 20:00。" in texts
+    welcome = texts[-1]
+    assert "欢迎" in welcome
+    assert "下一次每月随访：2026年4月2日 星期四 20:00。" in welcome
+    assert "重组人白介素-2（rhIL-2）100万IU" in welcome
+    stored = await patient(engine)
+    assert stored.status is PatientStatus.ACTIVE
+    assert stored.telegram_chat_id == CHAT
+    assert stored.reminder_time == time(20, 0)
+    assert stored.consented_at == clock.now()
+
+
+async def test_it_records_a_refusal_and_ends_follow_up(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock, language="en")
+    await bot.send(CHAT, f"/start {invite.code}")
+    await bot.tap(CHAT, "I do not agree")
+    assert "You will not get any more messages" in bot.last_text(CHAT)
+    stored = await patient(engine)
+    assert stored.status is PatientStatus.DECLINED
+    async with session_factory(engine)() as session:
+        planned = await session.scalar(
+            select(func.count())
+            .select_from(ScheduledContact)
+            .where(ScheduledContact.status == ContactStatus.PLANNED)
+        )
+    assert planned == 0
+
+
+async def test_it_explains_bad_codes_and_locks_out_guessing(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock)
+    stranger = 777
+    await bot.send(stranger, "/start", language="en")
+    assert "only for people taking part" in bot.last_text(stranger)
+    for attempt in range(5):
+        await bot.send(stranger, f"/start guess{attempt}", language="en")
+        assert "This link is not valid" in bot.last_text(stranger)
+    await bot.send(stranger, f"/start {invite.code}", language="en")
+    assert "Too many wrong links" in bot.last_text(stranger)
+    assert (await patient(engine)).telegram_chat_id is None
+    clock.advance(timedelta(hours=1, minutes=1))
+    await bot.send(stranger, f"/start {invite.code}", language="en")
+    assert (await patient(engine)).telegram_chat_id == stranger
+    await bot.send(CHAT, f"/start {invite.code}", language="en")
+    assert "already been used" in bot.last_text(CHAT)
+
+
+async def test_it_refuses_an_expired_code(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock)
+    clock.advance(timedelta(days=protocol.enrollment.invite_valid_days, seconds=1))
+    await bot.send(CHAT, f"/start {invite.code}")
+    assert "过期" in bot.last_text(CHAT)
+
+
+async def test_it_ignores_groups_and_channels(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock)
+    await bot.send(-100123, f"/start {invite.code}", chat_type="group")
+    await bot.send(-100123, "/help", chat_type="supergroup")
+    assert bot.stub.sent_to(-100123) == []
+    assert (await patient(engine)).telegram_chat_id is None
+
+
+async def open_checkin_month_1(clock: FakeClock) -> None:
+    clock.set(datetime(2026, 4, 2, 1, 30, tzinfo=UTC))  # month 1 is due at 09:00 Shanghai on 2 April
+
+
+async def test_it_takes_a_whole_checkin_in_english_in_few_taps(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock, language="en")
+    await onboard(bot, invite.code, agree="I agree")
+    await open_checkin_month_1(clock)
+    await bot.send(CHAT, "/checkin")
+    assert bot.last_text(CHAT).startswith("(1/")
+    taps = 0
+    for label in [
+        "No",
+        "None of these",
+        "No",
+        "No",
+        "No",
+        "No",
+        "No",
+        "7.5",
+        "Hydroxychloroquine",
+        "Done",
+        "None of these",
+    ]:
+        await bot.tap(CHAT, label)
+        taps += 1
+    summary = bot.last_text(CHAT)
+    assert "Please check your answers:" in summary
+    assert "• Prednisone mg per day: 7.5 mg" in summary
+    assert "• Other medicines: Hydroxychloroquine" in summary
+    await bot.tap(CHAT, "Submit")
+    taps += 1
+    assert taps <= 15
+    assert bot.last_text(CHAT) == "Thank you, your answers have been sent. Take care!"
+    async with session_factory(engine)() as session:
+        decision = await session.scalar(select(TriageDecision))
+        contact = await session.scalar(select(ScheduledContact).where(ScheduledContact.month == 1))
+        answers = {row.item_id: row.value for row in await session.scalars(select(Answer))}
+    assert decision is not None
+    assert (decision.level.value, decision.reasons) == ("none", [])
+    assert contact is not None
+    assert contact.status is ContactStatus.DONE
+    assert answers == {
+        "fever": "no",
+        "symptoms": ["none"],
+        "doctor_visit": "no",
+        "infection_diagnosed": "no",
+        "antimicrobials": "no",
+        "hospitalized": "no",
+        "positive_test": "no",
+        "prednisone_mg": 7.5,
+        "immunosuppressants": ["hydroxychloroquine"],
+        "il2_reaction": ["none"],
+    }
+
+
+async def test_it_takes_a_checkin_in_chinese_with_typed_answers_and_an_edit(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock, group="control")
+    await onboard(bot, invite.code)
+    await open_checkin_month_1(clock)
+    await bot.send(CHAT, "/checkin")
+    assert "(1/9)" in bot.last_text(CHAT)  # two more items appear when fever = yes
+    await bot.tap(CHAT, "有")  # fever
+    assert "(2/11) 您最高体温是多少度" in bot.last_text(CHAT)
+    await bot.send(CHAT, "abc")
+    assert bot.stub.texts_to(CHAT)[-1].startswith("⚠️ 请输入35.0到42.5之间的体温")
+    await bot.send(CHAT, "１００.４℉")  # full-width digits, Fahrenheit
+    await bot.send(CHAT, "0")
+    assert bot.stub.texts_to(CHAT)[-1] == "⚠️ 请输入1到60之间的整数。"
+    await bot.send(CHAT, "3天")
+    await bot.tap(CHAT, "咳嗽")
+    await bot.tap(CHAT, "完成")
+    for _ in range(5):
+        await bot.tap(CHAT, "没有")
+    await bot.send(CHAT, "10")
+    await bot.tap(CHAT, "都没有")
+    summary = bot.last_text(CHAT)
+    assert "• 最高体温: 38.0 °C" in summary
+    await bot.tap(CHAT, "修改")
+    await bot.tap(CHAT, "最高体温")
+    await bot.send(CHAT, "38,6")
+    assert "• 最高体温: 38.6 °C" in bot.last_text(CHAT)
+    await bot.tap(CHAT, "提交")
+    assert "研究团队会尽快看您的回答" in bot.last_text(CHAT)
+    async with session_factory(engine)() as session:
+        decision = await session.scalar(select(TriageDecision))
+        escalation = await session.scalar(select(Escalation))
+        temperature = await session.scalar(select(Answer.value).where(Answer.item_id == "max_temp"))
+    assert decision is not None
+    assert decision.level.value == "infection"
+    assert decision.reasons == ["max_temp_infection", "fever_with_cough", "fever"]
+    assert temperature == 38.6
+    assert escalation is not None
+    assert escalation.next_step_at == clock.now()
+
+
+async def test_it_gives_urgent_advice_first_on_an_urgent_report(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock, language="en")
+    await onboard(bot, invite.code, agree="I agree")
+    await bot.send(CHAT, "/report")
+    await bot.tap(CHAT, "Yes")
+    await bot.send(CHAT, "39.8")
+    await bot.tap(CHAT, "Short of breath")
+    await bot.tap(CHAT, "Done")
+    await bot.tap(CHAT, "No")
+    before = len(bot.stub.texts_to(CHAT))
+    await bot.tap(CHAT, "Submit")
+    after = bot.stub.texts_to(CHAT)[before:]
+    assert after[0].startswith("⚠️ Your answers may need urgent care.")
+    assert "+86 10 8888 0000" in after[0]
+    assert "Your study team will look at your answers soon" in after[1]
+    async with session_factory(engine)() as session:
+        escalation = await session.scalar(select(Escalation))
+    assert escalation is not None
+    assert escalation.level.value == "urgent"
+    assert escalation.reasons == ["max_temp_urgent", "symptom_dyspnea", "fever"]
+
+
+async def test_it_resumes_a_questionnaire_after_a_restart(
+    run_bot: RunBot, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock, language="en")
+    async with run_bot() as bot:
+        await onboard(bot, invite.code, agree="I agree")
+        await open_checkin_month_1(clock)
+        await bot.send(CHAT, "/checkin")
+        await bot.tap(CHAT, "No")
+        await bot.tap(CHAT, "Cough")
+    async with run_bot() as restarted:
+        await restarted.send(CHAT, "/checkin")
+        shown = restarted.stub.screen(CHAT)[-1]
+        assert shown.text.startswith("(2/")
+        assert ("✅ Cough", shown.buttons[0][1]) in shown.buttons
+        await restarted.tap(CHAT, "Done")
+        assert restarted.last_text(CHAT).startswith("(3/")
+
+
+async def test_it_never_answers_twice_from_an_old_keyboard_or_a_double_tap(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock, language="en")
+    await onboard(bot, invite.code, agree="I agree")
+    await open_checkin_month_1(clock)
+    await bot.send(CHAT, "/checkin")
+    first = bot.stub.screen(CHAT)[-1]
+    no_data = next(data for label, data in first.buttons if label == "No")
+    yes_data = next(data for label, data in first.buttons if label == "Yes")
+    await bot.tap_data(CHAT, first.message_id, no_data)
+    await bot.tap_data(CHAT, first.message_id, no_data)
+    await bot.tap_data(CHAT, first.message_id, yes_data)
+    async with session_factory(engine)() as session:
+        rows = list(await session.scalars(select(Answer)))
+    assert [(row.item_id, row.value) for row in rows] == [("fever", "no")]
+    answered = [call for call in bot.stub.calls if call.method == "answerCallbackQuery"]
+    assert answered[-1].params.get("text") == "This question was already answered."
+
+
+async def test_it_refuses_a_checkin_whose_window_has_closed(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock, language="en", group="control")
+    await onboard(bot, invite.code, agree="I agree")
+    await open_checkin_month_1(clock)
+    await bot.send(CHAT, "/checkin")
+    for label in ["No", "None of these", "No", "No", "No", "No", "No", "0", "None of these"]:
+        await bot.tap(CHAT, label)
+    clock.advance(timedelta(days=8))
+    await bot.tap(CHAT, "Submit")
+    assert "the time to answer this check-in has passed" in bot.last_text(CHAT)
+    async with session_factory(engine)() as session:
+        assert await session.scalar(select(func.count()).select_from(TriageDecision)) == 0
+
+
+async def test_it_handles_settings_commands(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock, language="en")
+    await onboard(bot, invite.code, agree="I agree")
+    await bot.send(CHAT, "/doses")
+    assert "1 million IU of rhIL-2" in bot.last_text(CHAT)
+    assert "Next doses:" in bot.last_text(CHAT)
+    await bot.send(CHAT, "/time")
+    await bot.send(CHAT, "25:99")
+    assert bot.last_text(CHAT).startswith("Please tap a time")
+    await bot.send(CHAT, "7:30")
+    assert (await patient(engine)).reminder_time == time(7, 30)
+    await bot.send(CHAT, "/help")
+    assert "+86 10 8888 0000" in bot.last_text(CHAT)
+    await bot.send(CHAT, "/language")
+    await bot.tap(CHAT, "中文")
+    assert bot.last_text(CHAT) == "以后我会用中文和您交流。"
+    await bot.send(CHAT, "hello")
+    assert bot.last_text(CHAT).startswith("我没看懂")
+    await bot.send(CHAT, "/stop")
+    await bot.tap(CHAT, "是的，退出")
+    assert "您已经退出研究" in bot.last_text(CHAT)
+    stored = await patient(engine)
+    assert stored.status is PatientStatus.WITHDRAWN
+    await bot.send(CHAT, "/checkin")
+    assert "随访已经结束" in bot.last_text(CHAT)
+
+
+async def test_it_tells_the_coordinator_when_a_patient_stops(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    from bot.services.sites import add_staff
+    from models import StaffRole
+
+    invite = await enrolled(engine, protocol, clock, language="en")
+    async with session_factory(engine)() as session:
+        _staff, staff_code = await add_staff(
+            session,
+            site_code="PKU",
+            role=StaffRole.COORDINATOR,
+            name="Ms Wang",
+            actor="cli:test",
+            now=clock.now(),
+            invite_valid_days=7,
+        )
+    await bot.send(42, f"/start {staff_code}", language="en")
+    assert "You are linked as coordinator" in bot.last_text(42)
+    await onboard(bot, invite.code, agree="I agree")
+    await bot.send(CHAT, "/stop")
+    await bot.tap(CHAT, "Yes, stop")
+    async with session_factory(engine)() as session:
+        notice = await session.scalar(select(OutboxMessage))
+    assert notice is not None
+    assert notice.chat_id == 42
+    assert notice.payload == {"text": "S001 stopped taking part through the bot (/stop)."}
+
+
+async def test_it_survives_stickers_long_text_and_edits(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock, language="en")
+    await onboard(bot, invite.code, agree="I agree")
+    await open_checkin_month_1(clock)
+    await bot.send(CHAT, "/checkin")
+    await bot.tap(CHAT, "Yes")
+    await bot.send(CHAT, "x" * 5000)
+    assert bot.last_text(CHAT).startswith("⚠️ Please type a temperature")
+    await bot.send(CHAT, "🤒🤒")
+    await bot.send(CHAT, "/nonsense")
+    async with session_factory(engine)() as session:
+        response = await session.scalar(select(QuestionnaireResponse))
+        stored = [row.item_id for row in await session.scalars(select(Answer))]
+    assert response is not None
+    assert response.current_item == "max_temp"
+    assert stored == ["fever"]
