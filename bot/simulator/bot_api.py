@@ -116,6 +116,27 @@ class BotApiStub:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return self._push("message", message)
 
+    def user_sends_sticker(self, chat_id: int) -> int:
+        """A person sends a sticker (no text at all)."""
+        sticker = {
+            "file_id": "sticker1",
+            "file_unique_id": "s1",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+            "emoji": "🤒",
+        }
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(self.now),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "User"},
+            "sticker": sticker,
+        }
+        return self._push("message", message)
+
     def user_presses(self, chat_id: int, message_id: int, data: str) -> int:
         """A person taps an inline button under one of the bot's messages."""
         query = {
