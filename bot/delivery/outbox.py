@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,3 +45,58 @@ async def enqueue(
     )
     result = await session.execute(statement)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def claim_due(
+    session: AsyncSession, *, worker: str, now: datetime, limit: int, lease: timedelta
+) -> list[OutboxMessage]:
+    """Take up to `limit` due rows for this worker, atomically, and commit the claim.
+
+    On PostgreSQL rows locked by another dispatcher are skipped (FOR UPDATE SKIP LOCKED); everywhere the
+    conditional UPDATE (status still pending) makes a row one worker's only. Rows claimed by a worker that
+    died (claimed longer than `lease` ago) are handed out again: only messages in flight can repeat.
+    """
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < now - lease)
+        .values(status=OutboxStatus.PENDING, claimed_by=None)
+    )
+    due = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now)
+        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list((await session.scalars(due)).all())
+    if not ids:
+        await session.commit()
+        return []
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING)
+        .values(
+            status=OutboxStatus.SENDING,
+            claimed_by=worker,
+            claimed_at=now,
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+    claimed = list(
+        (
+            await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker)
+                .order_by(OutboxMessage.not_before, OutboxMessage.id)
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+    )
+    await session.commit()
+    return claimed
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == OutboxStatus.PENDING)
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +67,7 @@ class BotApiStub:
     _faults: dict[str, list[Fault]] = field(default_factory=dict)
     _blocked: set[int] = field(default_factory=set)
     messages: dict[tuple[int, int], ChatMessage] = field(default_factory=dict)
+    _flaky: dict[str, tuple[float, random.Random, int]] = field(default_factory=dict)
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _new_call: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
@@ -201,6 +203,10 @@ class BotApiStub:
                     return message.message_id, data
         raise LookupError(f"no button {label!r} in chat {chat_id}")
 
+    def flaky(self, method: str, rate: float, *, seed: int = 0, status: int = 500) -> None:
+        """Fail a random share of the calls to `method` (transient errors), reproducibly."""
+        self._flaky[method] = (rate, random.Random(seed), status)  # noqa: S311 - fault injection, not crypto
+
     def sent_to(self, chat_id: int) -> list[ApiCall]:
         return [
             call
@@ -232,7 +238,7 @@ class BotApiStub:
         if method != "getUpdates":
             self.calls.append(ApiCall(method, params))
             self._new_call.set()
-        fault = self._take_fault(method, params.get("chat_id"))
+        fault = self._take_fault(method, params.get("chat_id")) or self._random_fault(method)
         if fault is not None:
             body: dict[str, Any] = {"ok": False, "error_code": fault.status, "description": fault.description}
             if fault.retry_after is not None:
@@ -248,6 +254,12 @@ class BotApiStub:
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": f"Not Found: method {method}"}
         return 200, {"ok": True, "result": await handler(params)}
+
+    def _random_fault(self, method: str) -> Fault | None:
+        if method not in self._flaky:
+            return None
+        rate, rng, status = self._flaky[method]
+        return Fault(status, "Internal Server Error") if rng.random() < rate else None
 
     def _take_fault(self, method: str, chat_id: object) -> Fault | None:
         for fault in self._faults.get(method, []):

@@ -1,0 +1,256 @@
+"""The outbox dispatcher: Telegram's limits, retries, permanent errors; nothing lost, nothing sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Bot
+
+from bot.clock import FakeClock
+from bot.db import create_engine, session_factory
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.outbox import enqueue, next_due
+from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.sender import TelegramSender
+from bot.protocol import StudyProtocol
+from bot.simulator.bot_api import BotApiStub
+from models import OutboxMessage, OutboxStatus, Patient
+from tests.bot_fixtures import enrolled
+from tests.conftest import requires_postgres
+
+
+class FakeSleep:
+    """Sleeping moves the fake clock; the waits are recorded."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.clock.advance(timedelta(seconds=seconds))
+
+
+@pytest.fixture
+async def telegram(stub: BotApiStub) -> Bot:
+    bot = Bot(stub.token, base_url=stub.base_url)
+    await bot.initialize()
+    yield bot  # type: ignore[misc]
+    await bot.shutdown()
+
+
+def dispatcher(
+    engine: AsyncEngine, telegram: Bot, clock: FakeClock, sleep: FakeSleep, rate: float = 25
+) -> Dispatcher:
+    return Dispatcher(
+        sessions=session_factory(engine),
+        sender=TelegramSender(telegram),
+        clock=clock,
+        limiter=RateLimiter(clock=clock, per_second=rate),
+        sleep=sleep,
+        concurrency=1,
+    )
+
+
+async def queue(
+    engine: AsyncEngine, clock: FakeClock, messages: list[tuple[int, str]], **extra: object
+) -> None:
+    async with session_factory(engine)() as session:
+        for chat_id, text in messages:
+            await enqueue(
+                session,
+                dedupe_key=f"test:{chat_id}:{text}",
+                chat_id=chat_id,
+                payload={"text": text},
+                now=clock.now(),
+                **extra,
+            )  # type: ignore[arg-type]
+        await session.commit()
+
+
+async def statuses(engine: AsyncEngine) -> dict[str, int]:
+    async with session_factory(engine)() as session:
+        rows = await session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        )
+        return {status.value: count for status, count in rows}
+
+
+async def drain_until_done(engine: AsyncEngine, worker: Dispatcher, clock: FakeClock) -> None:
+    """Drain, then move the fake clock to the next retry, until nothing is pending."""
+    for _ in range(500):
+        await worker.drain()
+        async with session_factory(engine)() as session:
+            due = await next_due(session)
+        if due is None:
+            return
+        clock.set(max(due, clock.now()))
+    raise AssertionError("the outbox never emptied")
+
+
+async def test_it_sends_once_per_dedupe_key(
+    engine: AsyncEngine, telegram: Bot, stub: BotApiStub, clock: FakeClock
+) -> None:
+    await queue(engine, clock, [(1, "a"), (2, "b")])
+    await queue(engine, clock, [(1, "a")])
+    start = clock.now()
+    sent = await dispatcher(engine, telegram, clock, FakeSleep(clock)).drain()
+    assert sent == 2
+    assert stub.texts_to(1) == ["a"]
+    async with session_factory(engine)() as session:
+        row = await session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == 1))
+    assert row is not None
+    assert (row.status, row.attempts, row.sent_at) == (OutboxStatus.SENT, 1, start)
+    assert row.telegram_message_id is not None
+
+
+async def test_it_keeps_to_the_global_rate(engine: AsyncEngine, telegram: Bot, clock: FakeClock) -> None:
+    await queue(engine, clock, [(chat, "hello") for chat in range(1, 51)])
+    start = clock.now()
+    await dispatcher(engine, telegram, clock, FakeSleep(clock), rate=25).drain()
+    assert clock.now() - start == timedelta(seconds=49 / 25)
+
+
+async def test_it_sends_at_most_one_message_a_second_to_a_chat(
+    engine: AsyncEngine, telegram: Bot, stub: BotApiStub, clock: FakeClock
+) -> None:
+    await queue(engine, clock, [(7, "one"), (7, "two"), (7, "three"), (8, "other")])
+    start = clock.now()
+    await dispatcher(engine, telegram, clock, FakeSleep(clock)).drain()
+    assert stub.texts_to(7) == ["one", "two", "three"]
+    assert clock.now() - start == timedelta(seconds=2)
+
+
+async def test_it_loses_nothing_with_30_percent_transient_errors(
+    engine: AsyncEngine, telegram: Bot, stub: BotApiStub, clock: FakeClock
+) -> None:
+    stub.flaky("sendMessage", 0.3, seed=4)
+    expected = [(chat, f"reminder {chat}") for chat in range(1, 201)]
+    await queue(engine, clock, expected)
+    await drain_until_done(engine, dispatcher(engine, telegram, clock, FakeSleep(clock)), clock)
+    delivered = [(message.chat_id, message.text) for message in stub.messages.values()]
+    assert sorted(delivered) == sorted(expected)
+    assert await statuses(engine) == {"sent": 200}
+    async with session_factory(engine)() as session:
+        retried = await session.scalar(select(func.count()).where(OutboxMessage.attempts > 1))
+    assert retried is not None
+    assert retried > 30
+
+
+async def test_it_honours_retry_after_exactly(
+    engine: AsyncEngine, telegram: Bot, stub: BotApiStub, clock: FakeClock
+) -> None:
+    stub.fail("sendMessage", 429, retry_after=7, times=3)
+    await queue(engine, clock, [(chat, "x") for chat in range(1, 6)])
+    sleep = FakeSleep(clock)
+    worker = dispatcher(engine, telegram, clock, sleep)
+    first_429 = clock.now()
+    await drain_until_done(engine, worker, clock)
+    assert await statuses(engine) == {"sent": 5}
+    assert len([call for call in stub.calls if call.method == "sendMessage"]) == 8  # 3 refused, then 5
+    assert clock.now() - first_429 >= timedelta(seconds=7)
+    assert any(abs(wait - 7) < 0.05 for wait in sleep.waits)
+
+
+async def test_it_marks_a_patient_who_blocked_the_bot_unreachable_and_tells_the_coordinator(
+    engine: AsyncEngine, telegram: Bot, stub: BotApiStub, clock: FakeClock, protocol: StudyProtocol
+) -> None:
+    invite = await enrolled(engine, protocol, clock)
+    async with session_factory(engine)() as session:
+        from bot.services.sites import add_staff
+        from models import StaffRole
+
+        staff, _code = await add_staff(
+            session,
+            site_code="PKU",
+            role=StaffRole.COORDINATOR,
+            name="Ms Wang",
+            actor="cli:test",
+            now=clock.now(),
+            invite_valid_days=7,
+        )
+        staff.telegram_user_id = 4242
+        await session.commit()
+    stub.block(31)
+    await queue(engine, clock, [(31, "dose reminder")], patient_id=invite.patient.id)
+    await dispatcher(engine, telegram, clock, FakeSleep(clock)).drain()
+    async with session_factory(engine)() as session:
+        patient = await session.get_one(Patient, invite.patient.id)
+        dead = await session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == 31))
+    assert patient.unreachable
+    assert dead is not None
+    assert (dead.status, dead.last_error) == (OutboxStatus.DEAD, "403 Forbidden: bot was blocked by the user")
+    assert stub.texts_to(4242) == ["S001 cannot be reached in Telegram (blocked the bot or left Telegram)."]
+
+
+async def test_it_puts_a_bad_request_in_the_dead_letters(
+    engine: AsyncEngine, telegram: Bot, stub: BotApiStub, clock: FakeClock
+) -> None:
+    stub.fail("sendMessage", 400, description="Bad Request: message text is empty")
+    await queue(engine, clock, [(5, "")])
+    await dispatcher(engine, telegram, clock, FakeSleep(clock)).drain()
+    async with session_factory(engine)() as session:
+        row = await session.scalar(select(OutboxMessage))
+    assert row is not None
+    assert (row.status, row.last_error) == (OutboxStatus.DEAD, "400 Message text is empty")
+
+
+async def test_it_hands_out_again_what_a_dead_worker_had_claimed(
+    engine: AsyncEngine, telegram: Bot, stub: BotApiStub, clock: FakeClock
+) -> None:
+    await queue(engine, clock, [(1, "in flight when the worker died")])
+    async with session_factory(engine)() as session:
+        from bot.delivery.outbox import claim_due
+
+        assert (
+            len(
+                await claim_due(session, worker="dead", now=clock.now(), limit=10, lease=timedelta(minutes=2))
+            )
+            == 1
+        )
+    worker = dispatcher(engine, telegram, clock, FakeSleep(clock))
+    assert await worker.drain() == 0
+    clock.advance(timedelta(minutes=3))
+    assert await worker.drain() == 1
+    assert stub.texts_to(1) == ["in flight when the worker died"]
+
+
+@requires_postgres
+async def test_it_never_sends_a_message_twice_with_two_dispatchers_on_postgres(
+    database_url: str, stub: BotApiStub, clock: FakeClock
+) -> None:
+    engines = [create_engine(database_url), create_engine(database_url)]
+    await queue(engines[0], clock, [(chat, f"m{chat}") for chat in range(1, 401)])
+    bots = [Bot(stub.token, base_url=stub.base_url) for _ in engines]
+    for bot in bots:
+        await bot.initialize()
+
+    async def no_wait(_seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    workers = [
+        Dispatcher(
+            sessions=session_factory(engine),
+            sender=TelegramSender(bot),
+            clock=clock,
+            limiter=RateLimiter(clock=clock, per_second=100_000),
+            sleep=no_wait,
+            batch=20,
+            concurrency=4,
+        )
+        for engine, bot in zip(engines, bots, strict=True)
+    ]
+    handled = await asyncio.gather(*(worker.drain() for worker in workers))
+    sends = [call for call in stub.calls if call.method == "sendMessage"]
+    assert sum(handled) == 400
+    assert all(count > 0 for count in handled), "both dispatchers took part"
+    assert len(sends) == 400
+    assert len({call.params["chat_id"] for call in sends}) == 400
+    for bot in bots:
+        await bot.shutdown()
+    for engine in engines:
+        await engine.dispose()
