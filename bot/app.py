@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
@@ -11,15 +10,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import BotCommand, BotCommandScopeAllPrivateChats
 from telegram.ext import Application, ApplicationBuilder, CallbackContext, ContextTypes, ExtBot
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
+from bot.scheduler import Jobs, start_scheduler
 
-log = logging.getLogger(__name__)
 WRONG_CODES_ALLOWED = 5
 WRONG_CODE_WINDOW = timedelta(hours=1)
 
@@ -97,21 +100,37 @@ async def _set_commands(application: BotApplication) -> None:
         )
 
 
-def quiet_http_logs() -> None:
-    """httpx logs every request URL at INFO, and Bot API URLs contain the token: keep those loggers quiet."""
-    for name in ("httpx", "httpcore", "telegram.request", "apscheduler.executors.default"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 def build_application(
-    *, settings: Settings, protocol: StudyProtocol, clock: Clock, sessions: async_sessionmaker[AsyncSession]
+    *,
+    settings: Settings,
+    protocol: StudyProtocol,
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+    with_jobs: bool = False,
 ) -> BotApplication:
+    """The bot. With `with_jobs`, the scheduler's jobs run in its event loop and send through its Bot."""
     from handlers import register_handlers
 
-    os.environ.setdefault(
-        "PTB_TIMEDELTA", "1"
-    )  # durations as timedelta (python-telegram-bot's future default)
-    quiet_http_logs()
+    # Durations as timedelta: python-telegram-bot's future default, chosen now so no deprecation fires.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    scheduler: list[AsyncIOScheduler] = []
+
+    async def on_start(application: BotApplication) -> None:
+        await _set_commands(application)
+        if with_jobs:
+            dispatcher = Dispatcher(
+                sessions=sessions,
+                sender=TelegramSender(application.bot),
+                clock=clock,
+                limiter=RateLimiter(clock=clock, per_second=settings.global_rate_per_second),
+            )
+            jobs = Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=dispatcher)
+            scheduler.append(start_scheduler(jobs, tick_seconds=settings.tick_seconds))
+
+    async def on_stop(_application: BotApplication) -> None:
+        for running in scheduler:
+            running.shutdown(wait=False)
+
     application = cast(
         BotApplication,
         ApplicationBuilder()
@@ -119,7 +138,8 @@ def build_application(
         .base_url(settings.telegram_api_url)
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(False)
-        .post_init(_set_commands)
+        .post_init(on_start)
+        .post_stop(on_stop)
         .build(),
     )
     application.bot_data["deps"] = Deps(settings=settings, protocol=protocol, clock=clock, sessions=sessions)

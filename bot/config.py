@@ -10,14 +10,14 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "FOLLOWUP_"
 SHIPPED_PROTOCOL = Path(__file__).parent / "protocols" / "nct04136106.yaml"
-FILE_SECRETS = ("telegram_token", "database_url")
+FILE_SECRETS = ("telegram_token", "webhook_secret", "database_url")
 _TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 
 
@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     tick_seconds: int = Field(default=30, ge=1, le=3600)
     bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
     global_rate_per_second: float = Field(default=25.0, gt=0, le=1000)
+    webhook_url: str | None = Field(default=None, pattern=r"^https://")
+    webhook_secret: SecretStr | None = Field(default=None, min_length=16, max_length=256)
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @classmethod
     def settings_customise_sources(

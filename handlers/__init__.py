@@ -22,7 +22,7 @@ def register_handlers(application: BotApplication) -> None:
         ignore_outside_private_chats,
         on_error,
     )
-    from handlers.patient import commands, onboarding, questionnaire
+    from handlers.patient import commands, doses, onboarding, questionnaire
 
     application.add_handler(TypeHandler(Update, ignore_outside_private_chats), group=-2)
     application.add_handler(TypeHandler(Update, drop_repeated_update), group=-1)
@@ -41,6 +41,8 @@ def register_handlers(application: BotApplication) -> None:
             CallbackQueryHandler(onboarding.on_consent, pattern=r"^consent\|(yes|no)$"),
             CallbackQueryHandler(onboarding.on_time_chosen, pattern=r"^time\|"),
             CallbackQueryHandler(questionnaire.on_questionnaire_button, pattern=r"^q[bsei]?\|"),
+            CallbackQueryHandler(questionnaire.on_start_button, pattern=r"^checkin\|start$"),
+            CallbackQueryHandler(doses.on_dose_button, pattern=r"^dose\|"),
             CallbackQueryHandler(commands.on_language, pattern=r"^lang\|"),
             CallbackQueryHandler(commands.on_stop, pattern=r"^stop\|"),
             MessageHandler(messages & filters.COMMAND, commands.help_command),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import traceback
 
 from sqlalchemy.exc import IntegrityError
 from telegram import Update
@@ -11,6 +10,7 @@ from telegram.ext import ApplicationHandlerStop, filters
 
 from bot.app import BotContext
 from bot.i18n import Gettext, gettext_for, language_from_telegram
+from bot.logs import log_failure
 from models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,7 @@ async def ignore_outside_private_chats(update: Update, context: BotContext) -> N
 async def on_error(update: object, context: BotContext) -> None:
     """Log the update id and the error's type and place, never the update's content or user data."""
     update_id = update.update_id if isinstance(update, Update) else None
-    error = context.error
-    frames = "".join(traceback.format_tb(error.__traceback__)) if error else ""
-    # The exception's message is left out on purpose: validation errors quote the input, i.e. patient answers.
-    log.error("update %s failed: %s\n%s", update_id, type(error).__name__, frames)
+    log_failure(f"update {update_id}", context.error)
 
 
 def stranger_gettext(update: Update) -> Gettext:

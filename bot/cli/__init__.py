@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot.cli import infections, patients, sites
+from bot.cli.ops import run_command, tick_command
 from bot.cli.runtime import fail, runtime
 from bot.cli.triage import triage_command
 from bot.db import upgrade_database
@@ -23,6 +24,8 @@ app.add_typer(sites.staff_app, name="staff")
 app.add_typer(patients.app, name="patients")
 app.add_typer(infections.app, name="infections")
 app.command("triage")(triage_command)
+app.command("run")(run_command)
+app.command("tick")(tick_command)
 
 
 @db_app.command("upgrade")

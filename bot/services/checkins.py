@@ -19,6 +19,7 @@ from bot.protocol import StudyProtocol
 from bot.services.audit import record_event
 from bot.services.errors import DomainError
 from bot.services.escalation import escalate
+from bot.services.follow_up import complete_if_final
 from bot.services.triage import Answers, TriageResult, triage
 from models import (
     Answer,
@@ -355,6 +356,8 @@ async def submit(
     if contact is not None:
         contact.status, contact.answered_at, contact.next_action_at = ContactStatus.DONE, now, None
     await session.flush()
+    if contact is not None:
+        await complete_if_final(session, patient=patient, contact=contact, protocol=protocol, now=now)
     record_event(
         session,
         actor=f"patient:{patient.study_id}",

@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.protocol import StudyProtocol
 from bot.services.audit import changed, record_event, snapshot
 from bot.services.errors import DomainError
 from models import ContactStatus, OutboxMessage, OutboxStatus, Patient, PatientStatus, ScheduledContact
@@ -78,3 +79,23 @@ async def withdraw_patient(
     )
     await session.commit()
     return cancelled
+
+
+async def complete_if_final(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    contact: ScheduledContact,
+    protocol: StudyProtocol,
+    now: datetime,
+) -> None:
+    """The last monthly check-in, answered or missed, ends follow-up as completed."""
+    if contact.month == protocol.follow_up_end.after_months and patient.status not in ENDED_STATUSES:
+        await end_follow_up(
+            session,
+            patient=patient,
+            status=PatientStatus.COMPLETED,
+            reason=f"month {contact.month} reached",
+            actor="system",
+            now=now,
+        )

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.protocol import StudyProtocol
@@ -14,7 +14,16 @@ from bot.services.audit import changed, record_event, snapshot
 from bot.services.follow_up import ENDED_STATUSES, end_follow_up
 from bot.services.invites import find_code
 from bot.services.schedule import change_reminder_time
-from models import InvitePurpose, Language, Patient, PatientStatus, Site, Staff
+from models import (
+    ContactStatus,
+    InvitePurpose,
+    Language,
+    Patient,
+    PatientStatus,
+    ScheduledContact,
+    Site,
+    Staff,
+)
 
 FIRST_REMINDER_TIME = "first_reminder_time"  # asked once, right after consent; then the welcome follows
 REMINDER_TIME = "reminder_time"  # asked again through /time
@@ -137,6 +146,16 @@ async def give_consent(session: AsyncSession, *, patient: Patient, agree: bool, 
         return True
     before = snapshot(patient)
     patient.status, patient.consented_at, patient.awaiting = PatientStatus.ACTIVE, now, FIRST_REMINDER_TIME
+    await session.execute(  # contacts that fell due before consent and are still open go out on the next pass
+        update(ScheduledContact)
+        .where(
+            ScheduledContact.patient_id == patient.id,
+            ScheduledContact.status == ContactStatus.PLANNED,
+            ScheduledContact.due_at <= now,
+            ScheduledContact.window_end > now,
+        )
+        .values(next_action_at=now)
+    )
     old, new = changed(before, snapshot(patient))
     record_event(
         session, actor=actor, action="patient.consent", entity=patient, at=now, before=old, after=new

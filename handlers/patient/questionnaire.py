@@ -79,6 +79,13 @@ async def report(update: Update, context: BotContext) -> None:
     await _open(update, context, FormKind.REPORT)
 
 
+async def on_start_button(update: Update, context: BotContext) -> None:
+    """The Start button under a check-in reminder: the same as /checkin."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await _open(update, context, FormKind.CHECKIN)
+
+
 async def on_questionnaire_button(update: Update, context: BotContext) -> None:
     """All questionnaire taps: q|rid|item|code, qb|rid (back), qs|rid (submit), qe|rid (edit), qi|rid|item."""
     query = update.callback_query

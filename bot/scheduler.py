@@ -1,0 +1,100 @@
+"""The named background jobs. The database holds every due date; these jobs only claim what is due.
+
+`followup run` runs them on APScheduler intervals inside the bot's event loop; `followup tick` runs each
+once, in order (contacts before the outbox, so a due reminder goes out in the same tick), and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.delivery.dispatcher import Dispatcher
+from bot.logs import log_failure
+from bot.protocol import StudyProtocol
+from bot.services.reminders import process_due_contacts
+from models import ProcessedUpdate
+
+log = logging.getLogger(__name__)
+BATCH = 500
+KEEP_UPDATE_IDS = timedelta(days=7)
+
+
+@dataclass
+class Jobs:
+    sessions: async_sessionmaker[AsyncSession]
+    protocol: StudyProtocol
+    clock: Clock
+    dispatcher: Dispatcher
+
+    async def contacts(self) -> int:
+        """Turn every due contact into an outbox message (or close it)."""
+        handled = 0
+        while True:
+            async with self.sessions() as session:
+                batch = await process_due_contacts(
+                    session, protocol=self.protocol, now=self.clock.now(), limit=BATCH
+                )
+            handled += batch
+            if batch < BATCH:
+                return handled
+
+    async def outbox(self) -> int:
+        """Send what is due in the outbox."""
+        return await self.dispatcher.drain()
+
+    async def housekeeping(self) -> int:
+        """Forget update ids older than Telegram could ever redeliver."""
+        async with self.sessions() as session:
+            result = await session.execute(
+                delete(ProcessedUpdate).where(
+                    ProcessedUpdate.received_at < self.clock.now() - KEEP_UPDATE_IDS
+                )
+            )
+            await session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def named(self) -> list[tuple[str, Callable[[], Awaitable[int]]]]:
+        """Every job, in the order one tick runs them."""
+        return [("contacts", self.contacts), ("outbox", self.outbox), ("housekeeping", self.housekeeping)]
+
+    async def tick(self) -> dict[str, int]:
+        return {name: await job() for name, job in self.named()}
+
+
+def _guarded(name: str, job: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            done = await job()
+            if done:
+                log.info("job %s handled %d", name, done)
+        except Exception as error:
+            log_failure(f"job {name}", error)
+
+    return run
+
+
+def start_scheduler(jobs: Jobs, *, tick_seconds: int) -> AsyncIOScheduler:
+    """Start the jobs in the running event loop: contacts every tick, the outbox every second."""
+    every = {"contacts": tick_seconds, "outbox": 1, "housekeeping": 6 * 3600}
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    for name, job in jobs.named():
+        scheduler.add_job(
+            _guarded(name, job),
+            "interval",
+            seconds=every[name],
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,59 @@
+"""Answers to a dose reminder: Taken / Skipped / Remind me later."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+
+from bot.app import BotContext
+from bot.services.doses import DoseAnswer, DoseOutcome, answer_dose
+from handlers.patient.onboarding import patient_gettext
+from handlers.patient.questionnaire import active_patient
+
+
+async def on_dose_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if query is None or query.data is None or not isinstance(query.message, Message):
+        return
+    _kind, contact_id, choice = ([*query.data.split("|"), "", ""])[:3]
+    deps = context.deps
+    async with deps.session() as session:
+        patient = await active_patient(update, session)
+        if (
+            patient is None
+            or not contact_id.isdigit()
+            or choice not in {answer.value for answer in DoseAnswer}
+        ):
+            await query.answer()
+            return
+        _ = patient_gettext(patient)
+        answer = DoseAnswer(choice)
+        outcome = await answer_dose(
+            session,
+            patient=patient,
+            contact_id=int(contact_id),
+            answer=answer,
+            protocol=deps.protocol,
+            now=deps.clock.now(),
+        )
+    if outcome is DoseOutcome.STALE:
+        await query.answer(_("This reminder was already answered."))
+        return
+    if outcome is DoseOutcome.TOO_LATE:
+        await query.answer()
+        await query.edit_message_text(
+            f"{query.message.text}\n\n" + _("This day is over, so this dose stays unconfirmed.")
+        )
+        return
+    if outcome is DoseOutcome.NO_MORE_SNOOZES:
+        await query.answer(
+            _("I cannot remind you again today. Please tap Taken or Skipped."), show_alert=True
+        )
+        return
+    await query.answer()
+    if outcome is DoseOutcome.SNOOZED:
+        await query.edit_message_text(
+            f"{query.message.text}\n\n⏰ " + _("I will remind you again in about an hour.")
+        )
+        return
+    chosen = _("Taken") if answer is DoseAnswer.TAKEN else _("Skipped")
+    await query.edit_message_text(f"{query.message.text}\n\n✔ {chosen}. " + _("Thank you!"))
