@@ -1,4 +1,4 @@
-"""The plan becomes messages on a fake clock: check-ins, nudges, dose reminders, missed and unconfirmed rows."""
+"""The plan becomes messages on a fake clock: check-ins, nudges, dose reminders, missed and unconfirmed."""
 
 from __future__ import annotations
 
