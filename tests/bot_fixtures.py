@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build_application
@@ -17,6 +20,7 @@ from bot.protocol import StudyProtocol
 from bot.services.enrollment import Enrolled
 from bot.simulator.bot_api import BotApiStub
 from bot.simulator.harness import Harness, running
+from models import Site
 from tests.factories import enroll, make_site
 
 RunBot = Callable[[], AbstractAsyncContextManager[Harness]]
@@ -60,12 +64,10 @@ async def enrolled(
     language: str = "zh_CN",
     enrolled_on: date | None = None,
     site: str = "PKU",
+    **extra: object,
 ) -> Enrolled:
+    """Enroll through the real service (making the site first if needed)."""
     async with session_factory(engine)() as session:
-        from sqlalchemy import select
-
-        from models import Site
-
         if await session.scalar(select(Site).where(Site.code == site)) is None:
             await make_site(session, clock, code=site)
         return await enroll(
@@ -77,4 +79,28 @@ async def enrolled(
             language=language,
             enrolled_on=enrolled_on,
             site=site,
+            **extra,
         )
+
+
+@pytest.fixture
+def stub_in_thread() -> Iterator[BotApiStub]:
+    """The stub on its own event loop, for code that runs `asyncio.run` itself (the CLI)."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: list[BotApiStub] = []
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        holder.append(loop.run_until_complete(BotApiStub().start()))
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    started.wait(5)
+    yield holder[0]
+    asyncio.run_coroutine_threadsafe(holder[0].stop(), loop).result(5)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()

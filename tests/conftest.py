@@ -107,4 +107,4 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) 
     get_settings.cache_clear()
 
 
-from tests.bot_fixtures import bot, run_bot, stub  # noqa: E402, F401 - shared end-to-end fixtures
+from tests.bot_fixtures import bot, run_bot, stub, stub_in_thread  # noqa: E402, F401 - shared end-to-end fixtures

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -94,29 +93,6 @@ async def test_it_delivers_simulated_users_to_a_polling_application(stub: BotApi
         await application.stop()
     assert stub.texts_to(CHAT) == ["第一条"]
     assert stub.texts_to(CHAT + 1) == ["second"]
-
-
-@pytest.fixture
-def stub_in_thread() -> Iterator[BotApiStub]:
-    """The stub on its own event loop, for code that runs `asyncio.run` itself (the CLI)."""
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    holder: list[BotApiStub] = []
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        holder.append(loop.run_until_complete(BotApiStub().start()))
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    started.wait(5)
-    yield holder[0]
-    asyncio.run_coroutine_threadsafe(holder[0].stop(), loop).result(5)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    loop.close()
 
 
 def test_it_asks_telegram_for_the_username_when_none_is_configured(

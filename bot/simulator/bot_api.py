@@ -68,6 +68,7 @@ class BotApiStub:
     _blocked: set[int] = field(default_factory=set)
     messages: dict[tuple[int, int], ChatMessage] = field(default_factory=dict)
     _flaky: dict[str, tuple[float, random.Random, int]] = field(default_factory=dict)
+    webhook: dict[str, Any] | None = None
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _new_call: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
@@ -155,6 +156,12 @@ class BotApiStub:
             },
         }
         return self._push("callback_query", query)
+
+    def take_updates(self) -> list[dict[str, Any]]:
+        """Queued updates, removed from the queue: for delivering them to a webhook instead."""
+        taken = list(self._updates)
+        self._updates.clear()
+        return taken
 
     def block(self, chat_id: int) -> None:
         """The person blocks the bot: every later message to them is refused with 403."""
@@ -348,4 +355,9 @@ class BotApiStub:
         return True
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        return True
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = dict(params)
         return True

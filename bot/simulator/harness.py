@@ -6,6 +6,7 @@ Used by the end-to-end tests, the demo and the benchmarks. Nothing here sleeps: 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,7 +23,7 @@ class Harness:
     def __init__(self, stub: BotApiStub, application: BotApplication) -> None:
         self.stub = stub
         self.application = application
-        self._done: set[int] = set()
+        self._done: Counter[int] = Counter()  # how many times each update id went through the Application
         self._changed = asyncio.Condition()
         original = application.process_update
 
@@ -32,14 +33,15 @@ class Harness:
             finally:
                 if isinstance(update, Update):
                     async with self._changed:
-                        self._done.add(update.update_id)
+                        self._done[update.update_id] += 1
                         self._changed.notify_all()
 
         application.process_update = process_and_mark  # type: ignore[method-assign]
 
-    async def handled(self, update_id: int) -> None:
+    async def handled(self, update_id: int, times: int = 1) -> None:
+        """Wait until the Application has processed this update `times` times (redeliveries count)."""
         async with asyncio.timeout(PROCESS_TIMEOUT), self._changed:
-            await self._changed.wait_for(lambda: update_id in self._done)
+            await self._changed.wait_for(lambda: self._done[update_id] >= times)
 
     async def send(self, chat_id: int, text: str, **extra: Any) -> None:
         """A person sends a message; returns once the bot has finished handling it."""
