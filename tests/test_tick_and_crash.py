@@ -1,4 +1,4 @@
-"""`followup tick`, and a dispatcher killed by SIGKILL: nothing lost, repeats bounded by messages in flight."""
+"""followup tick, and a dispatcher killed by SIGKILL: nothing lost; only messages in flight may repeat."""
 
 from __future__ import annotations
 
