@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/messages.po))
 
-.PHONY: install test lint demo translations extract update-catalogs clean
+.PHONY: install test lint run demo bench translations extract update-catalogs clean
 
 install: $(STAMP) translations
 
@@ -32,9 +32,16 @@ test: install
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check bot handlers models tests alembic
-	$(BIN)/ruff format --check bot handlers models tests alembic
+	$(BIN)/ruff check bot handlers models tests alembic bench
+	$(BIN)/ruff format --check bot handlers models tests alembic bench
 	$(BIN)/mypy
+
+run: install
+	$(BIN)/followup db upgrade
+	$(BIN)/followup run
+
+bench: install
+	$(BIN)/python -m bench
 
 # Until the simulated study (issue 7) lands, the demo walks the coordinator's CLI on a throw-away database.
 demo: install

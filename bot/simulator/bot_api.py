@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,10 @@ class BotApiStub:
     messages: dict[tuple[int, int], ChatMessage] = field(default_factory=dict)
     _flaky: dict[str, tuple[float, random.Random, int]] = field(default_factory=dict)
     webhook: dict[str, Any] | None = None
+    limits: tuple[float, float] | None = None  # (messages per second overall, per chat), like Telegram
+    _recent: deque[float] = field(default_factory=deque)
+    _last_to_chat: dict[int, float] = field(default_factory=dict)
+    rate_limited: int = 0  # how many 429s the limits produced
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _new_call: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
@@ -210,6 +215,25 @@ class BotApiStub:
                     return message.message_id, data
         raise LookupError(f"no button {label!r} in chat {chat_id}")
 
+    def enforce_limits(self, *, per_second: float = 30, per_chat_per_second: float = 1) -> None:
+        """Answer 429 (retry_after 1) like Telegram when sending faster than these rates (real time)."""
+        self.limits = (per_second, per_chat_per_second)
+
+    def _over_limit(self, chat_id: object) -> bool:
+        if self.limits is None or not isinstance(chat_id, int):
+            return False
+        per_second, per_chat = self.limits
+        now = time.monotonic()
+        while self._recent and self._recent[0] <= now - 1:
+            self._recent.popleft()
+        too_soon = now - self._last_to_chat.get(chat_id, -1e9) < 1 / per_chat
+        if len(self._recent) >= per_second or too_soon:
+            self.rate_limited += 1
+            return True
+        self._recent.append(now)
+        self._last_to_chat[chat_id] = now
+        return False
+
     def flaky(self, method: str, rate: float, *, seed: int = 0, status: int = 500) -> None:
         """Fail a random share of the calls to `method` (transient errors), reproducibly."""
         self._flaky[method] = (rate, random.Random(seed), status)  # noqa: S311 - fault injection, not crypto
@@ -251,6 +275,13 @@ class BotApiStub:
             if fault.retry_after is not None:
                 body["parameters"] = {"retry_after": fault.retry_after}
             return fault.status, body
+        if method in MESSAGE_METHODS and self._over_limit(params.get("chat_id")):
+            return 429, {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            }
         if method in MESSAGE_METHODS and params.get("chat_id") in self._blocked:
             return 403, {
                 "ok": False,

@@ -1,0 +1,27 @@
+"""`python -m bench [--messages N] [--rate R]`: run the benchmarks and print their figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+
+from bench import dispatch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=10_000, help="reminders to dispatch (default 10000)")
+    parser.add_argument(
+        "--rate", type=float, default=25.0, help="configured global rate per second (default 25)"
+    )
+    arguments = parser.parse_args()
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    result = dispatch.run(arguments.messages, arguments.rate)
+    print(json.dumps({"machine": machine, "dispatch": result}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
