@@ -254,3 +254,19 @@ async def test_it_never_sends_a_message_twice_with_two_dispatchers_on_postgres(
         await bot.shutdown()
     for engine in engines:
         await engine.dispose()
+
+
+async def test_it_retries_a_send_that_timed_out(
+    engine: AsyncEngine, stub: BotApiStub, clock: FakeClock
+) -> None:
+    from telegram.request import HTTPXRequest
+
+    stub.stall("sendMessage")
+    async with Bot(stub.token, base_url=stub.base_url, request=HTTPXRequest(read_timeout=0.2)) as impatient:
+        await queue(engine, clock, [(3, "after a timeout")])
+        await drain_until_done(engine, dispatcher(engine, impatient, clock, FakeSleep(clock)), clock)
+    async with session_factory(engine)() as session:
+        row = await session.scalar(select(OutboxMessage))
+    assert row is not None
+    assert (row.status, row.attempts) == (OutboxStatus.SENT, 2)
+    assert [message.text for message in stub.screen(3)] == ["after a timeout"]

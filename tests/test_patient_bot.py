@@ -376,3 +376,20 @@ async def test_it_survives_stickers_long_text_and_edits(
     assert response is not None
     assert response.current_item == "max_temp"
     assert stored == ["fever"]
+
+
+async def test_it_ignores_an_edited_message(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock, language="en")
+    await onboard(bot, invite.code, agree="I agree")
+    await open_checkin_month_1(clock)
+    await bot.send(CHAT, "/checkin")
+    await bot.tap(CHAT, "Yes")
+    await bot.send(CHAT, "38.2")
+    replies = len(bot.stub.texts_to(CHAT))
+    await bot.handled(bot.stub.user_edits(CHAT, bot.stub.last_user_message_id, "40.5"))
+    assert len(bot.stub.texts_to(CHAT)) == replies
+    async with session_factory(engine)() as session:
+        temperature = await session.scalar(select(Answer.value).where(Answer.item_id == "max_temp"))
+    assert temperature == 38.2

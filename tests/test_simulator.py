@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 from typer.testing import CliRunner
 
@@ -72,6 +72,14 @@ async def test_it_injects_the_errors_telegram_gives(stub: BotApiStub, bot: Bot) 
     stub.block(CHAT)
     with pytest.raises(Forbidden, match="blocked by the user"):
         await bot.send_message(CHAT, "x")
+
+
+async def test_it_stalls_a_call_until_the_client_times_out(stub: BotApiStub, bot: Bot) -> None:
+    stub.stall("sendMessage")
+    with pytest.raises(TimedOut):
+        await bot.send_message(CHAT, "x", read_timeout=0.2)
+    sent = await bot.send_message(CHAT, "the next call is answered")
+    assert sent.text == "the next call is answered"
 
 
 async def test_it_delivers_simulated_users_to_a_polling_application(stub: BotApiStub) -> None:

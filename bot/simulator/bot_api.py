@@ -70,6 +70,8 @@ class BotApiStub:
     messages: dict[tuple[int, int], ChatMessage] = field(default_factory=dict)
     _flaky: dict[str, tuple[float, random.Random, int]] = field(default_factory=dict)
     webhook: dict[str, Any] | None = None
+    last_user_message_id: int = 0
+    _stalled: dict[str, int] = field(default_factory=dict)
     limits: tuple[float, float] | None = None  # (messages per second overall, per chat), like Telegram
     _recent: deque[float] = field(default_factory=deque)
     _last_to_chat: dict[int, float] = field(default_factory=dict)
@@ -112,8 +114,9 @@ class BotApiStub:
         self, chat_id: int, text: str, *, chat_type: str = "private", language: str = "zh-hans"
     ) -> int:
         """A person types a message (or a /command) in a chat; returns the update id."""
+        self.last_user_message_id = next(self._message_ids)
         message: dict[str, Any] = {
-            "message_id": next(self._message_ids),
+            "message_id": self.last_user_message_id,
             "date": int(self.now),
             "chat": {"id": chat_id, "type": chat_type},
             "from": {"id": chat_id, "is_bot": False, "first_name": "User", "language_code": language},
@@ -161,6 +164,22 @@ class BotApiStub:
             },
         }
         return self._push("callback_query", query)
+
+    def user_edits(self, chat_id: int, message_id: int, text: str) -> int:
+        """A person edits a message they sent earlier."""
+        edited = {
+            "message_id": message_id,
+            "date": int(self.now),
+            "edit_date": int(self.now),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "User"},
+            "text": text,
+        }
+        return self._push("edited_message", edited)
+
+    def stall(self, method: str, *, times: int = 1) -> None:
+        """Never answer the next `times` calls of `method`: the client times out (a network timeout)."""
+        self._stalled[method] = self._stalled.get(method, 0) + times
 
     def take_updates(self) -> list[dict[str, Any]]:
         """Queued updates, removed from the queue: for delivering them to a webhook instead."""
@@ -269,6 +288,9 @@ class BotApiStub:
         if method != "getUpdates":
             self.calls.append(ApiCall(method, params))
             self._new_call.set()
+        if self._stalled.get(method):
+            self._stalled[method] -= 1
+            await asyncio.Event().wait()  # hold the request open until the client gives up
         fault = self._take_fault(method, params.get("chat_id")) or self._random_fault(method)
         if fault is not None:
             body: dict[str, Any] = {"ok": False, "error_code": fault.status, "description": fault.description}
