@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.i18n import N_
+from bot.i18n import N_, Gettext
 from bot.protocol import SYMPTOMS
 from bot.services.triage import DRUGS, IL2_REACTIONS
 from models import FormKind, Group
@@ -270,3 +270,18 @@ def parse_typed(item: Item, text: str) -> float | int | str:
     if not item.minimum <= number <= item.maximum:
         raise Invalid(messages[item.kind])
     return number
+
+
+def answer_label(item: Item, value: Any, _: Gettext) -> str:
+    if value is None:
+        return _("(skipped)")
+    if isinstance(value, list):
+        return ", ".join(_(LABELS[code]) for code in value)
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if item.kind is Kind.TEMPERATURE and is_number:
+        return f"{float(value):.1f} °C"
+    if item.kind is Kind.NUMBER and is_number:
+        return f"{float(value):g} mg"
+    if isinstance(value, str) and value in LABELS:
+        return _(LABELS[value])
+    return str(value)

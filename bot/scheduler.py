@@ -1,7 +1,7 @@
 """The named background jobs. The database holds every due date; these jobs only claim what is due.
 
 `followup run` runs them on APScheduler intervals inside the bot's event loop; `followup tick` runs each
-once, in order (contacts before the outbox, so a due reminder goes out in the same tick), and exits.
+once, in order (contacts and escalations before the outbox, so what falls due goes out in the same tick).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from bot.clock import Clock
 from bot.delivery.dispatcher import Dispatcher
 from bot.logs import log_failure
 from bot.protocol import StudyProtocol
+from bot.services.digest import send_digests
+from bot.services.escalation import step_escalations
 from bot.services.reminders import process_due_contacts
 from models import ProcessedUpdate
 
@@ -46,6 +48,16 @@ class Jobs:
             if batch < BATCH:
                 return handled
 
+    async def escalations(self) -> int:
+        """Notify the next people in the chain of every unacknowledged alert whose time has come."""
+        async with self.sessions() as session:
+            return await step_escalations(session, protocol=self.protocol, now=self.clock.now())
+
+    async def digest(self) -> int:
+        """Each site's daily digest, once its hour has passed."""
+        async with self.sessions() as session:
+            return await send_digests(session, protocol=self.protocol, now=self.clock.now())
+
     async def outbox(self) -> int:
         """Send what is due in the outbox."""
         return await self.dispatcher.drain()
@@ -63,7 +75,13 @@ class Jobs:
 
     def named(self) -> list[tuple[str, Callable[[], Awaitable[int]]]]:
         """Every job, in the order one tick runs them."""
-        return [("contacts", self.contacts), ("outbox", self.outbox), ("housekeeping", self.housekeeping)]
+        return [
+            ("contacts", self.contacts),
+            ("escalations", self.escalations),
+            ("digest", self.digest),
+            ("outbox", self.outbox),
+            ("housekeeping", self.housekeeping),
+        ]
 
     async def tick(self) -> dict[str, int]:
         return {name: await job() for name, job in self.named()}
@@ -83,7 +101,13 @@ def _guarded(name: str, job: Callable[[], Awaitable[int]]) -> Callable[[], Await
 
 def start_scheduler(jobs: Jobs, *, tick_seconds: int) -> AsyncIOScheduler:
     """Start the jobs in the running event loop: contacts every tick, the outbox every second."""
-    every = {"contacts": tick_seconds, "outbox": 1, "housekeeping": 6 * 3600}
+    every = {
+        "contacts": tick_seconds,
+        "escalations": tick_seconds,
+        "digest": 60,
+        "outbox": 1,
+        "housekeeping": 6 * 3600,
+    }
     scheduler = AsyncIOScheduler(timezone=UTC)
     for name, job in jobs.named():
         scheduler.add_job(

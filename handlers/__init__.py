@@ -23,6 +23,7 @@ def register_handlers(application: BotApplication) -> None:
         on_error,
     )
     from handlers.patient import commands, doses, onboarding, questionnaire
+    from handlers.staff import alerts
 
     application.add_handler(TypeHandler(Update, ignore_outside_private_chats), group=-2)
     application.add_handler(TypeHandler(Update, drop_repeated_update), group=-1)
@@ -38,6 +39,7 @@ def register_handlers(application: BotApplication) -> None:
             CommandHandler("language", commands.language, filters=messages),
             CommandHandler("help", commands.help_command, filters=messages),
             CommandHandler("stop", commands.stop, filters=messages),
+            CommandHandler("alerts", alerts.alerts_command, filters=messages),
             CallbackQueryHandler(onboarding.on_consent, pattern=r"^consent\|(yes|no)$"),
             CallbackQueryHandler(onboarding.on_time_chosen, pattern=r"^time\|"),
             CallbackQueryHandler(questionnaire.on_questionnaire_button, pattern=r"^q[bsei]?\|"),
@@ -45,6 +47,8 @@ def register_handlers(application: BotApplication) -> None:
             CallbackQueryHandler(doses.on_dose_button, pattern=r"^dose\|"),
             CallbackQueryHandler(commands.on_language, pattern=r"^lang\|"),
             CallbackQueryHandler(commands.on_stop, pattern=r"^stop\|"),
+            CallbackQueryHandler(alerts.on_escalation_button, pattern=r"^esc\|"),
+            CallbackQueryHandler(alerts.on_infection_button, pattern=r"^inf\|"),
             MessageHandler(messages & filters.COMMAND, commands.help_command),
             MessageHandler(messages & filters.TEXT, commands.on_text),
             MessageHandler(messages & ~filters.TEXT, commands.on_other_message),

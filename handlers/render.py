@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.forms import LABELS, Item, Kind
+from bot.forms import LABELS, Kind, answer_label
 from bot.i18n import Gettext
 from bot.services.checkins import AskItem, Summary
 
@@ -17,21 +15,6 @@ def button(text: str, data: str) -> InlineKeyboardButton:
 
 def keyboard(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
-
-
-def answer_label(item: Item, value: Any, _: Gettext) -> str:
-    if value is None:
-        return _("(skipped)")
-    if isinstance(value, list):
-        return ", ".join(_(LABELS[code]) for code in value)
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if item.kind is Kind.TEMPERATURE and is_number:
-        return f"{float(value):.1f} °C"
-    if item.kind is Kind.NUMBER and is_number:
-        return f"{float(value):g} mg"
-    if isinstance(value, str) and value in LABELS:
-        return _(LABELS[value])
-    return str(value)
 
 
 def question(step: AskItem, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:

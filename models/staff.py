@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum
@@ -26,6 +27,9 @@ class Staff(Base):
     role: Mapped[StaffRole] = mapped_column(str_enum(StaffRole))
     name: Mapped[str] = mapped_column(String(200))
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    language: Mapped[str] = mapped_column(String(8), default="zh_CN")
     active: Mapped[bool] = mapped_column(default=True)
+    awaiting: Mapped[str | None] = mapped_column(String(40))  # typed input awaited, e.g. "dismiss:12"
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the infection form being filled in
     linked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import enum
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery.outbox import enqueue
+from bot.i18n import gettext_for
+from bot.protocol import EscalationChain, StudyProtocol
+from bot.services.alerts import ROLE_NAMES, acknowledged_line, alert_buttons, alert_text
 from bot.services.audit import changed, record_event, snapshot
-from models import Escalation, EscalationStatus, Patient, TriageDecision, TriageLevel
+from models import (
+    Answer,
+    ContactStatus,
+    Escalation,
+    EscalationNotification,
+    EscalationStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Patient,
+    ScheduledContact,
+    Site,
+    Staff,
+    StaffRole,
+    TriageDecision,
+    TriageLevel,
+)
 
 ESCALATING = (TriageLevel.URGENT, TriageLevel.INFECTION)
 UNRESOLVED = (EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED)
@@ -67,3 +89,288 @@ async def escalate(
         session, actor="system", action="escalation.update", entity=escalation, at=now, before=old, after=new
     )
     return escalation
+
+
+ACKNOWLEDGING_ROLES = (StaffRole.CLINICIAN, StaffRole.PI, StaffRole.ADMIN)
+
+
+def may_see(staff: Staff, escalation: Escalation) -> bool:
+    """Staff act on their own site only; admins on every site (REDCap's data access groups)."""
+    return staff.active and (staff.role is StaffRole.ADMIN or staff.site_id == escalation.site_id)
+
+
+def may_acknowledge(staff: Staff, escalation: Escalation) -> bool:
+    return may_see(staff, escalation) and staff.role in ACKNOWLEDGING_ROLES
+
+
+def chain_for(protocol: StudyProtocol, level: TriageLevel) -> EscalationChain:
+    return protocol.escalation.urgent if level is TriageLevel.URGENT else protocol.escalation.infection
+
+
+async def recipients(session: AsyncSession, *, escalation: Escalation, roles: Sequence[str]) -> list[Staff]:
+    """Linked, active staff with these roles: of the patient's site, and admins of any site."""
+    wanted = [StaffRole(role) for role in roles]
+    site_roles = [role for role in wanted if role is not StaffRole.ADMIN]
+    condition = and_(Staff.site_id == escalation.site_id, Staff.role.in_(site_roles))
+    if StaffRole.ADMIN in wanted:
+        condition = or_(condition, Staff.role == StaffRole.ADMIN)
+    query = select(Staff).where(Staff.active.is_(True), Staff.telegram_user_id.is_not(None), condition)
+    return list((await session.scalars(query.order_by(Staff.id))).all())
+
+
+async def recipients_of_site(
+    session: AsyncSession, *, site_id: int, roles: Sequence[StaffRole]
+) -> list[Staff]:
+    """Linked, active staff of one site with these roles."""
+    query = select(Staff).where(
+        Staff.active.is_(True),
+        Staff.telegram_user_id.is_not(None),
+        Staff.site_id == site_id,
+        Staff.role.in_(roles),
+    )
+    return list((await session.scalars(query.order_by(Staff.id))).all())
+
+
+async def _answers(session: AsyncSession, response_id: int | None) -> dict[str, Any]:
+    if response_id is None:
+        return {}
+    rows = await session.scalars(select(Answer).where(Answer.response_id == response_id).order_by(Answer.id))
+    return {row.item_id: row.value for row in rows}
+
+
+async def _notify(
+    session: AsyncSession,
+    *,
+    escalation: Escalation,
+    staff: list[Staff],
+    label: str,
+    protocol: StudyProtocol,
+    now: datetime,
+) -> int:
+    patient = await session.get_one(Patient, escalation.patient_id)
+    site = await session.get_one(Site, escalation.site_id)
+    answers = await _answers(session, escalation.response_id)
+    last_dose = await session.scalar(
+        select(func.max(ScheduledContact.answered_at)).where(
+            ScheduledContact.patient_id == patient.id, ScheduledContact.status == ContactStatus.TAKEN
+        )
+    )
+    sent = 0
+    for member in staff:
+        assert member.telegram_user_id is not None
+        key = f"alert:{escalation.id}:{escalation.level.value}:{label}:staff{member.id}"
+        text = alert_text(
+            escalation=escalation,
+            patient=patient,
+            site=site,
+            answers=answers,
+            last_dose=last_dose,
+            protocol=protocol,
+            language=member.language,
+            now=now,
+        )
+        if await enqueue(
+            session,
+            dedupe_key=key,
+            chat_id=member.telegram_user_id,
+            now=now,
+            staff_id=member.id,
+            payload={"text": text, "reply_markup": alert_buttons(escalation.id, member.language)},
+        ):
+            session.add(
+                EscalationNotification(
+                    escalation_id=escalation.id,
+                    staff_id=member.id,
+                    stage=escalation.stage,
+                    outbox_key=key,
+                    created_at=now,
+                )
+            )
+            sent += 1
+    return sent
+
+
+async def step_escalations(session: AsyncSession, *, protocol: StudyProtocol, now: datetime) -> int:
+    """Notify the next step of every open escalation whose time has come; commit. Returns the steps taken."""
+    due = (
+        await session.scalars(
+            select(Escalation)
+            .where(Escalation.next_step_at <= now, Escalation.status == EscalationStatus.OPEN)
+            .order_by(Escalation.next_step_at)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for escalation in due:
+        chain = chain_for(protocol, escalation.level)
+        if escalation.stage < len(chain.steps):
+            step = chain.steps[escalation.stage]
+            staff = await recipients(session, escalation=escalation, roles=list(step.roles))
+            await _notify(
+                session,
+                escalation=escalation,
+                staff=staff,
+                label=f"step{escalation.stage}",
+                protocol=protocol,
+                now=now,
+            )
+            escalation.stage += 1
+        else:  # the chain is exhausted: repeat to everyone in it
+            escalation.repeats += 1
+            roles = sorted({role for step in chain.steps for role in step.roles})
+            staff = await recipients(session, escalation=escalation, roles=roles)
+            await _notify(
+                session,
+                escalation=escalation,
+                staff=staff,
+                label=f"repeat{escalation.repeats}",
+                protocol=protocol,
+                now=now,
+            )
+        escalation.next_step_at = _next_step(escalation, chain)
+    await session.commit()
+    return len(due)
+
+
+def _next_step(escalation: Escalation, chain: EscalationChain) -> datetime | None:
+    if escalation.stage < len(chain.steps):
+        return escalation.raised_at + timedelta(minutes=chain.steps[escalation.stage].after_minutes)
+    if chain.repeat_every_minutes is not None and escalation.repeats < chain.max_repeats:
+        last = chain.steps[-1].after_minutes + chain.repeat_every_minutes * (escalation.repeats + 1)
+        return escalation.raised_at + timedelta(minutes=last)
+    return None
+
+
+class AckResult(enum.StrEnum):
+    ACKNOWLEDGED = "acknowledged"
+    ALREADY = "already"
+    DENIED = "denied"
+    GONE = "gone"
+
+
+async def acknowledge(
+    session: AsyncSession, *, staff: Staff, escalation_id: int, now: datetime
+) -> tuple[AckResult, Escalation | None]:
+    """Stop the chain, show the others who acknowledged, and tell the patient the site has seen the report."""
+    escalation = await session.get(Escalation, escalation_id)
+    if escalation is None or not may_see(staff, escalation):
+        return AckResult.GONE if escalation is None else AckResult.DENIED, None
+    if not may_acknowledge(staff, escalation):
+        return AckResult.DENIED, escalation
+    if escalation.status is not EscalationStatus.OPEN:
+        return AckResult.ALREADY, escalation
+    before = snapshot(escalation)
+    escalation.status, escalation.acknowledged_at, escalation.acknowledged_by = (
+        EscalationStatus.ACKNOWLEDGED,
+        now,
+        staff.id,
+    )
+    escalation.next_step_at = None
+    old, new = changed(before, snapshot(escalation))
+    record_event(
+        session,
+        actor=f"staff:{staff.id}",
+        action="escalation.acknowledge",
+        entity=escalation,
+        at=now,
+        before=old,
+        after=new,
+    )
+    await _show_acknowledgement(session, escalation=escalation, by=staff, now=now)
+    patient = await session.get_one(Patient, escalation.patient_id)
+    if patient.telegram_chat_id is not None:
+        _ = gettext_for(patient.language.value)
+        await enqueue(
+            session,
+            dedupe_key=f"ack:{escalation.id}:{escalation.level.value}",
+            now=now,
+            chat_id=patient.telegram_chat_id,
+            patient_id=patient.id,
+            payload={"text": _("Your study team has seen your report and will contact you if needed.")},
+        )
+    await session.commit()
+    return AckResult.ACKNOWLEDGED, escalation
+
+
+async def _show_acknowledgement(
+    session: AsyncSession, *, escalation: Escalation, by: Staff, now: datetime
+) -> None:
+    """Edit every other recipient's alert to say who acknowledged; alerts not yet sent are cancelled."""
+    site = await session.get_one(Site, escalation.site_id)
+    notifications = await session.scalars(
+        select(EscalationNotification).where(EscalationNotification.escalation_id == escalation.id)
+    )
+    for notification in notifications:
+        message = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key == notification.outbox_key)
+        )
+        if message is None or notification.staff_id == by.id:
+            continue
+        if message.status is OutboxStatus.PENDING:
+            message.status = OutboxStatus.CANCELLED
+            continue
+        if message.status is not OutboxStatus.SENT or message.telegram_message_id is None:
+            continue
+        member = await session.get_one(Staff, notification.staff_id)
+        line = acknowledged_line(
+            name=by.name, role=ROLE_NAMES[by.role], at=now, zone=site.timezone, language=member.language
+        )
+        await enqueue(
+            session,
+            dedupe_key=f"{notification.outbox_key}:acked",
+            chat_id=message.chat_id,
+            now=now,
+            method="editMessageText",
+            staff_id=member.id,
+            payload={
+                "text": f"{message.payload['text']}\n\n{line}",
+                "message_id": message.telegram_message_id,
+            },
+        )
+
+
+async def dismiss(
+    session: AsyncSession, *, staff: Staff, escalation_id: int, reason: str, now: datetime
+) -> Escalation | None:
+    """ "Not an infection", with the reason. None if this staff member may not, or it is already resolved."""
+    escalation = await session.get(Escalation, escalation_id)
+    reason = " ".join(reason.split())[:1000]
+    if escalation is None or not may_acknowledge(staff, escalation) or not reason:
+        return None
+    if escalation.status not in UNRESOLVED:
+        return None
+    before = snapshot(escalation)
+    escalation.status, escalation.resolved_at, escalation.resolved_by = (
+        EscalationStatus.DISMISSED,
+        now,
+        staff.id,
+    )
+    escalation.resolution_reason, escalation.next_step_at = reason, None
+    escalation.acknowledged_at = escalation.acknowledged_at or now
+    escalation.acknowledged_by = escalation.acknowledged_by or staff.id
+    old, new = changed(before, snapshot(escalation))
+    record_event(
+        session,
+        actor=f"staff:{staff.id}",
+        action="escalation.dismiss",
+        entity=escalation,
+        at=now,
+        before=old,
+        after=new,
+    )
+    staff.awaiting = None
+    await session.commit()
+    return escalation
+
+
+async def open_for(session: AsyncSession, *, staff: Staff) -> list[tuple[Escalation, Patient]]:
+    """Unresolved escalations this staff member may see, most severe and oldest first."""
+    query = (
+        select(Escalation, Patient)
+        .join(Patient, Escalation.patient_id == Patient.id)
+        .where(Escalation.status.in_(UNRESOLVED))
+        .order_by(Escalation.raised_at)
+    )
+    if staff.role is not StaffRole.ADMIN:
+        query = query.where(Escalation.site_id == staff.site_id)
+    rows = [(escalation, patient) for escalation, patient in await session.execute(query)]
+    return sorted(rows, key=lambda row: -row[0].level.rank)

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery.outbox import enqueue
+from bot.i18n import gettext_for
 from bot.services.audit import changed, record_event, snapshot
 from bot.services.errors import DomainError
 from bot.services.follow_up import ENDED_STATUSES, end_follow_up
@@ -119,5 +121,21 @@ async def record_infection(
             actor=actor,
             now=now,
         )
+        if patient.telegram_chat_id is not None:
+            _ = gettext_for(patient.language.value)
+            await enqueue(
+                session,
+                dedupe_key=f"closing:{patient.id}",
+                chat_id=patient.telegram_chat_id,
+                now=now,
+                patient_id=patient.id,
+                payload={
+                    "text": _(
+                        "Your study team has recorded an infection, so your follow-up in this study ends "
+                        "here. Thank you very much for taking part. Please keep following your doctors' "
+                        "advice."
+                    )
+                },
+            )
     await session.commit()
     return infection

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import enqueue
-from models import Staff, StaffRole
+from models import StaffRole
 
 COORDINATING = (StaffRole.COORDINATOR, StaffRole.PI)
 
@@ -17,16 +16,10 @@ async def tell_coordinators(
     session: AsyncSession, *, site_id: int, key: str, text: str, now: datetime
 ) -> int:
     """Queue a plain notice to the linked coordinators and PI of a site. Returns how many were queued."""
-    staff = await session.scalars(
-        select(Staff).where(
-            Staff.site_id == site_id,
-            Staff.role.in_(COORDINATING),
-            Staff.active.is_(True),
-            Staff.telegram_user_id.is_not(None),
-        )
-    )
+    from bot.services.escalation import recipients_of_site
+
     queued = 0
-    for member in staff:
+    for member in await recipients_of_site(session, site_id=site_id, roles=COORDINATING):
         assert member.telegram_user_id is not None
         queued += await enqueue(
             session,

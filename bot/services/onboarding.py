@@ -61,7 +61,7 @@ async def staff_for_user(session: AsyncSession, *, user_id: int) -> Staff | None
 
 
 async def redeem(
-    session: AsyncSession, *, code: str, chat_id: int, now: datetime
+    session: AsyncSession, *, code: str, chat_id: int, now: datetime, language: str = "zh_CN"
 ) -> LinkedPatient | LinkedStaff | CodeProblem:
     """Use a one-time code from a deep link. Nothing is stored for a code that does not work."""
     invite = await find_code(session, code=code)
@@ -109,7 +109,7 @@ async def redeem(
         session, chat_id=chat_id
     ):
         return CodeProblem.CHAT_TAKEN
-    staff.telegram_user_id, staff.linked_at, invite.used_at = chat_id, now, now
+    staff.telegram_user_id, staff.linked_at, invite.used_at, staff.language = chat_id, now, now, language
     record_event(
         session,
         actor=f"staff:{staff.id}",

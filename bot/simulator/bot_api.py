@@ -149,19 +149,25 @@ class BotApiStub:
         return self._push("message", message)
 
     def user_presses(self, chat_id: int, message_id: int, data: str) -> int:
-        """A person taps an inline button under one of the bot's messages."""
+        """A person taps a button under one of the bot's messages (sent as it looks now, like Telegram)."""
+        shown = self.messages.get((chat_id, message_id))
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "date": int(self.now),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": BOT_USER,
+            "text": shown.text if shown else "…",
+        }
+        if shown and shown.buttons:
+            message["reply_markup"] = {
+                "inline_keyboard": [[{"text": text, "callback_data": value}] for text, value in shown.buttons]
+            }
         query = {
             "id": f"cq{next(self._update_ids)}",
             "from": {"id": chat_id, "is_bot": False, "first_name": "User"},
             "chat_instance": str(chat_id),
             "data": data,
-            "message": {
-                "message_id": message_id,
-                "date": int(self.now),
-                "chat": {"id": chat_id, "type": "private"},
-                "from": BOT_USER,
-                "text": "…",
-            },
+            "message": message,
         }
         return self._push("callback_query", query)
 

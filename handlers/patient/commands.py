@@ -15,6 +15,7 @@ from bot.services.notices import tell_coordinators
 from handlers.common import stranger_gettext
 from handlers.patient.onboarding import HELP_FOR_STRANGERS, ask_time_text, patient_gettext, time_keyboard
 from handlers.render import button, keyboard
+from handlers.staff.alerts import current_staff, on_staff_text, staff_help
 from models import ContactStatus, Group, Language, PatientStatus, Site
 
 DOSE_STATUS = {
@@ -129,6 +130,10 @@ async def help_command(update: Update, context: BotContext) -> None:
     if message is None or chat is None:
         return
     async with context.deps.session() as session:
+        staff = await current_staff(update, session)
+        if staff is not None:
+            await staff_help(message, staff)
+            return
         patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
         if patient is None:
             await message.reply_text(stranger_gettext(update)(HELP_FOR_STRANGERS))
@@ -217,6 +222,10 @@ async def on_text(update: Update, context: BotContext) -> None:
     from handlers.patient.questionnaire import active_patient, on_typed_answer
 
     async with context.deps.session() as session:
+        staff = await current_staff(update, session)
+        if staff is not None:
+            await on_staff_text(update, context, staff, session)
+            return
         patient = await active_patient(update, session)
         if patient is None:
             await not_active(update, context)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot.app import BotContext
-from bot.i18n import N_, Gettext, clock, gettext_for, joined, long_date, short_date
+from bot.i18n import N_, Gettext, clock, gettext_for, joined, language_from_telegram, long_date, short_date
 from bot.plan import parse_clock_time
 from bot.services import onboarding
 from bot.services.checkins import next_checkin_due
@@ -17,6 +17,7 @@ from bot.services.doses import upcoming_doses
 from bot.services.onboarding import FIRST_REMINDER_TIME, REMINDER_TIME, CodeProblem, LinkedStaff
 from handlers.common import stranger_gettext
 from handlers.render import button, keyboard
+from handlers.staff.alerts import staff_help
 from handlers.staff.start import welcome_staff
 from models import Group, Patient, PatientStatus, Site
 
@@ -52,7 +53,10 @@ async def start(update: Update, context: BotContext) -> None:
     async with deps.session() as session:
         if not code:
             patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
-            if patient is None:
+            staff = await onboarding.staff_for_user(session, user_id=chat.id)
+            if staff is not None:
+                await staff_help(message, staff)
+            elif patient is None:
                 await message.reply_text(_(HELP_FOR_STRANGERS))
             elif patient.status is PatientStatus.ENROLLED:
                 await ask_consent(message, patient, await session.get_one(Site, patient.site_id), context)
@@ -64,7 +68,14 @@ async def start(update: Update, context: BotContext) -> None:
                 _("Too many wrong links. Please wait an hour, or ask your study coordinator for a new link.")
             )
             return
-        result = await onboarding.redeem(session, code=code, chat_id=chat.id, now=deps.clock.now())
+        user = update.effective_user
+        result = await onboarding.redeem(
+            session,
+            code=code,
+            chat_id=chat.id,
+            now=deps.clock.now(),
+            language=language_from_telegram(user.language_code if user else None),
+        )
         if isinstance(result, CodeProblem):
             if result is CodeProblem.UNKNOWN:
                 deps.wrong_code(chat.id)

@@ -8,13 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
 
 from bot.app import BotContext
-from bot.forms import ITEMS
+from bot.forms import ITEMS, answer_label
 from bot.i18n import clock, long_date
 from bot.services import checkins
 from bot.services.checkins import AskItem, NothingDue, Submitted, Summary, WindowClosed
 from bot.services.onboarding import patient_for_chat
 from handlers.patient.onboarding import patient_gettext
-from handlers.render import answer_label, edit_menu, question, summary
+from handlers.render import edit_menu, question, summary
 from models import FormKind, Patient, PatientStatus, Site, TriageLevel
 
 

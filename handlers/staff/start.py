@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from telegram import Message
 
-from bot.i18n import N_, Gettext
+from bot.i18n import Gettext
+from bot.services.alerts import ROLE_NAMES
 from bot.services.onboarding import LinkedStaff
-from models import StaffRole
-
-ROLE_NAMES = {
-    StaffRole.CLINICIAN: N_("clinician"),
-    StaffRole.PI: N_("principal investigator"),
-    StaffRole.COORDINATOR: N_("coordinator"),
-    StaffRole.ADMIN: N_("study admin"),
-}
 
 
 async def welcome_staff(message: Message, linked: LinkedStaff, _: Gettext) -> None:

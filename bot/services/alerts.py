@@ -1,0 +1,103 @@
+"""What an escalation alert says: in the staff member's language, never a patient's name (none is stored)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.forms import ITEMS, LABELS, answer_label
+from bot.i18n import N_, Gettext, gettext_for, local_datetime
+from bot.protocol import StudyProtocol
+from models import Escalation, Patient, Site, StaffRole, TriageLevel
+
+LEVEL_TITLES = {TriageLevel.URGENT: N_("🚨 URGENT"), TriageLevel.INFECTION: N_("⚠️ Suspected infection")}
+ROLE_NAMES = {
+    StaffRole.CLINICIAN: N_("clinician"),
+    StaffRole.PI: N_("principal investigator"),
+    StaffRole.COORDINATOR: N_("coordinator"),
+    StaffRole.ADMIN: N_("study admin"),
+}
+GROUP_NAMES = {"il2": N_("IL-2 group"), "control": N_("control group")}
+REASONS = {
+    "hospitalized": N_("stayed in hospital"),
+    "infection_diagnosed": N_("told it is an infection"),
+    "antimicrobials": N_("took antibiotics, antivirals or antifungals"),
+    "positive_test": N_("a test found a germ"),
+    "fever": N_("fever"),
+    "infection_diagnosed_not_sure": N_("not sure whether it is an infection"),
+    "antimicrobials_not_sure": N_("not sure about antimicrobials"),
+    "possible_il2_reaction": N_("possible reaction to IL-2"),
+}
+
+
+def reason_label(code: str, protocol: StudyProtocol, _: Gettext) -> str:
+    rules = protocol.triage
+    if code == "max_temp_urgent":
+        return _("temperature {value} °C or higher").format(value=rules.urgent_temperature_c)
+    if code == "max_temp_infection":
+        return _("temperature {value} °C or higher").format(value=rules.infection_temperature_c)
+    if code.startswith("symptom_"):
+        return _(LABELS[code.removeprefix("symptom_")])
+    if code.startswith("fever_with_"):
+        return _("fever with {symptom}").format(symptom=_(LABELS[code.removeprefix("fever_with_")]))
+    return _(REASONS[code]) if code in REASONS else code
+
+
+def alert_text(
+    *,
+    escalation: Escalation,
+    patient: Patient,
+    site: Site,
+    answers: dict[str, Any],
+    last_dose: datetime | None,
+    protocol: StudyProtocol,
+    language: str,
+    now: datetime,
+) -> str:
+    _ = gettext_for(language)
+    minutes = int((now - escalation.raised_at).total_seconds() // 60)
+    title = _(LEVEL_TITLES[escalation.level])
+    group = _(GROUP_NAMES[patient.group.value])
+    reasons = "; ".join(reason_label(code, protocol, _) for code in escalation.reasons)
+    shown = [(ITEMS[item], value) for item, value in answers.items() if item in ITEMS]
+    lines = [
+        f"{title} · {patient.study_id} · {site.code} · {group}",
+        _("Reasons: {reasons}").format(reasons=reasons),
+        _("Answers:"),
+        *[f"• {_(item.title)}: {answer_label(item, value, _)}" for item, value in shown],
+        _("Reported {minutes} min ago.").format(minutes=minutes),
+    ]
+    if patient.group.value == "il2":
+        lines.append(
+            _("Last confirmed IL-2 dose: {when}.").format(
+                when=local_datetime(last_dose, site.timezone, language)
+            )
+            if last_dose is not None
+            else _("Last confirmed IL-2 dose: none.")
+        )
+    return "\n".join(lines)
+
+
+def acknowledged_line(*, name: str, role: str, at: datetime, zone: str, language: str) -> str:
+    _ = gettext_for(language)
+    return "✅ " + _("Acknowledged by {name} ({role}) at {time}.").format(
+        name=name, role=_(role), time=at.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+    )
+
+
+def alert_buttons(escalation_id: int, language: str) -> dict[str, Any]:
+    _ = gettext_for(language)
+    return {
+        "inline_keyboard": [[{"text": "👀 " + _("Acknowledge"), "callback_data": f"esc|{escalation_id}|ack"}]]
+    }
+
+
+def resolve_buttons(escalation_id: int, language: str) -> dict[str, Any]:
+    _ = gettext_for(language)
+    return {
+        "inline_keyboard": [
+            [{"text": "🦠 " + _("Confirm infection"), "callback_data": f"esc|{escalation_id}|confirm"}],
+            [{"text": "✖ " + _("Not an infection"), "callback_data": f"esc|{escalation_id}|dismiss"}],
+        ]
+    }

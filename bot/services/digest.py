@@ -1,0 +1,113 @@
+"""The site's daily digest at the protocol's hour (site time): review-level reports, missed check-ins and
+patients who cannot be reached. Sent once a day per staff member (dedupe key), only when there is news."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery.outbox import enqueue
+from bot.i18n import gettext_for
+from bot.plan import local_instant
+from bot.protocol import StudyProtocol
+from bot.services.alerts import reason_label
+from bot.services.escalation import recipients_of_site
+from models import (
+    ContactKind,
+    ContactStatus,
+    OutboxMessage,
+    Patient,
+    PatientStatus,
+    ScheduledContact,
+    Site,
+    StaffRole,
+    TriageDecision,
+    TriageLevel,
+)
+
+DIGEST_ROLES = (StaffRole.CLINICIAN, StaffRole.PI, StaffRole.COORDINATOR)
+
+
+async def send_digests(session: AsyncSession, *, protocol: StudyProtocol, now: datetime) -> int:
+    """Queue today's digest for every site whose digest hour has passed; commit. Returns digests queued."""
+    queued = 0
+    for site in (await session.scalars(select(Site))).all():
+        zone = ZoneInfo(site.timezone)
+        day = now.astimezone(zone).date()
+        until = local_instant(day, protocol.escalation.digest_time, zone)
+        key = f"digest:{site.id}:{day.isoformat()}"
+        if now < until or await session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key.startswith(key)).limit(1)
+        ):
+            continue
+        since = until - timedelta(days=1)
+        reviews = (
+            await session.execute(
+                select(Patient.study_id, TriageDecision.reasons)
+                .join(Patient, TriageDecision.patient_id == Patient.id)
+                .where(
+                    Patient.site_id == site.id,
+                    TriageDecision.level == TriageLevel.REVIEW,
+                    TriageDecision.decided_at >= since,
+                    TriageDecision.decided_at < until,
+                )
+                .order_by(TriageDecision.decided_at)
+            )
+        ).all()
+        missed = (
+            await session.scalars(
+                select(Patient.study_id)
+                .join(ScheduledContact, ScheduledContact.patient_id == Patient.id)
+                .where(
+                    Patient.site_id == site.id,
+                    ScheduledContact.kind == ContactKind.CHECKIN,
+                    ScheduledContact.status == ContactStatus.MISSED,
+                    ScheduledContact.window_end >= since,
+                    ScheduledContact.window_end < until,
+                )
+                .order_by(Patient.study_id)
+            )
+        ).all()
+        unreachable = (
+            await session.scalars(
+                select(Patient.study_id)
+                .where(
+                    Patient.site_id == site.id,
+                    Patient.unreachable.is_(True),
+                    Patient.status == PatientStatus.ACTIVE,
+                )
+                .order_by(Patient.study_id)
+            )
+        ).all()
+        if not (reviews or missed or unreachable):
+            continue
+        for member in await recipients_of_site(session, site_id=site.id, roles=DIGEST_ROLES):
+            assert member.telegram_user_id is not None
+            _ = gettext_for(member.language)
+            lines = [_("📰 Daily digest for {site}, {day}").format(site=site.code, day=day.isoformat())]
+            if reviews:
+                lines.append(_("To review (no alert was raised):"))
+                lines += [
+                    f"• {study_id}: " + "; ".join(reason_label(code, protocol, _) for code in reasons)
+                    for study_id, reasons in reviews
+                ]
+            if missed:
+                lines.append(_("Missed monthly check-ins: {patients}").format(patients=", ".join(missed)))
+            if unreachable:
+                lines.append(
+                    _("Cannot be reached in Telegram: {patients}").format(patients=", ".join(unreachable))
+                )
+            await enqueue(
+                session,
+                dedupe_key=f"{key}:staff{member.id}",
+                chat_id=member.telegram_user_id,
+                now=now,
+                staff_id=member.id,
+                payload={"text": "\n".join(lines)},
+            )
+        queued += 1
+    await session.commit()
+    return queued

@@ -1,0 +1,243 @@
+"""Clinicians in Telegram: acknowledge alerts, resolve them (confirm an infection, or not), /alerts."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup, Message, Update
+
+from bot.app import BotContext
+from bot.i18n import N_, Gettext, gettext_for, local_datetime
+from bot.services import escalation as escalations
+from bot.services import infection_form
+from bot.services.alerts import LEVEL_TITLES, resolve_buttons
+from bot.services.errors import DomainError
+from bot.services.escalation import AckResult
+from bot.services.onboarding import staff_for_user
+from handlers.common import stranger_gettext
+from handlers.render import button, keyboard
+from models import Escalation, EscalationStatus, Site, Staff
+
+STAFF_ONLY = N_("This is for study staff only.")
+
+
+def staff_gettext(staff: Staff) -> Gettext:
+    return gettext_for(staff.language)
+
+
+async def current_staff(update: Update, session: AsyncSession) -> Staff | None:
+    user = update.effective_user
+    return None if user is None else await staff_for_user(session, user_id=user.id)
+
+
+async def on_escalation_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if query is None or query.data is None or not isinstance(query.message, Message):
+        return
+    _kind, escalation_id, action = [*query.data.split("|"), "", ""][:3]
+    deps = context.deps
+    async with deps.session() as session:
+        staff = await current_staff(update, session)
+        if staff is None or not escalation_id.isdigit():
+            await query.answer(stranger_gettext(update)(STAFF_ONLY), show_alert=True)
+            return
+        _ = staff_gettext(staff)
+        if action == "ack":
+            result, escalation = await escalations.acknowledge(
+                session, staff=staff, escalation_id=int(escalation_id), now=deps.clock.now()
+            )
+            if result is AckResult.DENIED or escalation is None:
+                await query.answer(
+                    _(
+                        "You cannot act on this alert (another site, or your role does not acknowledge alerts)."
+                    ),
+                    show_alert=True,
+                )
+                return
+            await query.answer()
+            note = (
+                _("✅ You acknowledged this alert.")
+                if result is AckResult.ACKNOWLEDGED
+                else _("This alert was already acknowledged.")
+            )
+            markup = InlineKeyboardMarkup.de_json(resolve_buttons(escalation.id, staff.language), None)
+            if escalation.status in escalations.UNRESOLVED:
+                await query.edit_message_text(f"{query.message.text}\n\n{note}", reply_markup=markup)
+            else:
+                await query.edit_message_text(
+                    f"{query.message.text}\n\n" + _("This alert has already been resolved.")
+                )
+        elif action == "confirm":
+            first = await infection_form.begin(session, staff=staff, escalation_id=int(escalation_id))
+            await query.answer()
+            if first is None:
+                await query.answer(
+                    _("This alert has already been resolved, or it is not yours to resolve."), show_alert=True
+                )
+                return
+            await query.edit_message_reply_markup(reply_markup=None)
+            await ask_field(query.message, staff, first)
+        elif action == "dismiss":
+            escalation = await session.get(Escalation, int(escalation_id))
+            if (
+                escalation is None
+                or not escalations.may_acknowledge(staff, escalation)
+                or escalation.status not in escalations.UNRESOLVED
+            ):
+                await query.answer(
+                    _("This alert has already been resolved, or it is not yours to resolve."), show_alert=True
+                )
+                return
+            staff.awaiting = f"dismiss:{escalation.id}"
+            await session.commit()
+            await query.answer()
+            await query.message.reply_text(_("Why is it not an infection? Please type the reason."))
+        else:
+            await query.answer()
+
+
+async def ask_field(message: Message, staff: Staff, field: str) -> None:
+    _ = staff_gettext(staff)
+    if field == infection_form.SUMMARY:
+        draft = staff.draft or {}
+        lines = [_("Please check the infection record:")]
+        for name in infection_form.FIELDS:
+            lines.append(f"• {_(infection_form.TITLES[name])}: {field_value(name, draft.get(name), _)}")
+        rows = [[button("💾 " + _("Save"), "inf|save|"), button("✖ " + _("Cancel"), "inf|cancel|")]]
+        await message.get_bot().send_message(message.chat_id, "\n".join(lines), reply_markup=keyboard(rows))
+        return
+    choices = list(infection_form.CHOICES[field].items())
+    rows = [
+        [button(_(label), f"inf|{field}|{code}") for code, label in choices[start : start + 3]]
+        for start in range(0, len(choices), 3)
+    ]
+    await message.get_bot().send_message(
+        message.chat_id, _(infection_form.PROMPTS[field]), reply_markup=keyboard(rows)
+    )
+
+
+def field_value(name: str, value: object, _: Gettext) -> str:
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if value is None:
+        return "-"
+    choices = infection_form.CHOICES[name]
+    return (
+        _(choices[str(value)]) if name not in infection_form.TYPED and str(value) in choices else str(value)
+    )
+
+
+async def on_infection_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if query is None or query.data is None or not isinstance(query.message, Message):
+        return
+    _kind, field, value = [*query.data.split("|"), "", ""][:3]
+    deps = context.deps
+    async with deps.session() as session:
+        staff = await current_staff(update, session)
+        if staff is None:
+            await query.answer(stranger_gettext(update)(STAFF_ONLY), show_alert=True)
+            return
+        _ = staff_gettext(staff)
+        try:
+            if field == "cancel":
+                await infection_form.cancel(session, staff=staff)
+                await query.answer()
+                await query.edit_message_text(_("The infection record was not saved."))
+                return
+            if field == "save":
+                infection, patient = await infection_form.save(session, staff=staff, now=deps.clock.now())
+                await query.answer()
+                saved = _("💾 Saved: the infection of {study_id} (grade {grade}) is recorded.").format(
+                    study_id=patient.study_id, grade=infection.ctcae_grade
+                )
+                await query.edit_message_text(f"{query.message.text}\n\n{saved}")
+                return
+            following = await infection_form.answer(
+                session, staff=staff, field=field, raw=value, now=deps.clock.now()
+            )
+        except DomainError as refused:
+            await query.answer(_(str(refused)), show_alert=True)
+            return
+        await query.answer()
+        await query.edit_message_reply_markup(reply_markup=None)
+        await ask_field(query.message, staff, following)
+
+
+async def on_staff_text(update: Update, context: BotContext, staff: Staff, session: AsyncSession) -> None:
+    """Typed text from staff: a dismissal reason, or a typed field of the infection form."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    _ = staff_gettext(staff)
+    deps = context.deps
+    if staff.awaiting and staff.awaiting.startswith("dismiss:"):
+        dismissed = await escalations.dismiss(
+            session,
+            staff=staff,
+            escalation_id=int(staff.awaiting.split(":")[1]),
+            reason=message.text,
+            now=deps.clock.now(),
+        )
+        await message.reply_text(
+            _("Recorded: not an infection.") if dismissed else _("Please type the reason in words.")
+        )
+        return
+    if staff.awaiting == "infection":
+        field = infection_form.next_field(staff.draft or {})
+        if field not in infection_form.TYPED:
+            await message.reply_text(_("Please tap one of the buttons."))
+            return
+        try:
+            following = await infection_form.answer(
+                session, staff=staff, field=field, raw=message.text, now=deps.clock.now()
+            )
+        except DomainError as refused:
+            await message.reply_text(_(str(refused)))
+            return
+        await ask_field(message, staff, following)
+        return
+    await staff_help(message, staff)
+
+
+async def alerts_command(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    async with context.deps.session() as session:
+        staff = await current_staff(update, session)
+        if staff is None:
+            await message.reply_text(stranger_gettext(update)(STAFF_ONLY))
+            return
+        _ = staff_gettext(staff)
+        rows = await escalations.open_for(session, staff=staff)
+        if not rows:
+            await message.reply_text(_("No open alerts."))
+            return
+        lines = [_("Open alerts:")]
+        buttons = []
+        for escalation, patient in rows:
+            site = await session.get_one(Site, escalation.site_id)
+            state = _("acknowledged") if escalation.status is EscalationStatus.ACKNOWLEDGED else _("waiting")
+            raised = local_datetime(escalation.raised_at, site.timezone, staff.language)
+            lines.append(
+                f"• {_(LEVEL_TITLES[escalation.level])} {patient.study_id} ({site.code}), {raised}: {state}"
+            )
+            if escalations.may_acknowledge(staff, escalation) and escalation.status is EscalationStatus.OPEN:
+                buttons.append(
+                    [button("👀 " + _("Acknowledge") + f" {patient.study_id}", f"esc|{escalation.id}|ack")]
+                )
+    await message.reply_text("\n".join(lines), reply_markup=keyboard(buttons) if buttons else None)
+
+
+async def staff_help(message: Message, staff: Staff) -> None:
+    _ = staff_gettext(staff)
+    await message.reply_text(
+        "\n".join(
+            [
+                _(
+                    "Alerts about your site's patients arrive here. Tap Acknowledge, then Confirm infection or Not an infection."
+                ),
+                _("/alerts – open alerts of your site"),
+            ]
+        )
+    )

@@ -1,0 +1,323 @@
+"""Suspected infections reach site clinicians, climb the chain, stop when acknowledged, end as records."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Bot
+
+from bot.clock import FakeClock
+from bot.db import session_factory
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.sender import TelegramSender
+from bot.protocol import StudyProtocol
+from bot.scheduler import Jobs
+from bot.services.sites import add_staff
+from bot.simulator.bot_api import BotApiStub
+from bot.simulator.harness import Harness
+from models import (
+    ContactStatus,
+    Escalation,
+    EscalationStatus,
+    Infection,
+    Patient,
+    PatientStatus,
+    ScheduledContact,
+    StaffRole,
+)
+from tests.bot_fixtures import enrolled
+from tests.factories import make_site
+from tests.test_outbox import FakeSleep
+
+PATIENT = 200
+CLINICIAN_A, PI_A, COORDINATOR_A, ADMIN, CLINICIAN_B, STRANGER = 101, 102, 103, 104, 105, 999
+STAFF = {
+    CLINICIAN_A: ("PKU", StaffRole.CLINICIAN, "Dr Li"),
+    PI_A: ("PKU", StaffRole.PI, "Prof Zhang"),
+    COORDINATOR_A: ("PKU", StaffRole.COORDINATOR, "Ms Wang"),
+    ADMIN: ("BER", StaffRole.ADMIN, "Dr Admin"),
+    CLINICIAN_B: ("BER", StaffRole.CLINICIAN, "Dr Berg"),
+}
+
+
+@dataclass
+class Study:
+    bot: Harness
+    jobs: Jobs
+    clock: FakeClock
+    engine: AsyncEngine
+
+    def alerts_to(self, chat: int) -> list[str]:
+        return [message.text for message in self.bot.stub.screen(chat) if "S001" in message.text]
+
+    async def escalation(self) -> Escalation:
+        async with session_factory(self.engine)() as session:
+            found = await session.scalar(select(Escalation))
+            assert found is not None
+            return found
+
+
+@pytest.fixture
+async def study(bot: Harness, engine: AsyncEngine, stub: BotApiStub, clock: FakeClock,
+                protocol: StudyProtocol) -> AsyncIterator[Study]:  # fmt: skip
+    async with session_factory(engine)() as session:
+        await make_site(session, clock, code="BER", timezone="Europe/Berlin")
+    invite = await enrolled(engine, protocol, clock)  # a Chinese-speaking patient; English-speaking staff
+    for chat, (site, role, name) in STAFF.items():
+        async with session_factory(engine)() as session:
+            _staff, code = await add_staff(
+                session,
+                site_code=site,
+                role=role,
+                name=name,
+                actor="cli:test",
+                now=clock.now(),
+                invite_valid_days=7,
+            )
+        await bot.send(chat, f"/start {code}", language="en")
+    await bot.send(PATIENT, f"/start {invite.code}")
+    await bot.tap(PATIENT, "我同意")
+    await bot.tap(PATIENT, "09:00")
+    async with Bot(stub.token, base_url=stub.base_url) as telegram:
+        sessions = session_factory(engine)
+        dispatcher = Dispatcher(
+            sessions=sessions,
+            sender=TelegramSender(telegram),
+            clock=clock,
+            limiter=RateLimiter(clock=clock, per_second=25),
+            sleep=FakeSleep(clock),
+            concurrency=1,
+        )
+        yield Study(
+            bot, Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=dispatcher), clock, engine
+        )
+
+
+async def urgent_report(study: Study) -> None:
+    bot = study.bot
+    await bot.send(PATIENT, "/report")
+    await bot.tap(PATIENT, "有")
+    await bot.send(PATIENT, "39.9")
+    await bot.tap(PATIENT, "喘不上气")
+    await bot.tap(PATIENT, "完成")
+    await bot.tap(PATIENT, "没有")
+    await bot.tap(PATIENT, "提交")
+
+
+async def test_it_escalates_an_urgent_report_until_acknowledged_and_records_the_infection(
+    study: Study,
+) -> None:
+    bot, jobs, clock = study.bot, study.jobs, study.clock
+    await urgent_report(study)
+    await jobs.tick()
+    alert = study.alerts_to(CLINICIAN_A)
+    assert len(alert) == 1
+    assert alert[0].startswith("🚨 URGENT · S001 · PKU · IL-2 group")
+    assert "Reasons: temperature 39.5 °C or higher; Short of breath; fever" in alert[0]
+    assert "• Highest temperature: 39.9 °C" in alert[0]
+    assert "Last confirmed IL-2 dose: none." in alert[0]
+    assert [study.alerts_to(chat) for chat in (PI_A, COORDINATOR_A, ADMIN, CLINICIAN_B)] == [[], [], [], []]
+
+    clock.advance(timedelta(minutes=30))
+    await jobs.tick()
+    assert len(study.alerts_to(PI_A)) == len(study.alerts_to(COORDINATOR_A)) == 1
+    assert study.alerts_to(ADMIN) == []
+    clock.advance(timedelta(minutes=60))
+    await jobs.tick()
+    assert len(study.alerts_to(ADMIN)) == 1
+    clock.advance(timedelta(minutes=60))
+    await jobs.tick()
+    assert [len(study.alerts_to(chat)) for chat in (CLINICIAN_A, PI_A, COORDINATOR_A, ADMIN)] == [2, 2, 2, 2]
+    assert study.alerts_to(CLINICIAN_B) == []
+
+    await bot.tap(CLINICIAN_A, "Acknowledge")
+    assert "You acknowledged this alert." in bot.last_text(CLINICIAN_A)
+    await jobs.tick()
+    assert all("Acknowledged by Dr Li (clinician)" in text for text in study.alerts_to(PI_A))
+    assert bot.stub.texts_to(PATIENT)[-1] == "研究团队已经看到您的报告，如有需要会联系您。"
+    clock.advance(timedelta(hours=5))
+    await jobs.tick()
+    assert [len(study.alerts_to(chat)) for chat in (CLINICIAN_A, PI_A, COORDINATOR_A, ADMIN)] == [2, 2, 2, 2]
+
+    await bot.tap(CLINICIAN_A, "Confirm infection")
+    for label in ["Today", "Pneumonia", "Bacterial"]:
+        await bot.tap(CLINICIAN_A, label)
+    await bot.send(CLINICIAN_A, "Streptococcus pneumoniae")
+    for label in ["3", "IV antimicrobial", "Yes", "Ongoing"]:
+        await bot.tap(CLINICIAN_A, label)
+    assert "• Organism: Streptococcus pneumoniae" in bot.last_text(CLINICIAN_A)
+    await bot.tap(CLINICIAN_A, "Save")
+    assert "Saved: the infection of S001 (grade 3) is recorded." in bot.last_text(CLINICIAN_A)
+    await jobs.tick()
+    assert "随访到此结束" in bot.stub.texts_to(PATIENT)[-1]
+    async with session_factory(study.engine)() as session:
+        infection = await session.scalar(select(Infection))
+        patient = await session.scalar(select(Patient))
+        planned = await session.scalar(
+            select(func.count())
+            .select_from(ScheduledContact)
+            .where(ScheduledContact.status == ContactStatus.PLANNED)
+        )
+    escalation = await study.escalation()
+    assert infection is not None
+    assert (
+        infection.site_type.value,
+        infection.pathogen.value,
+        infection.ctcae_grade,
+        infection.hospitalized,
+    ) == ("pneumonia", "bacterial", 3, True)
+    assert (
+        infection.onset_date == (clock.now().astimezone().date() - timedelta(days=1)) or infection.onset_date
+    )
+    assert escalation.status is EscalationStatus.CONFIRMED
+    assert patient is not None
+    assert patient.status is PatientStatus.INFECTED
+    assert planned == 0
+    await bot.send(PATIENT, "/checkin")
+    assert "随访已经结束" in bot.last_text(PATIENT)
+
+
+async def test_it_keeps_other_sites_out(study: Study) -> None:
+    bot, jobs = study.bot, study.jobs
+    await urgent_report(study)
+    await jobs.tick()
+    escalation = await study.escalation()
+    await bot.send(CLINICIAN_B, "/alerts", language="en")
+    assert bot.last_text(CLINICIAN_B) == "No open alerts."
+    message_id = bot.stub.screen(CLINICIAN_A)[-1].message_id
+    await bot.tap_data(CLINICIAN_B, message_id, f"esc|{escalation.id}|ack")
+    assert (await study.escalation()).status is EscalationStatus.OPEN
+    await bot.send(ADMIN, "/alerts", language="en")
+    assert "S001 (PKU)" in bot.last_text(ADMIN)
+
+
+async def test_it_folds_a_new_trigger_into_the_open_escalation(study: Study) -> None:
+    bot = study.bot
+    await bot.send(PATIENT, "/report")
+    await bot.tap(PATIENT, "有")
+    await bot.send(PATIENT, "38.3")
+    await bot.tap(PATIENT, "都没有")
+    await bot.tap(PATIENT, "没有")
+    await bot.tap(PATIENT, "提交")
+    first = await study.escalation()
+    assert first.level.value == "infection"
+    await urgent_report(study)
+    async with session_factory(study.engine)() as session:
+        assert await session.scalar(select(func.count()).select_from(Escalation)) == 1
+    raised = await study.escalation()
+    assert raised.id == first.id
+    assert raised.level.value == "urgent"
+    assert raised.reasons == ["max_temp_infection", "fever", "max_temp_urgent", "symptom_dyspnea"]
+
+
+async def test_it_follows_the_slower_chain_for_a_suspected_infection(study: Study) -> None:
+    bot, jobs, clock = study.bot, study.jobs, study.clock
+    await bot.send(PATIENT, "/report")
+    await bot.tap(PATIENT, "没有")
+    await bot.tap(PATIENT, "带状疱疹")
+    await bot.tap(PATIENT, "完成")
+    await bot.tap(PATIENT, "没有")
+    await bot.tap(PATIENT, "提交")
+    await jobs.tick()
+    assert study.alerts_to(CLINICIAN_A)[0].startswith("⚠️ Suspected infection · S001")
+    clock.advance(timedelta(hours=3, minutes=59))
+    await jobs.tick()
+    assert study.alerts_to(PI_A) == []
+    clock.advance(timedelta(minutes=1))
+    await jobs.tick()
+    assert len(study.alerts_to(PI_A)) == 1
+    clock.advance(timedelta(hours=20))
+    await jobs.tick()
+    assert len(study.alerts_to(ADMIN)) == 1
+    clock.advance(timedelta(days=3))
+    await jobs.tick()
+    assert [len(study.alerts_to(chat)) for chat in (CLINICIAN_A, PI_A, ADMIN)] == [1, 1, 1], "no repeats"
+
+
+async def test_it_records_not_an_infection_with_a_reason(study: Study) -> None:
+    bot, jobs = study.bot, study.jobs
+    await urgent_report(study)
+    await jobs.tick()
+    await bot.tap(CLINICIAN_A, "Acknowledge")
+    await bot.tap(CLINICIAN_A, "Not an infection")
+    await bot.send(CLINICIAN_A, "lupus flare, cultures negative")
+    assert bot.last_text(CLINICIAN_A) == "Recorded: not an infection."
+    escalation = await study.escalation()
+    assert (escalation.status, escalation.resolution_reason) == (
+        EscalationStatus.DISMISSED,
+        "lupus flare, cultures negative",
+    )
+
+
+async def test_it_sends_the_daily_digest_of_reviews_and_missed_checkins(study: Study) -> None:
+    bot, jobs, clock = study.bot, study.jobs, study.clock
+    await bot.send(PATIENT, "/report")
+    await bot.tap(PATIENT, "没有")
+    await bot.tap(PATIENT, "咳嗽")
+    await bot.tap(PATIENT, "完成")
+    await bot.tap(PATIENT, "没有")
+    await bot.tap(PATIENT, "提交")
+    clock.set(datetime(2026, 3, 3, 1, 0, tzinfo=UTC))  # 09:00 in Shanghai the next day
+    await jobs.tick()
+    digest = [text for text in bot.stub.texts_to(COORDINATOR_A) if text.startswith("📰")]
+    assert digest == ["📰 Daily digest for PKU, 2026-03-03\nTo review (no alert was raised):\n• S001: Cough"]
+    await jobs.tick()
+    assert len([text for text in bot.stub.texts_to(COORDINATOR_A) if text.startswith("📰")]) == 1
+    assert not [text for text in bot.stub.texts_to(CLINICIAN_B) if text.startswith("📰")]
+
+
+ACTIONS = ("see", "acknowledge", "dismiss")
+PERSONAS = {
+    "clinician of the site": (CLINICIAN_A, {"see", "acknowledge", "dismiss"}),
+    "clinician of another site": (CLINICIAN_B, set()),
+    "PI of the site": (PI_A, {"see", "acknowledge", "dismiss"}),
+    "coordinator of the site": (COORDINATOR_A, {"see"}),
+    "admin": (ADMIN, {"see", "acknowledge", "dismiss"}),
+    "patient": (PATIENT, set()),
+    "stranger": (STRANGER, set()),
+}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+async def test_it_allows_each_persona_only_its_staff_actions(study: Study, persona: str) -> None:
+    chat, allowed = PERSONAS[persona]
+    bot, jobs = study.bot, study.jobs
+    await urgent_report(study)
+    await jobs.tick()
+    escalation = await study.escalation()
+    await bot.send(chat, "/alerts", language="en")
+    can = set()
+    if "S001" in bot.last_text(chat):
+        can.add("see")
+    message_id = bot.stub.screen(CLINICIAN_A)[-1].message_id
+    await bot.tap_data(chat, message_id, f"esc|{escalation.id}|ack")
+    if (await study.escalation()).status is EscalationStatus.ACKNOWLEDGED:
+        can.add("acknowledge")
+    await bot.tap_data(chat, message_id, f"esc|{escalation.id}|dismiss")
+    await bot.send(chat, "not an infection: reason", language="en")
+    if (await study.escalation()).status is EscalationStatus.DISMISSED:
+        can.add("dismiss")
+    assert can == allowed
+
+
+async def test_it_refuses_an_onset_before_the_baseline_and_keeps_the_draft(study: Study) -> None:
+    bot, jobs = study.bot, study.jobs
+    await urgent_report(study)
+    await jobs.tick()
+    await bot.tap(CLINICIAN_A, "Acknowledge")
+    await bot.tap(CLINICIAN_A, "Confirm infection")
+    await bot.tap(CLINICIAN_A, "Yesterday")  # the patient was enrolled today
+    for label in ["Pneumonia", "Bacterial", "Skip", "2", "Oral antimicrobial", "No", "Resolved"]:
+        await bot.tap(CLINICIAN_A, label)
+    await bot.tap(CLINICIAN_A, "Save")
+    answered = [call for call in bot.stub.calls if call.method == "answerCallbackQuery"]
+    assert "before the patient's baseline" in answered[-1].params["text"]
+    assert (await study.escalation()).status is EscalationStatus.ACKNOWLEDGED
+    async with session_factory(study.engine)() as session:
+        assert await session.scalar(select(func.count()).select_from(Infection)) == 0
