@@ -29,6 +29,7 @@ from models import (
     Patient,
     PatientStatus,
     ScheduledContact,
+    Staff,
     StaffRole,
 )
 from tests.bot_fixtures import enrolled
@@ -272,13 +273,13 @@ async def test_it_sends_the_daily_digest_of_reviews_and_missed_checkins(study: S
     assert not [text for text in bot.stub.texts_to(CLINICIAN_B) if text.startswith("📰")]
 
 
-ACTIONS = ("see", "acknowledge", "dismiss")
+RESOLVERS = {"see", "acknowledge", "confirm", "dismiss"}
 PERSONAS = {
-    "clinician of the site": (CLINICIAN_A, {"see", "acknowledge", "dismiss"}),
+    "clinician of the site": (CLINICIAN_A, RESOLVERS),
     "clinician of another site": (CLINICIAN_B, set()),
-    "PI of the site": (PI_A, {"see", "acknowledge", "dismiss"}),
+    "PI of the site": (PI_A, RESOLVERS),
     "coordinator of the site": (COORDINATOR_A, {"see"}),
-    "admin": (ADMIN, {"see", "acknowledge", "dismiss"}),
+    "admin": (ADMIN, RESOLVERS),
     "patient": (PATIENT, set()),
     "stranger": (STRANGER, set()),
 }
@@ -299,6 +300,10 @@ async def test_it_allows_each_persona_only_its_staff_actions(study: Study, perso
     await bot.tap_data(chat, message_id, f"esc|{escalation.id}|ack")
     if (await study.escalation()).status is EscalationStatus.ACKNOWLEDGED:
         can.add("acknowledge")
+    await bot.tap_data(chat, message_id, f"esc|{escalation.id}|confirm")
+    async with session_factory(study.engine)() as session:
+        if await session.scalar(select(Staff.id).where(Staff.telegram_user_id == chat, Staff.awaiting == "infection")):
+            can.add("confirm")
     await bot.tap_data(chat, message_id, f"esc|{escalation.id}|dismiss")
     await bot.send(chat, "not an infection: reason", language="en")
     if (await study.escalation()).status is EscalationStatus.DISMISSED:
