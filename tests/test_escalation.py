@@ -302,7 +302,8 @@ async def test_it_allows_each_persona_only_its_staff_actions(study: Study, perso
         can.add("acknowledge")
     await bot.tap_data(chat, message_id, f"esc|{escalation.id}|confirm")
     async with session_factory(study.engine)() as session:
-        if await session.scalar(select(Staff.id).where(Staff.telegram_user_id == chat, Staff.awaiting == "infection")):
+        drafting = select(Staff.id).where(Staff.telegram_user_id == chat, Staff.awaiting == "infection")
+        if await session.scalar(drafting):
             can.add("confirm")
     await bot.tap_data(chat, message_id, f"esc|{escalation.id}|dismiss")
     await bot.send(chat, "not an infection: reason", language="en")
