@@ -1,18 +1,51 @@
-"""Logging that never carries patient data or the bot token."""
+"""Logging that never carries patient data or secrets.
+
+python-telegram-bot logs Bot API URLs (they contain the token) and, at DEBUG, every call's parameters (message
+text); httpx logs request URLs. Those loggers stay at INFO or above whatever the level, and a filter on the
+handler replaces any configured secret that would still reach the output.
+"""
 
 from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Iterable
 
 log = logging.getLogger("bot")
+CHATTY = {
+    "telegram": logging.INFO,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "apscheduler": logging.INFO,
+}
 
 
-def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-    for name in ("httpx", "httpcore", "telegram.request", "apscheduler.executors.default"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+class RedactSecrets(logging.Filter):
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._secrets = [secret for secret in secrets if secret]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        for secret in self._secrets:
+            message = message.replace(secret, "<redacted>")
+            if record.exc_text:
+                record.exc_text = record.exc_text.replace(secret, "<redacted>")
+        record.msg, record.args = message, None
+        return True
+
+
+def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name, floor in CHATTY.items():
+        logging.getLogger(name).setLevel(max(floor, logging.getLevelName(level)))
 
 
 def log_failure(what: str, error: BaseException | None) -> None:

@@ -11,6 +11,7 @@ from telegram import Bot, Update
 
 from bot.app import build_application
 from bot.cli.runtime import fail, run_async, runtime
+from bot.config import Settings
 from bot.db import check_schema, create_engine, session_factory
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.ratelimit import RateLimiter
@@ -30,7 +31,7 @@ def run_command(
     """Run the bot and its scheduler until stopped (Ctrl-C or SIGTERM)."""
     rt = runtime()
     settings = rt.settings
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=_secrets(settings))
     run_async(_preflight())
     url, secret = settings.webhook_url, settings.webhook_secret
     if webhook and (url is None or secret is None):
@@ -56,6 +57,11 @@ def run_command(
         application.run_polling(allowed_updates=ALLOWED_UPDATES)
 
 
+def _secrets(settings: Settings) -> list[str]:
+    values = [settings.telegram_token, settings.webhook_secret]
+    return [value.get_secret_value() for value in values if value is not None]
+
+
 async def _preflight() -> None:
     """Refuse to start without a token or on a database that was not upgraded."""
     settings = runtime().settings
@@ -70,7 +76,7 @@ async def _preflight() -> None:
 def tick_command() -> None:
     """Run every job once (due contacts, then the outbox, then housekeeping) and exit. For cron."""
     rt = runtime()
-    configure_logging(rt.settings.log_level)
+    configure_logging(rt.settings.log_level, secrets=_secrets(rt.settings))
 
     async def once() -> dict[str, int]:
         settings = rt.settings

@@ -1,4 +1,4 @@
-"""followup tick, and a dispatcher killed by SIGKILL: nothing lost; only messages in flight may repeat."""
+"""The processes: followup run, followup tick, and a dispatcher killed by SIGKILL (nothing lost)."""
 
 from __future__ import annotations
 
@@ -134,3 +134,54 @@ def test_it_loses_nothing_when_a_dispatcher_is_killed(
     assert set(received) == set(range(1, MESSAGES + 1)), "every message arrived"
     repeated = sum(count - 1 for count in received.values())
     assert repeated <= CONCURRENCY, f"{repeated} repeats; only messages in flight at the kill may repeat"
+
+
+def test_it_runs_the_bot_and_its_scheduler_as_a_process_without_leaking_the_token(
+    database_url: str, stub_in_thread: BotApiStub, tmp_path: Path
+) -> None:
+    async def queue_notice() -> None:
+        engine = create_engine(database_url)
+        async with session_factory(engine)() as session:
+            await enqueue(
+                session,
+                dedupe_key="run:1",
+                chat_id=77,
+                payload={"text": "from the outbox"},
+                now=datetime.now(UTC) - timedelta(seconds=1),
+            )
+            await session.commit()
+        await engine.dispose()
+
+    asyncio.run(queue_notice())
+    env = {
+        **os.environ,
+        "FOLLOWUP_DATABASE_URL": database_url,
+        "FOLLOWUP_TELEGRAM_TOKEN": stub_in_thread.token,
+        "FOLLOWUP_TELEGRAM_API_URL": stub_in_thread.base_url,
+        "FOLLOWUP_LOG_LEVEL": "DEBUG",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        in_stub_loop(stub_in_thread, stub_in_thread.wait_for_calls("setMyCommands", 1))
+        stub_in_thread.user_sends(55, "/start", language="en")
+        in_stub_loop(
+            stub_in_thread, stub_in_thread.wait_for_calls("sendMessage", 2)
+        )  # the reply and the notice
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert [message.text for message in stub_in_thread.screen(77)] == ["from the outbox"]
+    assert "only for people taking part" in stub_in_thread.screen(55)[0].text
+    assert stub_in_thread.token not in output
+    assert stub_in_thread.token.split(":")[1] not in output
+    assert "only for people taking part" not in output, "message text must not be logged, even at DEBUG"
+    assert "from the outbox" not in output
+    assert "job outbox handled 1" in output
