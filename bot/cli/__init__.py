@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot.cli import infections, patients, sites
+from bot.cli.data import export_command
 from bot.cli.ops import run_command, tick_command
 from bot.cli.runtime import fail, runtime
 from bot.cli.triage import triage_command
@@ -26,6 +27,7 @@ app.add_typer(infections.app, name="infections")
 app.command("triage")(triage_command)
 app.command("run")(run_command)
 app.command("tick")(tick_command)
+app.command("export")(export_command)
 
 
 @db_app.command("upgrade")

@@ -1,0 +1,242 @@
+"""The export datasets' columns and their codebook: label in English and Chinese, type, allowed codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.forms import FORMS, ITEMS, LABELS, Kind
+from bot.i18n import gettext_for
+from bot.services.infection_form import CHOICES as INFECTION_CHOICES
+from models import FormKind
+
+ZH = gettext_for("zh_CN")
+LEVELS = {
+    "none": ("none", "无"),
+    "review": ("review", "需查看"),
+    "infection": ("suspected infection", "疑似感染"),
+    "urgent": ("urgent", "紧急"),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # string, integer, number, boolean, date, datetime
+    en: str
+    zh: str
+    codes: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def _codes(labels: dict[str, str]) -> dict[str, tuple[str, str]]:
+    return {code: (label, ZH(label)) for code, label in labels.items()}
+
+
+def _enum(*values: str) -> dict[str, tuple[str, str]]:
+    return {value: (value, value) for value in values}
+
+
+STUDY_ID = Column("study_id", "string", "Study ID (pseudonymous)", "研究编号（匿名）")
+SITE = Column("site", "string", "Site code", "中心代码")
+GROUP = Column(
+    "group",
+    "string",
+    "Group",
+    "组别",
+    {"il2": ("low-dose IL-2", "低剂量IL-2组"), "control": ("control", "对照组")},
+)
+YES_NO = {"yes": ("yes", "是"), "no": ("no", "否")}
+YES_NO_UNSURE = {**YES_NO, "not_sure": ("not sure", "不确定")}
+FLAG = {"1": ("yes", "是"), "0": ("no", "否")}
+
+
+PREFIXES = {"immunosuppressants": "drug"}  # Stata allows 32 characters for a variable name
+
+
+def column_prefix(item_id: str) -> str:
+    return PREFIXES.get(item_id, item_id)
+
+
+def _item_columns() -> list[Column]:
+    columns: list[Column] = []
+    for item in FORMS[FormKind.CHECKIN]:
+        en, zh = item.title, ZH(item.title)
+        if item.kind is Kind.MULTI:
+            columns += [
+                Column(
+                    f"{column_prefix(item.id)}_{code}",
+                    "integer",
+                    f"{en}: {LABELS[code]}",
+                    f"{zh}：{ZH(LABELS[code])}",
+                    FLAG,
+                )
+                for code in item.options
+            ]
+        elif item.kind is Kind.YES_NO:
+            columns.append(Column(item.id, "string", en, zh, YES_NO))
+        elif item.kind is Kind.YES_NO_UNSURE:
+            columns.append(Column(item.id, "string", en, zh, YES_NO_UNSURE))
+        elif item.kind is Kind.TEMPERATURE:
+            columns.append(Column(item.id, "number", f"{en} (°C)", f"{zh}（°C）"))
+            columns.append(
+                Column(f"{item.id}_not_measured", "integer", "Temperature not measured", "未测体温", FLAG)
+            )
+        elif item.kind is Kind.INTEGER:
+            columns.append(Column(item.id, "integer", en, zh))
+        elif item.kind is Kind.NUMBER:
+            columns.append(Column(item.id, "number", en, zh))
+        else:
+            columns.append(Column(item.id, "string", en, zh))
+    return columns
+
+
+DATASETS: dict[str, list[Column]] = {
+    "patients": [
+        STUDY_ID,
+        SITE,
+        GROUP,
+        Column(
+            "status",
+            "string",
+            "Follow-up status",
+            "随访状态",
+            _enum("enrolled", "active", "declined", "withdrawn", "infected", "completed"),
+        ),
+        Column("baseline_date", "date", "Baseline (enrollment) date", "基线（入组）日期"),
+        Column("il2_start", "date", "First IL-2 cycle start", "首个IL-2疗程开始日期"),
+        Column("language", "string", "Language", "语言", _enum("zh_CN", "en")),
+        Column("timezone", "string", "Time zone", "时区"),
+        Column(
+            "consented_at", "datetime", "Consent given in Telegram (UTC)", "在Telegram中同意的时间（UTC）"
+        ),
+        Column("unreachable", "boolean", "Cannot be reached in Telegram", "无法通过Telegram联系"),
+        Column("ended_at", "datetime", "Follow-up ended (UTC)", "随访结束时间（UTC）"),
+        Column("end_reason", "string", "Why follow-up ended", "随访结束原因"),
+    ],
+    "checkins": [
+        STUDY_ID,
+        SITE,
+        GROUP,
+        Column("response_id", "integer", "Response number", "问卷编号"),
+        Column(
+            "form",
+            "string",
+            "Form",
+            "问卷类型",
+            {"checkin": ("monthly check-in", "每月随访"), "report": ("symptom report", "症状报告")},
+        ),
+        Column("month", "integer", "Follow-up month (check-ins)", "随访月份（每月随访）"),
+        Column("submitted_at", "datetime", "Submitted (UTC)", "提交时间（UTC）"),
+        Column("triage_level", "string", "Triage level", "分诊级别", LEVELS),
+        Column(
+            "triage_reasons", "string", "Triage reasons (codes, ; separated)", "分诊原因（代码，以;分隔）"
+        ),
+        *_item_columns(),
+    ],
+    "answers": [
+        STUDY_ID,
+        Column("response_id", "integer", "Response number", "问卷编号"),
+        Column("form", "string", "Form", "问卷类型", _enum("checkin", "report")),
+        Column(
+            "response_status",
+            "string",
+            "Response status",
+            "问卷状态",
+            _enum("in_progress", "submitted", "abandoned"),
+        ),
+        Column(
+            "item_id",
+            "string",
+            "Question",
+            "问题",
+            {item.id: (item.title, ZH(item.title)) for item in ITEMS.values()},
+        ),
+        Column("value", "string", "Answer (codes ; separated, numbers as typed)", "回答（代码以;分隔）"),
+        Column("answered_at", "datetime", "Answered (UTC)", "回答时间（UTC）"),
+    ],
+    "doses": [
+        STUDY_ID,
+        SITE,
+        Column("cycle", "integer", "IL-2 cycle", "IL-2疗程"),
+        Column("dose", "integer", "Dose within the cycle", "疗程内第几次"),
+        Column("planned_date", "date", "Planned date (patient's zone)", "计划日期（患者时区）"),
+        Column(
+            "status",
+            "string",
+            "Status",
+            "状态",
+            _enum("planned", "open", "taken", "skipped", "unconfirmed", "missed", "cancelled"),
+        ),
+        Column("confirmed_at", "datetime", "Answered by the patient (UTC)", "患者回答时间（UTC）"),
+        Column("reminders_sent", "integer", "Reminders sent", "已发送提醒次数"),
+        Column("snoozes", "integer", "Times 'remind me later'", "“稍后提醒”次数"),
+    ],
+    "escalations": [
+        STUDY_ID,
+        SITE,
+        GROUP,
+        Column("escalation_id", "integer", "Escalation number", "警报编号"),
+        Column("raised_at", "datetime", "Raised (UTC)", "触发时间（UTC）"),
+        Column("level", "string", "Level", "级别", LEVELS),
+        Column("reasons", "string", "Reasons (codes, ; separated)", "原因（代码，以;分隔）"),
+        Column("acknowledged_at", "datetime", "Acknowledged (UTC)", "确认收到时间（UTC）"),
+        Column(
+            "acknowledged_by_role",
+            "string",
+            "Role of who acknowledged",
+            "确认人角色",
+            _enum("clinician", "pi", "admin"),
+        ),
+        Column("minutes_to_acknowledge", "number", "Minutes to acknowledge", "确认所用分钟数"),
+        Column(
+            "outcome", "string", "Outcome", "结果", _enum("open", "acknowledged", "confirmed", "dismissed")
+        ),
+        Column("resolution_reason", "string", "Reason given for 'not an infection'", "“不是感染”的原因"),
+    ],
+    "infections": [
+        STUDY_ID,
+        SITE,
+        GROUP,
+        Column("onset_date", "date", "Onset date", "起病日期"),
+        Column(
+            "site_type", "string", "Site of infection", "感染部位", _codes(INFECTION_CHOICES["site_type"])
+        ),
+        Column("pathogen", "string", "Pathogen class", "病原类型", _codes(INFECTION_CHOICES["pathogen"])),
+        Column("organism", "string", "Organism", "病原体"),
+        Column(
+            "ctcae_grade",
+            "integer",
+            "CTCAE grade",
+            "CTCAE分级",
+            {str(grade): (str(grade), str(grade)) for grade in range(1, 6)},
+        ),
+        Column("treatment", "string", "Treatment", "治疗", _codes(INFECTION_CHOICES["treatment"])),
+        Column("hospitalized", "boolean", "Hospitalised", "住院"),
+        Column("outcome", "string", "Outcome", "转归", _codes(INFECTION_CHOICES["outcome"])),
+        Column(
+            "source",
+            "string",
+            "Found through",
+            "发现途径",
+            {"bot": ("bot alert", "机器人警报"), "clinic": ("clinic visit", "门诊随访")},
+        ),
+        Column("first_infection", "boolean", "Patient's first confirmed infection", "患者首次确诊感染"),
+        Column("recorded_at", "datetime", "Recorded (UTC)", "记录时间（UTC）"),
+    ],
+}
+
+CODEBOOK_COLUMNS = ["dataset", "variable", "label_en", "label_zh", "type", "codes"]
+
+
+def codebook_rows() -> list[dict[str, str]]:
+    return [
+        {
+            "dataset": name,
+            "variable": column.name,
+            "label_en": column.en,
+            "label_zh": column.zh,
+            "type": column.type,
+            "codes": "; ".join(f"{code}={en} / {zh}" for code, (en, zh) in column.codes.items()),
+        }
+        for name, columns in DATASETS.items()
+        for column in columns
+    ]
