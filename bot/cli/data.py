@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.runtime import Runtime, fail, run_with_session
 from bot.export_files import FORMATS, Format, expected_rows, export_study
+from bot.report_files import write_report
+from bot.services.errors import DomainError
+from bot.services.report import load_study
 from bot.services.sites import get_site
 
 
@@ -43,3 +47,24 @@ def export_command(
 
     for path in run_with_session(use_case):
         typer.echo(str(path))
+
+
+def report_command(
+    out: Annotated[Path, typer.Option(help="Folder for report.html, km.png and tables/*.csv")],
+    cutoff: Annotated[
+        str | None, typer.Option(help="Count follow-up up to this date, YYYY-MM-DD (default: today)")
+    ] = None,
+) -> None:
+    """The group comparison: incidence, rate ratio, Kaplan-Meier, infection characteristics, adherence."""
+    try:
+        until = date.fromisoformat(cutoff) if cutoff else datetime.now(UTC).date()
+    except ValueError:
+        fail(f"--cutoff: {cutoff!r} is not a date in the form YYYY-MM-DD")
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> Path:
+        data = await load_study(session, protocol=rt.protocol, cutoff=until)
+        if data.patients.empty:
+            raise DomainError("no patients to report on before the cut-off")
+        return write_report(data, out)
+
+    typer.echo(str(run_with_session(use_case)))

@@ -1,0 +1,181 @@
+"""The comparison report: report.html with km.png beside it and every table as CSV under tables/."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no screen
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from bot.services.report import StudyData
+from bot.statistics import GROUPS, compare_categories, kaplan_meier, log_rank_p, poisson_rate, rate_ratio
+
+GROUP_NAMES = {"il2": "Low-dose IL-2", "control": "Control"}
+CHARACTERISTICS = ("site_type", "pathogen", "organism", "ctcae_grade", "treatment")
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return "–" if pd.isna(value) else f"{value:.{digits}f}"
+
+
+def incidence_table(data: StudyData) -> pd.DataFrame:
+    rows = []
+    for group in GROUPS:
+        cohort = data.patients[data.patients["group"] == group]
+        rate = poisson_rate(int(cohort["event"].sum()), float(cohort["person_years"].sum()))
+        rows.append(
+            {
+                "group": group,
+                "patients": len(cohort),
+                "infections": rate.events,
+                "person_years": round(rate.person_years, 3),
+                "per_100_person_years": rate.per_100,
+                "ci_low": rate.low,
+                "ci_high": rate.high,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def ratio_table(incidence: pd.DataFrame) -> pd.DataFrame:
+    il2, control = (incidence[incidence["group"] == group].iloc[0] for group in GROUPS)
+    ratio = rate_ratio(
+        int(il2["infections"]),
+        float(il2["person_years"]),
+        int(control["infections"]),
+        float(control["person_years"]),
+    )
+    return pd.DataFrame(
+        [
+            {
+                "comparison": "il2 vs control",
+                "rate_ratio": ratio.ratio,
+                "ci_low": ratio.low,
+                "ci_high": ratio.high,
+                "p_value": ratio.p_value,
+            }
+        ]
+    )
+
+
+def site_table(data: StudyData) -> pd.DataFrame:
+    grouped = data.patients.groupby(["site", "group"])
+    table = grouped.agg(
+        patients=("study_id", "count"),
+        person_years=("person_years", "sum"),
+        infections=("event", "sum"),
+        median_follow_up_months=("days", "median"),
+    ).reset_index()
+    table["median_follow_up_months"] = table["median_follow_up_months"] / (365.25 / 12)
+    return table
+
+
+def adherence_table(data: StudyData) -> pd.DataFrame:
+    table = data.adherence.copy()
+    table["doses_confirmed_share"] = table["doses_confirmed"] / table["doses_due"].where(
+        table["doses_due"] > 0
+    )
+    table["checkins_completed_share"] = table["checkins_completed"] / table["checkins_due"].where(
+        table["checkins_due"] > 0
+    )
+    return table
+
+
+def km_figure(data: StudyData, path: Path) -> float:
+    """Draw infection-free survival by group; returns the log-rank p."""
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for group, fitted in kaplan_meier(data.patients).items():
+        fitted.plot_survival_function(ax=axes, ci_show=True, label=GROUP_NAMES[group])
+    p_value = log_rank_p(data.patients)
+    axes.set_xlabel("Days since baseline")
+    axes.set_ylabel("Probability of no infection")
+    axes.set_ylim(0, 1.02)
+    axes.set_title(f"Time to first confirmed infection (log-rank p = {_fmt(p_value, 3)})")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return p_value
+
+
+def write_report(data: StudyData, out: Path) -> Path:
+    tables_dir = out / "tables"
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    incidence = incidence_table(data)
+    ratio = ratio_table(incidence)
+    sites = site_table(data)
+    adherence = adherence_table(data)
+    p_log_rank = km_figure(data, out / "km.png")
+    comparisons = [compare_categories(data.infections, variable) for variable in CHARACTERISTICS]
+    incidence.to_csv(tables_dir / "incidence.csv", index=False)
+    ratio.to_csv(tables_dir / "rate_ratio.csv", index=False)
+    sites.to_csv(tables_dir / "sites.csv", index=False)
+    adherence.to_csv(tables_dir / "adherence.csv", index=False)
+    pd.DataFrame([{"test": "log-rank", "p_value": p_log_rank}]).to_csv(
+        tables_dir / "log_rank.csv", index=False
+    )
+    characteristics = pd.concat(
+        [
+            comparison.table.reset_index()
+            .rename(columns={comparison.variable: "category"})
+            .assign(variable=comparison.variable, test=comparison.test, p_value=comparison.p_value)
+            for comparison in comparisons
+        ],
+        ignore_index=True,
+    )[["variable", "category", *GROUPS, "test", "p_value"]]
+    characteristics.to_csv(tables_dir / "characteristics.csv", index=False)
+    page = _html(data, incidence, ratio, sites, adherence, characteristics, p_log_rank)
+    report = out / "report.html"
+    report.write_text(page, encoding="utf-8")
+    return report
+
+
+def _table_html(frame: pd.DataFrame) -> str:
+    return str(frame.to_html(index=False, float_format=lambda value: f"{value:.3g}", na_rep="–", border=0))
+
+
+def _html(
+    data: StudyData,
+    incidence: pd.DataFrame,
+    ratio: pd.DataFrame,
+    sites: pd.DataFrame,
+    adherence: pd.DataFrame,
+    characteristics: pd.DataFrame,
+    p_log_rank: float,
+) -> str:
+    row = ratio.iloc[0]
+    summary = (
+        f"Rate ratio (IL-2 vs control): {_fmt(row['rate_ratio'])} "
+        f"(95% CI {_fmt(row['ci_low'])}–{_fmt(row['ci_high'])}, exact conditional; "
+        f"p = {_fmt(row['p_value'], 3)}). "
+        f"Log-rank p = {_fmt(p_log_rank, 3)}."
+    )
+    sections = [
+        (
+            "Incidence of confirmed infection (per 100 person-years, exact Poisson 95% CI)",
+            _table_html(incidence),
+        ),
+        ("Rate ratio", _table_html(ratio)),
+        ("Time to first infection", '<img src="km.png" alt="Kaplan-Meier curves by group" width="700">'),
+        (
+            "Infections by group (Fisher exact for 2×2 tables, chi-square otherwise)",
+            _table_html(characteristics),
+        ),
+        ("Adherence (doses confirmed, check-ins completed)", _table_html(adherence)),
+        ("Enrollment and follow-up by site", _table_html(sites)),
+    ]
+    body = "\n".join(f"<h2>{html.escape(title)}</h2>\n{content}" for title, content in sections)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>NCT04136106 group comparison</title>
+<style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse}}
+td,th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}</style></head><body>
+<h1>Infections with low-dose IL-2 vs control in SLE (NCT04136106)</h1>
+<p>Cut-off {data.cutoff.isoformat()}; {len(data.patients)} patients; person-time from baseline to the first
+confirmed infection, withdrawal, month 24 or the cut-off.</p>
+<p><strong>{html.escape(summary)}</strong></p>
+{body}
+</body></html>
+"""
