@@ -23,7 +23,7 @@ def register_handlers(application: BotApplication) -> None:
         on_error,
     )
     from handlers.patient import commands, doses, onboarding, questionnaire
-    from handlers.staff import alerts
+    from handlers.staff import alerts, coordination
 
     application.add_handler(TypeHandler(Update, ignore_outside_private_chats), group=-2)
     application.add_handler(TypeHandler(Update, drop_repeated_update), group=-1)
@@ -40,6 +40,8 @@ def register_handlers(application: BotApplication) -> None:
             CommandHandler("help", commands.help_command, filters=messages),
             CommandHandler("stop", commands.stop, filters=messages),
             CommandHandler("alerts", alerts.alerts_command, filters=messages),
+            CommandHandler("status", coordination.status_command, filters=messages),
+            CommandHandler("export", coordination.export_command, filters=messages),
             CallbackQueryHandler(onboarding.on_consent, pattern=r"^consent\|(yes|no)$"),
             CallbackQueryHandler(onboarding.on_time_chosen, pattern=r"^time\|"),
             CallbackQueryHandler(questionnaire.on_questionnaire_button, pattern=r"^q[bsei]?\|"),

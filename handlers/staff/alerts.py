@@ -238,6 +238,8 @@ async def staff_help(message: Message, staff: Staff) -> None:
                     "Alerts about your site's patients arrive here. Tap Acknowledge, then Confirm infection or Not an infection."
                 ),
                 _("/alerts – open alerts of your site"),
+                _("/status – follow-up at a glance (coordinators, admins)"),
+                _("/export – the datasets as a zip of CSV files (coordinators, admins)"),
             ]
         )
     )
