@@ -13,9 +13,7 @@ from bench import dispatch
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=10_000, help="reminders to dispatch (default 10000)")
-    parser.add_argument(
-        "--rate", type=float, default=25.0, help="configured global rate per second (default 25)"
-    )
+    parser.add_argument("--rate", type=float, default=25.0, help="configured global rate per second (default 25)")
     arguments = parser.parse_args()
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"

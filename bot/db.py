@@ -104,6 +104,4 @@ async def check_schema(engine: AsyncEngine) -> None:
     if revision is None:
         raise SchemaNotCurrent("the database has no tables yet: run `followup db upgrade`")
     if revision != head:
-        raise SchemaNotCurrent(
-            f"the database is at revision {revision}, not {head}: run `followup db upgrade`"
-        )
+        raise SchemaNotCurrent(f"the database is at revision {revision}, not {head}: run `followup db upgrade`")

@@ -85,13 +85,9 @@ async def export_study(
         elif fmt == "parquet":
             schema = pa.schema([(column.name, ARROW[column.type]) for column in columns])
             with pq.ParquetWriter(path, schema) as writer:
-                writer.write_table(
-                    pa.Table.from_pandas(frame([], columns), schema=schema, preserve_index=False)
-                )
+                writer.write_table(pa.Table.from_pandas(frame([], columns), schema=schema, preserve_index=False))
                 async for rows in chunks:
-                    writer.write_table(
-                        pa.Table.from_pandas(frame(rows, columns), schema=schema, preserve_index=False)
-                    )
+                    writer.write_table(pa.Table.from_pandas(frame(rows, columns), schema=schema, preserve_index=False))
                     _advance(progress, dataset, len(rows))
         elif fmt == "xlsx":
             assert workbook is not None

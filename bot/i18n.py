@@ -47,9 +47,7 @@ def language_from_telegram(code: str | None) -> str:
 def long_date(day: date, language: str) -> str:
     """'2026年12月24日 星期四' / 'Thursday, December 24, 2026'."""
     if language == "zh_CN":
-        return (
-            format_date(day, format="long", locale="zh_CN") + " " + format_date(day, "EEEE", locale="zh_CN")
-        )
+        return format_date(day, format="long", locale="zh_CN") + " " + format_date(day, "EEEE", locale="zh_CN")
     return format_date(day, format="full", locale="en")
 
 

@@ -55,9 +55,7 @@ def contact_window(
     return due_at, local_instant(day + timedelta(days=1), time(0, 0), zone)
 
 
-def checkin_contacts(
-    *, baseline: date, reminder_time: time, zone: ZoneInfo, plan: CheckinPlan
-) -> list[PlannedContact]:
+def checkin_contacts(*, baseline: date, reminder_time: time, zone: ZoneInfo, plan: CheckinPlan) -> list[PlannedContact]:
     """Month k (1..months) is due on the k-th monthly anniversary of the baseline."""
     contacts = []
     for month in range(1, plan.months + 1):

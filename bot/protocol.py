@@ -89,9 +89,7 @@ class Triage(_Strict):
     review_symptoms: list[str]
     il2_reaction_window_hours: float = Field(ge=0, le=168)
 
-    @field_validator(
-        "urgent_symptoms", "infection_symptoms_with_fever", "infection_symptoms", "review_symptoms"
-    )
+    @field_validator("urgent_symptoms", "infection_symptoms_with_fever", "infection_symptoms", "review_symptoms")
     @classmethod
     def _known_symptoms(cls, value: list[str]) -> list[str]:
         unknown = sorted(set(value) - set(SYMPTOMS))

@@ -76,9 +76,7 @@ def site_table(data: StudyData) -> pd.DataFrame:
 
 def adherence_table(data: StudyData) -> pd.DataFrame:
     table = data.adherence.copy()
-    table["doses_confirmed_share"] = table["doses_confirmed"] / table["doses_due"].where(
-        table["doses_due"] > 0
-    )
+    table["doses_confirmed_share"] = table["doses_confirmed"] / table["doses_due"].where(table["doses_due"] > 0)
     table["checkins_completed_share"] = table["checkins_completed"] / table["checkins_due"].where(
         table["checkins_due"] > 0
     )
@@ -114,9 +112,7 @@ def write_report(data: StudyData, out: Path) -> Path:
     ratio.to_csv(tables_dir / "rate_ratio.csv", index=False)
     sites.to_csv(tables_dir / "sites.csv", index=False)
     adherence.to_csv(tables_dir / "adherence.csv", index=False)
-    pd.DataFrame([{"test": "log-rank", "p_value": p_log_rank}]).to_csv(
-        tables_dir / "log_rank.csv", index=False
-    )
+    pd.DataFrame([{"test": "log-rank", "p_value": p_log_rank}]).to_csv(tables_dir / "log_rank.csv", index=False)
     characteristics = pd.concat(
         [
             comparison.table.reset_index()

@@ -41,9 +41,7 @@ class Jobs:
         handled = 0
         while True:
             async with self.sessions() as session:
-                batch = await process_due_contacts(
-                    session, protocol=self.protocol, now=self.clock.now(), limit=BATCH
-                )
+                batch = await process_due_contacts(session, protocol=self.protocol, now=self.clock.now(), limit=BATCH)
             handled += batch
             if batch < BATCH:
                 return handled
@@ -66,9 +64,7 @@ class Jobs:
         """Forget update ids older than Telegram could ever redeliver."""
         async with self.sessions() as session:
             result = await session.execute(
-                delete(ProcessedUpdate).where(
-                    ProcessedUpdate.received_at < self.clock.now() - KEEP_UPDATE_IDS
-                )
+                delete(ProcessedUpdate).where(ProcessedUpdate.received_at < self.clock.now() - KEEP_UPDATE_IDS)
             )
             await session.commit()
         return int(getattr(result, "rowcount", 0) or 0)

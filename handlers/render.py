@@ -21,9 +21,7 @@ def question(step: AskItem, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
     item = step.item
     lines = [f"({step.number}/{step.total}) {_(item.prompt)}"]
     if step.problem:
-        lines.insert(
-            0, "⚠️ " + _(step.problem).format(minimum=f"{item.minimum:g}", maximum=f"{item.maximum:g}")
-        )
+        lines.insert(0, "⚠️ " + _(step.problem).format(minimum=f"{item.minimum:g}", maximum=f"{item.maximum:g}"))
     prefix = f"q|{step.response_id}|{item.id}|"
     rows: list[list[InlineKeyboardButton]] = []
     if item.kind in (Kind.YES_NO, Kind.YES_NO_UNSURE):

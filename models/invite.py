@@ -18,9 +18,7 @@ class InviteCode(Base):
     """A one-time deep-link code. Only its SHA-256 is stored; it expires and is used once."""
 
     __tablename__ = "invite_codes"
-    __table_args__ = (
-        CheckConstraint("(patient_id IS NULL) <> (staff_id IS NULL)", name="exactly_one_holder"),
-    )
+    __table_args__ = (CheckConstraint("(patient_id IS NULL) <> (staff_id IS NULL)", name="exactly_one_holder"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -44,9 +44,7 @@ async def enroll(
     request = EnrollmentRequest.model_validate(
         {"study_id": study_id, "site": site, "group": group, "enrolled_on": enrolled_on, **extra}
     )
-    return await enroll_patient(
-        session, request=request, protocol=protocol, actor=COORDINATOR, now=clock.now()
-    )
+    return await enroll_patient(session, request=request, protocol=protocol, actor=COORDINATOR, now=clock.now())
 
 
 async def count(session: AsyncSession, model: type[Base]) -> int:

@@ -51,9 +51,7 @@ async def answer_report(
         step = await checkins.start(session, patient=stored, form=FormKind.REPORT, now=clock.now())
         assert isinstance(step, checkins.AskItem)
         rid = step.response_id
-        await checkins.choose(
-            session, patient=stored, response_id=rid, item_id="fever", code=fever, now=clock.now()
-        )
+        await checkins.choose(session, patient=stored, response_id=rid, item_id="fever", code=fever, now=clock.now())
         if fever == "yes":
             assert temperature is not None
             await checkins.type_answer(session, patient=stored, text=temperature, now=clock.now())
@@ -119,15 +117,9 @@ async def seed_study(engine: AsyncEngine, protocol: StudyProtocol, clock: FakeCl
         by_id = {patient.study_id: patient for patient in await session.scalars(select(Patient))}
     urgent = by_id["PKU-001"]
     await answer_report(engine, protocol, clock, urgent, fever="yes", temperature="39.9", symptom="dyspnea")
-    await answer_report(
-        engine, protocol, clock, by_id["PKU-002"], fever="yes", temperature="38.4", symptom="cough"
-    )
-    await answer_report(
-        engine, protocol, clock, by_id["PKU-003"], fever="no", temperature=None, symptom="none"
-    )
-    await answer_report(
-        engine, protocol, clock, by_id["BER-006"], fever="no", temperature=None, symptom="cough"
-    )
+    await answer_report(engine, protocol, clock, by_id["PKU-002"], fever="yes", temperature="38.4", symptom="cough")
+    await answer_report(engine, protocol, clock, by_id["PKU-003"], fever="no", temperature=None, symptom="none")
+    await answer_report(engine, protocol, clock, by_id["BER-006"], fever="no", temperature=None, symptom="cough")
     async with session_factory(engine)() as session:
         clinician = await session.scalar(select(Staff).where(Staff.role == StaffRole.CLINICIAN))
         assert clinician is not None
@@ -160,6 +152,4 @@ async def seed_study(engine: AsyncEngine, protocol: StudyProtocol, clock: FakeCl
             .values(status=ContactStatus.TAKEN, answered_at=clock.now())
         )
         await session.commit()
-    return Seeded(
-        chat_ids=chats, coordinator_a=staff_chats[StaffRole.COORDINATOR], admin=staff_chats[StaffRole.ADMIN]
-    )
+    return Seeded(chat_ids=chats, coordinator_a=staff_chats[StaffRole.COORDINATOR], admin=staff_chats[StaffRole.ADMIN])

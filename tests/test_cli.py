@@ -100,9 +100,7 @@ def test_it_enrolls_a_patient_and_prints_a_deep_link_and_a_qr_code(study: str, t
         ),
     ],
 )
-def test_it_refuses_a_bad_enrollment_in_one_line_and_writes_nothing(
-    study: str, args: list[str], message: str
-) -> None:
+def test_it_refuses_a_bad_enrollment_in_one_line_and_writes_nothing(study: str, args: list[str], message: str) -> None:
     assert followup("patients", "enroll", "--site", "PKU", "--group", "il2", "--study-id", "S001")[0] == 0
     before = counts(study)
     code, out, err = followup("patients", "enroll", *args)

@@ -45,8 +45,7 @@ def exported(bot: Harness, chat: int) -> dict[str, pd.DataFrame]:
     call = [call for call in bot.stub.sent_to(chat) if call.method == "sendDocument"][-1]
     archive = zipfile.ZipFile(io.BytesIO(call.params["document"]["content"]))
     return {
-        name.removesuffix(".csv"): pd.read_csv(archive.open(name), encoding="utf-8-sig")
-        for name in archive.namelist()
+        name.removesuffix(".csv"): pd.read_csv(archive.open(name), encoding="utf-8-sig") for name in archive.namelist()
     }
 
 
@@ -73,7 +72,6 @@ async def test_it_sends_a_zip_of_the_site_datasets_and_audits_it(
     assert bot.last_text(CLINICIAN) == "This command is for coordinators and admins."
     async with session_factory(engine)() as session:
         audited = [
-            event.after
-            for event in await session.scalars(select(AuditEvent).where(AuditEvent.action == "export"))
+            event.after for event in await session.scalars(select(AuditEvent).where(AuditEvent.action == "export"))
         ]
     assert [entry["site"] for entry in audited if entry] == ["PKU", "all"]

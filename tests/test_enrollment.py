@@ -121,21 +121,15 @@ async def test_it_withdraws_and_cancels_what_is_still_to_come(
     rows = await plan_rows(session, patient_id=enrolled.patient.id)
     statuses = {row.dedupe_key: row.status for row in rows}
     assert enrolled.patient.status is PatientStatus.WITHDRAWN
-    assert (
-        statuses[f"checkin:{enrolled.patient.id}:m1"] is ContactStatus.MISSED
-    )  # its window closed unanswered
+    assert statuses[f"checkin:{enrolled.patient.id}:m1"] is ContactStatus.MISSED  # its window closed unanswered
     assert cancelled == sum(status is ContactStatus.CANCELLED for status in statuses.values()) > 20
     assert all(row.next_action_at is None for row in rows)
     with pytest.raises(DomainError, match="already ended"):
-        await withdraw_patient(
-            session, patient=enrolled.patient, reason="again", actor=COORDINATOR, now=clock.now()
-        )
+        await withdraw_patient(session, patient=enrolled.patient, reason="again", actor=COORDINATOR, now=clock.now())
 
 
 @pytest.mark.usefixtures("site")
-async def test_it_shifts_only_future_doses(
-    session: AsyncSession, protocol: StudyProtocol, clock: FakeClock
-) -> None:
+async def test_it_shifts_only_future_doses(session: AsyncSession, protocol: StudyProtocol, clock: FakeClock) -> None:
     enrolled = await enroll(session, protocol, clock, enrolled_on=TODAY - timedelta(days=3))
     doses_before = [
         row.planned_date
@@ -145,11 +139,7 @@ async def test_it_shifts_only_future_doses(
     moved = await shift_doses(
         session, patient=enrolled.patient, days=2, protocol=protocol, actor=COORDINATOR, now=clock.now()
     )
-    rows = [
-        row
-        for row in await plan_rows(session, patient_id=enrolled.patient.id)
-        if row.kind is ContactKind.DOSE
-    ]
+    rows = [row for row in await plan_rows(session, patient_id=enrolled.patient.id) if row.kind is ContactKind.DOSE]
     assert moved == 19  # doses on day 0 and day 2 were before now
     assert [row.planned_date for row in rows[:2]] == doses_before[:2]
     assert [row.planned_date for row in rows[2:]] == [day + timedelta(days=2) for day in doses_before[2:]]
@@ -200,9 +190,7 @@ async def test_it_imports_a_csv_all_or_nothing_and_names_the_bad_row(
         await import_patients(session, content=bad, protocol=protocol, actor=COORDINATOR, now=clock.now())
     assert await count(session, Patient) == 0
     good = bad.replace("2026-02-30", "2026-02-28")
-    enrolled = await import_patients(
-        session, content=good, protocol=protocol, actor=COORDINATOR, now=clock.now()
-    )
+    enrolled = await import_patients(session, content=good, protocol=protocol, actor=COORDINATOR, now=clock.now())
     assert [item.patient.study_id for item in enrolled] == ["A1", "A2"]
 
 

@@ -95,9 +95,7 @@ async def study(bot: Harness, engine: AsyncEngine, stub: BotApiStub, clock: Fake
             sleep=FakeSleep(clock),
             concurrency=1,
         )
-        yield Study(
-            bot, Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=dispatcher), clock, engine
-        )
+        yield Study(bot, Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=dispatcher), clock, engine)
 
 
 async def urgent_report(study: Study) -> None:
@@ -161,9 +159,7 @@ async def test_it_escalates_an_urgent_report_until_acknowledged_and_records_the_
         infection = await session.scalar(select(Infection))
         patient = await session.scalar(select(Patient))
         planned = await session.scalar(
-            select(func.count())
-            .select_from(ScheduledContact)
-            .where(ScheduledContact.status == ContactStatus.PLANNED)
+            select(func.count()).select_from(ScheduledContact).where(ScheduledContact.status == ContactStatus.PLANNED)
         )
     escalation = await study.escalation()
     assert infection is not None
@@ -173,9 +169,7 @@ async def test_it_escalates_an_urgent_report_until_acknowledged_and_records_the_
         infection.ctcae_grade,
         infection.hospitalized,
     ) == ("pneumonia", "bacterial", 3, True)
-    assert (
-        infection.onset_date == (clock.now().astimezone().date() - timedelta(days=1)) or infection.onset_date
-    )
+    assert infection.onset_date == (clock.now().astimezone().date() - timedelta(days=1)) or infection.onset_date
     assert escalation.status is EscalationStatus.CONFIRMED
     assert patient is not None
     assert patient.status is PatientStatus.INFECTED

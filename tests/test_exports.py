@@ -32,9 +32,7 @@ def read(path: Path, fmt: str) -> dict[str, pd.DataFrame]:
             else pd.read_stata(file)
         )
     codebook = path / ("codebook.parquet" if fmt == "parquet" else "codebook.csv")
-    tables["codebook"] = (
-        pd.read_parquet(codebook) if fmt == "parquet" else pd.read_csv(codebook, encoding="utf-8-sig")
-    )
+    tables["codebook"] = pd.read_parquet(codebook) if fmt == "parquet" else pd.read_csv(codebook, encoding="utf-8-sig")
     return tables
 
 

@@ -43,9 +43,7 @@ async def telegram(stub: BotApiStub) -> Bot:
     await bot.shutdown()
 
 
-def dispatcher(
-    engine: AsyncEngine, telegram: Bot, clock: FakeClock, sleep: FakeSleep, rate: float = 25
-) -> Dispatcher:
+def dispatcher(engine: AsyncEngine, telegram: Bot, clock: FakeClock, sleep: FakeSleep, rate: float = 25) -> Dispatcher:
     return Dispatcher(
         sessions=session_factory(engine),
         sender=TelegramSender(telegram),
@@ -56,9 +54,7 @@ def dispatcher(
     )
 
 
-async def queue(
-    engine: AsyncEngine, clock: FakeClock, messages: list[tuple[int, str]], **extra: object
-) -> None:
+async def queue(engine: AsyncEngine, clock: FakeClock, messages: list[tuple[int, str]], **extra: object) -> None:
     async with session_factory(engine)() as session:
         for chat_id, text in messages:
             await enqueue(
@@ -74,9 +70,7 @@ async def queue(
 
 async def statuses(engine: AsyncEngine) -> dict[str, int]:
     async with session_factory(engine)() as session:
-        rows = await session.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-        )
+        rows = await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
         return {status.value: count for status, count in rows}
 
 
@@ -206,12 +200,7 @@ async def test_it_hands_out_again_what_a_dead_worker_had_claimed(
     async with session_factory(engine)() as session:
         from bot.delivery.outbox import claim_due
 
-        assert (
-            len(
-                await claim_due(session, worker="dead", now=clock.now(), limit=10, lease=timedelta(minutes=2))
-            )
-            == 1
-        )
+        assert len(await claim_due(session, worker="dead", now=clock.now(), limit=10, lease=timedelta(minutes=2))) == 1
     worker = dispatcher(engine, telegram, clock, FakeSleep(clock))
     assert await worker.drain() == 0
     clock.advance(timedelta(minutes=3))
@@ -256,9 +245,7 @@ async def test_it_never_sends_a_message_twice_with_two_dispatchers_on_postgres(
         await engine.dispose()
 
 
-async def test_it_retries_a_send_that_timed_out(
-    engine: AsyncEngine, stub: BotApiStub, clock: FakeClock
-) -> None:
+async def test_it_retries_a_send_that_timed_out(engine: AsyncEngine, stub: BotApiStub, clock: FakeClock) -> None:
     from telegram.request import HTTPXRequest
 
     stub.stall("sendMessage")

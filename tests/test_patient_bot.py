@@ -32,9 +32,7 @@ async def patient(engine: AsyncEngine, study_id: str = "S001") -> Patient:
         return await session.scalar(select(Patient).where(Patient.study_id == study_id))  # type: ignore[return-value]
 
 
-async def onboard(
-    bot: Harness, code: str, chat: int = CHAT, agree: str = "我同意", at: str = "09:00"
-) -> None:
+async def onboard(bot: Harness, code: str, chat: int = CHAT, agree: str = "我同意", at: str = "09:00") -> None:
     await bot.send(chat, f"/start {code}")
     await bot.tap(chat, agree)
     await bot.tap(chat, at)
@@ -75,9 +73,7 @@ async def test_it_records_a_refusal_and_ends_follow_up(
     assert stored.status is PatientStatus.DECLINED
     async with session_factory(engine)() as session:
         planned = await session.scalar(
-            select(func.count())
-            .select_from(ScheduledContact)
-            .where(ScheduledContact.status == ContactStatus.PLANNED)
+            select(func.count()).select_from(ScheduledContact).where(ScheduledContact.status == ContactStatus.PLANNED)
         )
     assert planned == 0
 

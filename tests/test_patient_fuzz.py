@@ -94,9 +94,7 @@ async def test_it_never_crashes_or_stores_an_invalid_answer(
     number = next(patients)
     chat = 9_000_000 + number
     clock.set(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
-    invite = await enrolled(
-        engine, protocol, clock, study_id=f"F{number:04d}", group=group, language=language
-    )
+    invite = await enrolled(engine, protocol, clock, study_id=f"F{number:04d}", group=group, language=language)
     await bot.send(chat, f"/start {invite.code}")
     await bot.tap(chat, "我同意" if language == "zh_CN" else "I agree")
     clock.set(datetime(2026, 4, 2, 2, 0, tzinfo=UTC))  # month 1 is open

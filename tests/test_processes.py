@@ -49,9 +49,7 @@ def test_it_runs_one_tick_from_the_command_line(
 
     async def prepare() -> None:
         engine = create_engine(cli_env)
-        invite = await enrolled(
-            engine, protocol, clock, enrolled_on=date.today(), language="en", reminder_time="00:00"
-        )
+        invite = await enrolled(engine, protocol, clock, enrolled_on=date.today(), language="en", reminder_time="00:00")
         async with session_factory(engine)() as session:
             linked = await onboarding.redeem(session, code=invite.code, chat_id=321, now=now)
             assert isinstance(linked, onboarding.LinkedPatient)
@@ -62,9 +60,7 @@ def test_it_runs_one_tick_from_the_command_line(
     result = CliRunner().invoke(cli, ["tick"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip().startswith('{"contacts": ')
-    assert [message.text.split(":")[0] for message in stub_in_thread.screen(321)] == [
-        "💉 Today is an IL-2 day"
-    ]
+    assert [message.text.split(":")[0] for message in stub_in_thread.screen(321)] == ["💉 Today is an IL-2 day"]
 
 
 def test_it_loses_nothing_when_a_dispatcher_is_killed(
@@ -122,9 +118,7 @@ def test_it_loses_nothing_when_a_dispatcher_is_killed(
             )
             await restarted.drain()
         async with session_factory(engine)() as session:
-            rows = await session.execute(
-                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-            )
+            rows = await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
             counts = {status.value: count for status, count in rows}
         await engine.dispose()
         return counts
@@ -171,9 +165,7 @@ def test_it_runs_the_bot_and_its_scheduler_as_a_process_without_leaking_the_toke
     try:
         in_stub_loop(stub_in_thread, stub_in_thread.wait_for_calls("setMyCommands", 1))
         stub_in_thread.user_sends(55, "/start", language="en")
-        in_stub_loop(
-            stub_in_thread, stub_in_thread.wait_for_calls("sendMessage", 2)
-        )  # the reply and the notice
+        in_stub_loop(stub_in_thread, stub_in_thread.wait_for_calls("sendMessage", 2))  # the reply and the notice
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)

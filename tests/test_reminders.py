@@ -32,9 +32,7 @@ CHAT = 6060
 
 
 @pytest.fixture
-async def jobs(
-    engine: AsyncEngine, stub: BotApiStub, clock: FakeClock, protocol: StudyProtocol
-) -> AsyncIterator[Jobs]:
+async def jobs(engine: AsyncEngine, stub: BotApiStub, clock: FakeClock, protocol: StudyProtocol) -> AsyncIterator[Jobs]:
     async with Bot(stub.token, base_url=stub.base_url) as bot:
         sessions = session_factory(engine)
         dispatcher = Dispatcher(
@@ -160,9 +158,7 @@ async def test_it_snoozes_a_dose_three_times_at_most_and_records_the_answer(
     assert answered[-1].params["text"] == "I cannot remind you again today. Please tap Taken or Skipped."
     await bot.tap(CHAT, "Taken")
     async with session_factory(engine)() as session:
-        first = await session.scalar(
-            select(ScheduledContact).where(ScheduledContact.dedupe_key.like("dose:%:c1d1"))
-        )
+        first = await session.scalar(select(ScheduledContact).where(ScheduledContact.dedupe_key.like("dose:%:c1d1")))
     assert first is not None
     assert (first.status, first.snoozes, first.answered_at) == (ContactStatus.TAKEN, 3, clock.now())
     await bot.send(CHAT, "/doses")

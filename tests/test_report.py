@@ -152,9 +152,7 @@ async def test_it_matches_an_independent_computation(
         assert incidence.loc[group, "person_years"] == pytest.approx(years, abs=1e-3)
         assert incidence.loc[group, "per_100_person_years"] == pytest.approx(100 * events / years)
         assert incidence.loc[group, "ci_low"] == pytest.approx(100 * stats.gamma.ppf(0.025, events) / years)
-        assert incidence.loc[group, "ci_high"] == pytest.approx(
-            100 * stats.gamma.ppf(0.975, events + 1) / years
-        )
+        assert incidence.loc[group, "ci_high"] == pytest.approx(100 * stats.gamma.ppf(0.975, events + 1) / years)
     years_il2 = sum(v for k, v in EXPECTED_DAYS.items() if k.startswith("I")) / 365.25
     years_control = sum(v for k, v in EXPECTED_DAYS.items() if k.startswith("C")) / 365.25
     events_il2, events_control = (
@@ -165,13 +163,9 @@ async def test_it_matches_an_independent_computation(
     total = events_il2 + events_control
     low_share = stats.beta.ppf(0.025, events_il2, total - events_il2 + 1)  # Clopper-Pearson, written out
     high_share = stats.beta.ppf(0.975, events_il2 + 1, total - events_il2)
-    assert ratio["rate_ratio"] == pytest.approx(
-        (events_il2 / years_il2) / (events_control / years_control), rel=1e-3
-    )
+    assert ratio["rate_ratio"] == pytest.approx((events_il2 / years_il2) / (events_control / years_control), rel=1e-3)
     assert ratio["ci_low"] == pytest.approx(low_share / (1 - low_share) * years_control / years_il2, rel=1e-3)
-    assert ratio["ci_high"] == pytest.approx(
-        high_share / (1 - high_share) * years_control / years_il2, rel=1e-3
-    )
+    assert ratio["ci_high"] == pytest.approx(high_share / (1 - high_share) * years_control / years_il2, rel=1e-3)
     patients = pd.DataFrame(
         [
             {
@@ -185,9 +179,7 @@ async def test_it_matches_an_independent_computation(
     log_rank = pd.read_csv(out / "tables" / "log_rank.csv").iloc[0]["p_value"]
     assert log_rank == pytest.approx(hand_log_rank(patients), rel=1e-6)
     control = kaplan_meier(patients)["control"]
-    assert np.allclose(
-        control.survival_function_at_times([30, 60, 100]).to_numpy(), [1.0, 3 / 5, 3 / 5 * 2 / 3]
-    )
+    assert np.allclose(control.survival_function_at_times([30, 60, 100]).to_numpy(), [1.0, 3 / 5, 3 / 5 * 2 / 3])
     characteristics = pd.read_csv(out / "tables" / "characteristics.csv")
     pathogen = characteristics[characteristics["variable"] == "pathogen"].set_index("category")
     assert pathogen.loc["bacterial", ["il2", "control"]].tolist() == [2, 1]

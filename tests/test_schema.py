@@ -35,9 +35,7 @@ async def test_it_refuses_to_update_or_delete_audit_events(session: AsyncSession
         with pytest.raises(DBAPIError, match="append-only"):
             await session.execute(text(statement))
         await session.rollback()
-    assert (
-        await session.scalar(select(AuditEvent.actor).where(AuditEvent.id == event_id)) == "cli:coordinator"
-    )
+    assert await session.scalar(select(AuditEvent.actor).where(AuditEvent.id == event_id)) == "cli:coordinator"
 
 
 async def test_it_stores_and_returns_instants_in_utc(session: AsyncSession, clock: FakeClock) -> None:

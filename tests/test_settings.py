@@ -47,17 +47,13 @@ def test_it_names_the_variable_of_a_bad_value(monkeypatch: pytest.MonkeyPatch) -
         ("FOLLOWUP_BOT_USERNAME", "no spaces allowed"),
     ],
 )
-def test_it_refuses_values_that_cannot_work(
-    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
-) -> None:
+def test_it_refuses_values_that_cannot_work(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError, match=f"^{variable}: "):
         load_settings()
 
 
-def test_it_reads_a_secret_from_a_file_and_never_shows_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_it_reads_a_secret_from_a_file_and_never_shows_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     secret = tmp_path / "token"
     secret.write_text(TOKEN + "\n")
     monkeypatch.setenv("FOLLOWUP_TELEGRAM_TOKEN_FILE", str(secret))

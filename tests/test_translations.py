@@ -69,16 +69,10 @@ def test_it_finds_no_gettext_call_that_extraction_cannot_see() -> None:
             literal_in_call = isinstance(argument, ast.Constant) and isinstance(argument.value, str)
             if isinstance(node.func, ast.Call) and literal_in_call:
                 hidden.append(f"{path.name}:{node.lineno} gettext called without `_`")
-            if (
-                isinstance(node.func, ast.Name)
-                and node.func.id == "_"
-                and isinstance(argument, ast.JoinedStr)
-            ):
+            if isinstance(node.func, ast.Name) and node.func.id == "_" and isinstance(argument, ast.JoinedStr):
                 hidden.append(f"{path.name}:{node.lineno} f-string inside _()")
             if (
-                isinstance(node.func, ast.Name)
-                and node.func.id == "_"
-                and isinstance(argument, ast.Subscript)
+                isinstance(node.func, ast.Name) and node.func.id == "_" and isinstance(argument, ast.Subscript)
             ) and isinstance(argument.slice, ast.Constant):
                 hidden.append(f"{path.name}:{node.lineno} literal subscript inside _()")
     assert hidden == []

@@ -120,9 +120,7 @@ def test_it_never_lowers_the_level_when_a_symptom_is_added(
         hours_since_il2_dose=None,
     )
     more = {**given_answers, "symptoms": sorted({*given_answers.get("symptoms", []), extra})}
-    after = triage(
-        Answers.model_validate(more), group=Group.CONTROL, rules=protocol.triage, hours_since_il2_dose=None
-    )
+    after = triage(Answers.model_validate(more), group=Group.CONTROL, rules=protocol.triage, hours_since_il2_dose=None)
     assert after.level.rank >= before.level.rank
 
 
@@ -167,8 +165,7 @@ def test_it_triages_a_jsonl_file_from_the_command_line(cli_env: str, tmp_path: P
 
 def test_it_names_the_bad_line_and_prints_nothing(cli_env: str, tmp_path: Path) -> None:
     (tmp_path / "in.jsonl").write_text(
-        '{"id": "r1", "group": "il2", "answers": {}}\n'
-        '{"id": "r2", "group": "il2", "answers": {"max_temp": "hot"}}\n'
+        '{"id": "r1", "group": "il2", "answers": {}}\n{"id": "r2", "group": "il2", "answers": {"max_temp": "hot"}}\n'
     )
     result = CliRunner().invoke(app, ["triage", "in.jsonl"])
     assert result.exit_code == 1

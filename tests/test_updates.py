@@ -36,12 +36,8 @@ def free_port() -> int:
 async def webhook_bot(
     engine: AsyncEngine, stub: BotApiStub, protocol: StudyProtocol, clock: FakeClock
 ) -> AsyncIterator[tuple[Harness, str]]:
-    settings = load_settings(
-        telegram_token=stub.token, telegram_api_url=stub.base_url, bot_username="sle_followup_bot"
-    )
-    application = build_application(
-        settings=settings, protocol=protocol, clock=clock, sessions=session_factory(engine)
-    )
+    settings = load_settings(telegram_token=stub.token, telegram_api_url=stub.base_url, bot_username="sle_followup_bot")
+    application = build_application(settings=settings, protocol=protocol, clock=clock, sessions=session_factory(engine))
     harness = Harness(stub, application)
     port = free_port()
     async with application:
@@ -69,9 +65,7 @@ async def post(url: str, update: dict[str, object], secret: str | None = SECRET)
     return response.status_code
 
 
-async def test_it_registers_the_webhook_with_its_secret(
-    webhook_bot: tuple[Harness, str], stub: BotApiStub
-) -> None:
+async def test_it_registers_the_webhook_with_its_secret(webhook_bot: tuple[Harness, str], stub: BotApiStub) -> None:
     assert stub.webhook is not None
     assert stub.webhook["url"] == "https://followup.example.org/telegram"
     assert stub.webhook["secret_token"] == SECRET
@@ -99,9 +93,7 @@ async def test_it_handles_webhook_updates_like_polled_ones_and_each_only_once(
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 1
 
 
-async def test_it_refuses_a_webhook_call_without_the_secret(
-    webhook_bot: tuple[Harness, str], stub: BotApiStub
-) -> None:
+async def test_it_refuses_a_webhook_call_without_the_secret(webhook_bot: tuple[Harness, str], stub: BotApiStub) -> None:
     _harness, url = webhook_bot
     stub.user_sends(CHAT, "/help")
     (update,) = stub.take_updates()

@@ -20,9 +20,7 @@ from bot.services.sites import get_site
 
 def export_command(
     out: Annotated[Path, typer.Option(help="Folder to write the files into (created if needed)")],
-    fmt: Annotated[
-        str, typer.Option("--format", help="csv (UTF-8 with BOM), xlsx, parquet or stata")
-    ] = "csv",
+    fmt: Annotated[str, typer.Option("--format", help="csv (UTF-8 with BOM), xlsx, parquet or stata")] = "csv",
     site: Annotated[str | None, typer.Option(help="Only this site's patients")] = None,
 ) -> None:
     """Export every dataset (patients, checkins, answers, doses, escalations, infections) and the codebook."""

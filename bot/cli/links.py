@@ -17,9 +17,7 @@ async def bot_username(settings: Settings) -> str:
     if settings.bot_username:
         return settings.bot_username
     if settings.telegram_token is None:
-        raise DomainError(
-            "set FOLLOWUP_BOT_USERNAME (or FOLLOWUP_TELEGRAM_TOKEN to ask Telegram) for deep links"
-        )
+        raise DomainError("set FOLLOWUP_BOT_USERNAME (or FOLLOWUP_TELEGRAM_TOKEN to ask Telegram) for deep links")
     from telegram import Bot
     from telegram.error import TelegramError
 

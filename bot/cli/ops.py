@@ -24,9 +24,7 @@ WEBHOOK_PATH = "telegram"
 
 
 def run_command(
-    webhook: Annotated[
-        bool, typer.Option("--webhook", help="Receive updates on a webhook instead of polling")
-    ] = False,
+    webhook: Annotated[bool, typer.Option("--webhook", help="Receive updates on a webhook instead of polling")] = False,
 ) -> None:
     """Run the bot and its scheduler until stopped (Ctrl-C or SIGTERM)."""
     rt = runtime()
@@ -92,9 +90,7 @@ def tick_command() -> None:
                     limiter=RateLimiter(clock=rt.clock, per_second=settings.global_rate_per_second),
                     sleep=asyncio.sleep,
                 )
-                return await Jobs(
-                    sessions=sessions, protocol=rt.protocol, clock=rt.clock, dispatcher=dispatcher
-                ).tick()
+                return await Jobs(sessions=sessions, protocol=rt.protocol, clock=rt.clock, dispatcher=dispatcher).tick()
         finally:
             await engine.dispose()
 

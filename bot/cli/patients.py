@@ -45,9 +45,7 @@ def enroll(
         str | None, typer.Option(help="First IL-2 dose YYYY-MM-DD (il2 group; default: baseline)")
     ] = None,
     language: Annotated[str, typer.Option(help="zh_CN or en")] = "zh_CN",
-    reminder_time: Annotated[
-        str | None, typer.Option(help="HH:MM in the site's time zone (default 09:00)")
-    ] = None,
+    reminder_time: Annotated[str | None, typer.Option(help="HH:MM in the site's time zone (default 09:00)")] = None,
     qr: Annotated[Path | None, typer.Option(help="Also write the deep link as a QR code PNG here")] = None,
 ) -> None:
     """Enroll one patient, write their whole follow-up plan and print the one-time deep link."""
@@ -153,9 +151,7 @@ def show(study_id: Annotated[str, typer.Argument(help="Study ID")]) -> None:
             ("telegram", "linked" if patient.telegram_chat_id else "not linked"),
             (
                 "consented",
-                patient.consented_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-                if patient.consented_at
-                else "-",
+                patient.consented_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if patient.consented_at else "-",
             ),
         ):
             facts.add_row(label, value)
@@ -167,9 +163,7 @@ def show(study_id: Annotated[str, typer.Argument(help="Study ID")]) -> None:
         now = rt.clock.now()
         for row in [row for row in rows if row.status is ContactStatus.PLANNED and row.due_at > now][:5]:
             which = (
-                f"month {row.month}"
-                if row.kind is ContactKind.CHECKIN
-                else f"cycle {row.cycle} dose {row.dose_number}"
+                f"month {row.month}" if row.kind is ContactKind.CHECKIN else f"cycle {row.cycle} dose {row.dose_number}"
             )
             upcoming.add_row(row.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), row.kind.value, which)
         return [facts, progress, upcoming]
@@ -187,9 +181,7 @@ def withdraw(
 
     async def use_case(session: AsyncSession, rt: Runtime) -> int:
         patient = await get_patient(session, study_id=study_id)
-        return await withdraw_patient(
-            session, patient=patient, reason=reason, actor=rt.actor, now=rt.clock.now()
-        )
+        return await withdraw_patient(session, patient=patient, reason=reason, actor=rt.actor, now=rt.clock.now())
 
     cancelled = run_with_session(use_case)
     typer.echo(f"{study_id} withdrawn; {cancelled} future contacts cancelled")

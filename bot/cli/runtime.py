@@ -42,9 +42,7 @@ def runtime() -> Runtime:
         protocol = cached_protocol(settings.protocol_file)
     except (SettingsError, ProtocolError) as error:
         fail(str(error))
-    return Runtime(
-        settings=settings, protocol=protocol, clock=SystemClock(), actor=f"cli:{getpass.getuser()}"
-    )
+    return Runtime(settings=settings, protocol=protocol, clock=SystemClock(), actor=f"cli:{getpass.getuser()}")
 
 
 def run_async(work: Awaitable[T]) -> T:

@@ -15,9 +15,7 @@ from bot.services.sites import add_site, add_staff, list_sites, list_staff
 from models import StaffRole
 
 sites_app = typer.Typer(help="Study sites.", no_args_is_help=True, rich_markup_mode=None)
-staff_app = typer.Typer(
-    help="Clinicians, PIs, coordinators and admins.", no_args_is_help=True, rich_markup_mode=None
-)
+staff_app = typer.Typer(help="Clinicians, PIs, coordinators and admins.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @sites_app.command("add")

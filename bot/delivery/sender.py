@@ -60,9 +60,7 @@ class TelegramSender:
         payload = message.payload
         try:
             if message.method == "sendMessage":
-                sent = await self._bot.send_message(
-                    message.chat_id, payload["text"], reply_markup=_markup(payload)
-                )
+                sent = await self._bot.send_message(message.chat_id, payload["text"], reply_markup=_markup(payload))
                 return Delivered(sent.message_id)
             if message.method == "editMessageText":
                 edited = await self._bot.edit_message_text(

@@ -70,9 +70,7 @@ def alert_text(
     ]
     if patient.group.value == "il2":
         lines.append(
-            _("Last confirmed IL-2 dose: {when}.").format(
-                when=local_datetime(last_dose, site.timezone, language)
-            )
+            _("Last confirmed IL-2 dose: {when}.").format(when=local_datetime(last_dose, site.timezone, language))
             if last_dose is not None
             else _("Last confirmed IL-2 dose: none.")
         )
@@ -88,9 +86,7 @@ def acknowledged_line(*, name: str, role: str, at: datetime, zone: str, language
 
 def alert_buttons(escalation_id: int, language: str) -> dict[str, Any]:
     _ = gettext_for(language)
-    return {
-        "inline_keyboard": [[{"text": "👀 " + _("Acknowledge"), "callback_data": f"esc|{escalation_id}|ack"}]]
-    }
+    return {"inline_keyboard": [[{"text": "👀 " + _("Acknowledge"), "callback_data": f"esc|{escalation_id}|ack"}]]}
 
 
 def resolve_buttons(escalation_id: int, language: str) -> dict[str, Any]:

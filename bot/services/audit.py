@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from typing import Any
 
@@ -58,3 +60,18 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+@contextmanager
+def audited(
+    session: AsyncSession, *, entity: Base, actor: str, action: str, at: datetime, hide: tuple[str, ...] = ()
+) -> Iterator[dict[str, Any]]:
+    """Record what the block changes on `entity` (only the changed columns, minus `hide`).
+
+    The block may add notes to the yielded dict; they are stored with the new values.
+    """
+    before = snapshot(entity, exclude=hide)
+    notes: dict[str, Any] = {}
+    yield notes
+    old, new = changed(before, snapshot(entity, exclude=hide))
+    record_event(session, actor=actor, action=action, entity=entity, at=at, before=old, after={**new, **notes})

@@ -90,9 +90,7 @@ async def current_step(
     answers = await _answers(session, response.id)
     items = visible_items(response.form, answers, patient.group)
     if response.current_item is None:
-        return Summary(
-            response.id, response.form, [(item, answers[item.id]) for item in items if item.id in answers]
-        )
+        return Summary(response.id, response.form, [(item, answers[item.id]) for item in items if item.id in answers])
     item = ITEMS[response.current_item]
     number = next((index for index, shown in enumerate(items, start=1) if shown.id == item.id), 1)
     selected = tuple(answers.get(item.id) or ()) if item.kind is Kind.MULTI else ()
@@ -157,34 +155,22 @@ async def start(session: AsyncSession, *, patient: Patient, form: FormKind, now:
     return step
 
 
-async def _response(
-    session: AsyncSession, *, patient: Patient, response_id: int
-) -> QuestionnaireResponse | None:
+async def _response(session: AsyncSession, *, patient: Patient, response_id: int) -> QuestionnaireResponse | None:
     response = await session.get(QuestionnaireResponse, response_id)
-    if (
-        response is None
-        or response.patient_id != patient.id
-        or response.status is not ResponseStatus.IN_PROGRESS
-    ):
+    if response is None or response.patient_id != patient.id or response.status is not ResponseStatus.IN_PROGRESS:
         return None
     return response
 
 
-async def _store(
-    session: AsyncSession, response: QuestionnaireResponse, item: Item, value: Any, now: datetime
-) -> None:
-    existing = await session.scalar(
-        select(Answer).where(Answer.response_id == response.id, Answer.item_id == item.id)
-    )
+async def _store(session: AsyncSession, response: QuestionnaireResponse, item: Item, value: Any, now: datetime) -> None:
+    existing = await session.scalar(select(Answer).where(Answer.response_id == response.id, Answer.item_id == item.id))
     if existing is None:
         session.add(Answer(response_id=response.id, item_id=item.id, value=value, answered_at=now))
     else:
         existing.value, existing.answered_at = value, now
 
 
-async def _advance(
-    session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse
-) -> AskItem | Summary:
+async def _advance(session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse) -> AskItem | Summary:
     answers = await _answers(session, response.id)
     items = visible_items(response.form, answers, patient.group)
     following = None
@@ -244,9 +230,7 @@ async def choose(
     return await _advance(session, patient=patient, response=response)
 
 
-async def type_answer(
-    session: AsyncSession, *, patient: Patient, text: str, now: datetime
-) -> AskItem | Summary | None:
+async def type_answer(session: AsyncSession, *, patient: Patient, text: str, now: datetime) -> AskItem | Summary | None:
     """Typed text for the current item. A refusal returns the item with the problem; None: nothing asked."""
     response = await in_progress(session, patient=patient)
     if response is None or response.current_item is None:
@@ -302,9 +286,7 @@ async def edit(session: AsyncSession, *, patient: Patient, response_id: int, ite
     return step
 
 
-async def hours_since_confirmed_dose(
-    session: AsyncSession, *, patient: Patient, now: datetime
-) -> float | None:
+async def hours_since_confirmed_dose(session: AsyncSession, *, patient: Patient, now: datetime) -> float | None:
     taken = await session.scalar(
         select(ScheduledContact.answered_at)
         .where(ScheduledContact.patient_id == patient.id, ScheduledContact.status == ContactStatus.TAKEN)
@@ -330,9 +312,7 @@ async def submit(
         return WindowClosed()
     answers = await _answers(session, response.id)
     shown = {item.id for item in visible_items(response.form, answers, patient.group)}
-    await session.execute(
-        delete(Answer).where(Answer.response_id == response.id, Answer.item_id.not_in(shown))
-    )
+    await session.execute(delete(Answer).where(Answer.response_id == response.id, Answer.item_id.not_in(shown)))
     kept = {key: value for key, value in answers.items() if key in shown and value is not None}
     missing = [item for item in shown if item not in answers and not ITEMS[item].optional]
     if missing:
@@ -371,9 +351,7 @@ async def submit(
     return Submitted(response.form, result)
 
 
-async def remember_message(
-    session: AsyncSession, *, patient: Patient, response_id: int, message_id: int
-) -> None:
+async def remember_message(session: AsyncSession, *, patient: Patient, response_id: int, message_id: int) -> None:
     """Keep the id of the message that shows the current item, to retire its keyboard when it is answered."""
     response = await _response(session, patient=patient, response_id=response_id)
     if response is not None:

@@ -77,9 +77,7 @@ def _item_columns() -> list[Column]:
             columns.append(Column(item.id, "string", en, zh, YES_NO_UNSURE))
         elif item.kind is Kind.TEMPERATURE:
             columns.append(Column(item.id, "number", f"{en} (°C)", f"{zh}（°C）"))
-            columns.append(
-                Column(f"{item.id}_not_measured", "integer", "Temperature not measured", "未测体温", FLAG)
-            )
+            columns.append(Column(f"{item.id}_not_measured", "integer", "Temperature not measured", "未测体温", FLAG))
         elif item.kind is Kind.INTEGER:
             columns.append(Column(item.id, "integer", en, zh))
         elif item.kind is Kind.NUMBER:
@@ -105,9 +103,7 @@ DATASETS: dict[str, list[Column]] = {
         Column("il2_start", "date", "First IL-2 cycle start", "首个IL-2疗程开始日期"),
         Column("language", "string", "Language", "语言", _enum("zh_CN", "en")),
         Column("timezone", "string", "Time zone", "时区"),
-        Column(
-            "consented_at", "datetime", "Consent given in Telegram (UTC)", "在Telegram中同意的时间（UTC）"
-        ),
+        Column("consented_at", "datetime", "Consent given in Telegram (UTC)", "在Telegram中同意的时间（UTC）"),
         Column("unreachable", "boolean", "Cannot be reached in Telegram", "无法通过Telegram联系"),
         Column("ended_at", "datetime", "Follow-up ended (UTC)", "随访结束时间（UTC）"),
         Column("end_reason", "string", "Why follow-up ended", "随访结束原因"),
@@ -127,9 +123,7 @@ DATASETS: dict[str, list[Column]] = {
         Column("month", "integer", "Follow-up month (check-ins)", "随访月份（每月随访）"),
         Column("submitted_at", "datetime", "Submitted (UTC)", "提交时间（UTC）"),
         Column("triage_level", "string", "Triage level", "分诊级别", LEVELS),
-        Column(
-            "triage_reasons", "string", "Triage reasons (codes, ; separated)", "分诊原因（代码，以;分隔）"
-        ),
+        Column("triage_reasons", "string", "Triage reasons (codes, ; separated)", "分诊原因（代码，以;分隔）"),
         *_item_columns(),
     ],
     "answers": [
@@ -187,9 +181,7 @@ DATASETS: dict[str, list[Column]] = {
             _enum("clinician", "pi", "admin"),
         ),
         Column("minutes_to_acknowledge", "number", "Minutes to acknowledge", "确认所用分钟数"),
-        Column(
-            "outcome", "string", "Outcome", "结果", _enum("open", "acknowledged", "confirmed", "dismissed")
-        ),
+        Column("outcome", "string", "Outcome", "结果", _enum("open", "acknowledged", "confirmed", "dismissed")),
         Column("resolution_reason", "string", "Reason given for 'not an infection'", "“不是感染”的原因"),
     ],
     "infections": [
@@ -197,9 +189,7 @@ DATASETS: dict[str, list[Column]] = {
         SITE,
         GROUP,
         Column("onset_date", "date", "Onset date", "起病日期"),
-        Column(
-            "site_type", "string", "Site of infection", "感染部位", _codes(INFECTION_CHOICES["site_type"])
-        ),
+        Column("site_type", "string", "Site of infection", "感染部位", _codes(INFECTION_CHOICES["site_type"])),
         Column("pathogen", "string", "Pathogen class", "病原类型", _codes(INFECTION_CHOICES["pathogen"])),
         Column("organism", "string", "Organism", "病原体"),
         Column(

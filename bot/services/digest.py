@@ -97,9 +97,7 @@ async def send_digests(session: AsyncSession, *, protocol: StudyProtocol, now: d
             if missed:
                 lines.append(_("Missed monthly check-ins: {patients}").format(patients=", ".join(missed)))
             if unreachable:
-                lines.append(
-                    _("Cannot be reached in Telegram: {patients}").format(patients=", ".join(unreachable))
-                )
+                lines.append(_("Cannot be reached in Telegram: {patients}").format(patients=", ".join(unreachable)))
             await enqueue(
                 session,
                 dedupe_key=f"{key}:staff{member.id}",

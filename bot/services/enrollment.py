@@ -127,9 +127,7 @@ async def _enroll_one(
     site = await get_site(session, code=request.site)
     zone = ZoneInfo(site.timezone)
     today = now.astimezone(zone).date()
-    baseline, il2_start = await _check_request(
-        session, request=request, site=site, protocol=protocol, today=today
-    )
+    baseline, il2_start = await _check_request(session, request=request, site=site, protocol=protocol, today=today)
     patient = Patient(
         study_id=request.study_id,
         site_id=site.id,
@@ -152,9 +150,7 @@ async def _enroll_one(
         valid_days=protocol.enrollment.invite_valid_days,
         patient_id=patient.id,
     )
-    record_event(
-        session, actor=actor, action="patient.enroll", entity=patient, at=now, after=snapshot(patient)
-    )
+    record_event(session, actor=actor, action="patient.enroll", entity=patient, at=now, after=snapshot(patient))
     return Enrolled(patient=patient, code=code)
 
 
@@ -216,9 +212,7 @@ def parse_enrollment_csv(content: str) -> list[tuple[int, EnrollmentRequest]]:
         raise CsvImportError(f"line 1: missing column(s): {', '.join(missing)}")
     unknown = [name for name in header if name not in CSV_COLUMNS]
     if unknown:
-        raise CsvImportError(
-            f"line 1: unknown column(s): {', '.join(unknown)} (allowed: {', '.join(CSV_COLUMNS)})"
-        )
+        raise CsvImportError(f"line 1: unknown column(s): {', '.join(unknown)} (allowed: {', '.join(CSV_COLUMNS)})")
     requests: list[tuple[int, EnrollmentRequest]] = []
     seen: dict[str, int] = {}
     for row in reader:
@@ -250,9 +244,7 @@ async def import_patients(
     enrolled = []
     for line, request in parse_enrollment_csv(content):
         try:
-            enrolled.append(
-                await _enroll_one(session, request=request, protocol=protocol, actor=actor, now=now)
-            )
+            enrolled.append(await _enroll_one(session, request=request, protocol=protocol, actor=actor, now=now))
         except DomainError as error:
             await session.rollback()
             raise CsvImportError(f"line {line}: {error}") from None

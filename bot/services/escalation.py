@@ -14,7 +14,7 @@ from bot.delivery.outbox import enqueue
 from bot.i18n import gettext_for
 from bot.protocol import EscalationChain, StudyProtocol
 from bot.services.alerts import ROLE_NAMES, acknowledged_line, alert_buttons, alert_text
-from bot.services.audit import changed, record_event, snapshot
+from bot.services.audit import audited, record_event, snapshot
 from models import (
     Answer,
     ContactStatus,
@@ -77,17 +77,18 @@ async def escalate(
             after=snapshot(escalation),
         )
         return escalation
-    before = snapshot(escalation)
-    escalation.reasons = list(dict.fromkeys([*escalation.reasons, *decision.reasons]))
-    escalation.response_id = decision.response_id
-    if decision.level.rank > escalation.level.rank:
-        escalation.level = decision.level
-        escalation.status = EscalationStatus.OPEN
-        escalation.raised_at, escalation.stage, escalation.repeats, escalation.next_step_at = now, 0, 0, now
-    old, new = changed(before, snapshot(escalation))
-    record_event(
-        session, actor="system", action="escalation.update", entity=escalation, at=now, before=old, after=new
-    )
+    with audited(session, entity=escalation, actor="system", action="escalation.update", at=now):
+        escalation.reasons = list(dict.fromkeys([*escalation.reasons, *decision.reasons]))
+        escalation.response_id = decision.response_id
+        if decision.level.rank > escalation.level.rank:
+            escalation.level = decision.level
+            escalation.status = EscalationStatus.OPEN
+            escalation.raised_at, escalation.stage, escalation.repeats, escalation.next_step_at = (
+                now,
+                0,
+                0,
+                now,
+            )
     return escalation
 
 
@@ -118,9 +119,7 @@ async def recipients(session: AsyncSession, *, escalation: Escalation, roles: Se
     return list((await session.scalars(query.order_by(Staff.id))).all())
 
 
-async def recipients_of_site(
-    session: AsyncSession, *, site_id: int, roles: Sequence[StaffRole]
-) -> list[Staff]:
+async def recipients_of_site(session: AsyncSession, *, site_id: int, roles: Sequence[StaffRole]) -> list[Staff]:
     """Linked, active staff of one site with these roles."""
     query = select(Staff).where(
         Staff.active.is_(True),
@@ -258,23 +257,13 @@ async def acknowledge(
         return AckResult.DENIED, escalation
     if escalation.status is not EscalationStatus.OPEN:
         return AckResult.ALREADY, escalation
-    before = snapshot(escalation)
-    escalation.status, escalation.acknowledged_at, escalation.acknowledged_by = (
-        EscalationStatus.ACKNOWLEDGED,
-        now,
-        staff.id,
-    )
-    escalation.next_step_at = None
-    old, new = changed(before, snapshot(escalation))
-    record_event(
-        session,
-        actor=f"staff:{staff.id}",
-        action="escalation.acknowledge",
-        entity=escalation,
-        at=now,
-        before=old,
-        after=new,
-    )
+    with audited(session, entity=escalation, actor=f"staff:{staff.id}", action="escalation.acknowledge", at=now):
+        escalation.status, escalation.acknowledged_at, escalation.acknowledged_by = (
+            EscalationStatus.ACKNOWLEDGED,
+            now,
+            staff.id,
+        )
+        escalation.next_step_at = None
     await _show_acknowledgement(session, escalation=escalation, by=staff, now=now)
     patient = await session.get_one(Patient, escalation.patient_id)
     if patient.telegram_chat_id is not None:
@@ -291,18 +280,14 @@ async def acknowledge(
     return AckResult.ACKNOWLEDGED, escalation
 
 
-async def _show_acknowledgement(
-    session: AsyncSession, *, escalation: Escalation, by: Staff, now: datetime
-) -> None:
+async def _show_acknowledgement(session: AsyncSession, *, escalation: Escalation, by: Staff, now: datetime) -> None:
     """Edit every other recipient's alert to say who acknowledged; alerts not yet sent are cancelled."""
     site = await session.get_one(Site, escalation.site_id)
     notifications = await session.scalars(
         select(EscalationNotification).where(EscalationNotification.escalation_id == escalation.id)
     )
     for notification in notifications:
-        message = await session.scalar(
-            select(OutboxMessage).where(OutboxMessage.dedupe_key == notification.outbox_key)
-        )
+        message = await session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == notification.outbox_key))
         if message is None or notification.staff_id == by.id:
             continue
         if message.status is OutboxStatus.PENDING:
@@ -338,25 +323,15 @@ async def dismiss(
         return None
     if escalation.status not in UNRESOLVED:
         return None
-    before = snapshot(escalation)
-    escalation.status, escalation.resolved_at, escalation.resolved_by = (
-        EscalationStatus.DISMISSED,
-        now,
-        staff.id,
-    )
-    escalation.resolution_reason, escalation.next_step_at = reason, None
-    escalation.acknowledged_at = escalation.acknowledged_at or now
-    escalation.acknowledged_by = escalation.acknowledged_by or staff.id
-    old, new = changed(before, snapshot(escalation))
-    record_event(
-        session,
-        actor=f"staff:{staff.id}",
-        action="escalation.dismiss",
-        entity=escalation,
-        at=now,
-        before=old,
-        after=new,
-    )
+    with audited(session, entity=escalation, actor=f"staff:{staff.id}", action="escalation.dismiss", at=now):
+        escalation.status, escalation.resolved_at, escalation.resolved_by = (
+            EscalationStatus.DISMISSED,
+            now,
+            staff.id,
+        )
+        escalation.resolution_reason, escalation.next_step_at = reason, None
+        escalation.acknowledged_at = escalation.acknowledged_at or now
+        escalation.acknowledged_by = escalation.acknowledged_by or staff.id
     staff.awaiting = None
     await session.commit()
     return escalation

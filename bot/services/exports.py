@@ -194,9 +194,7 @@ SIMPLE = {
 }
 
 
-async def _stream(
-    session: AsyncSession, query: Query, convert: Callable[[Any], Row]
-) -> AsyncIterator[list[Row]]:
+async def _stream(session: AsyncSession, query: Query, convert: Callable[[Any], Row]) -> AsyncIterator[list[Row]]:
     result = await session.stream(query.execution_options(yield_per=CHUNK))
     async for partition in result.partitions():
         yield [convert(record) for record in partition]
@@ -273,9 +271,7 @@ async def _checkins(session: AsyncSession, site_code: str | None) -> AsyncIterat
         yield [_wide(pending)]
 
 
-async def stream_dataset(
-    session: AsyncSession, *, dataset: str, site_code: str | None
-) -> AsyncIterator[list[Row]]:
+async def stream_dataset(session: AsyncSession, *, dataset: str, site_code: str | None) -> AsyncIterator[list[Row]]:
     """The rows of one dataset, in chunks, with exactly the codebook's columns."""
     if dataset == "checkins":
         async for chunk in _checkins(session, site_code):

@@ -9,7 +9,7 @@ from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.protocol import StudyProtocol
-from bot.services.audit import changed, record_event, snapshot
+from bot.services.audit import audited
 from bot.services.errors import DomainError
 from models import ContactStatus, OutboxMessage, OutboxStatus, Patient, PatientStatus, ScheduledContact
 from models.contact import OPEN_STATUSES
@@ -31,10 +31,14 @@ async def end_follow_up(
 
     The caller commits; it may queue a closing message afterwards (pending messages are cancelled first).
     """
-    before = snapshot(patient)
-    patient.status = status
-    patient.ended_at = now
-    patient.end_reason = reason
+    with audited(session, entity=patient, actor=actor, action=f"patient.end.{status.value}", at=now) as notes:
+        patient.status, patient.ended_at, patient.end_reason = status, now, reason
+        notes["contacts_cancelled"] = await _close_contacts(session, patient=patient, now=now)
+    return int(notes["contacts_cancelled"])
+
+
+async def _close_contacts(session: AsyncSession, *, patient: Patient, now: datetime) -> int:
+    """Missed for windows already closed, cancelled for the rest; pending messages to the patient cancelled."""
     still_open = (ScheduledContact.patient_id == patient.id, ScheduledContact.status.in_(OPEN_STATUSES))
     await session.execute(
         update(ScheduledContact)
@@ -42,9 +46,7 @@ async def end_follow_up(
         .values(status=ContactStatus.MISSED, next_action_at=None)
     )
     result = await session.execute(
-        update(ScheduledContact)
-        .where(*still_open)
-        .values(status=ContactStatus.CANCELLED, next_action_at=None)
+        update(ScheduledContact).where(*still_open).values(status=ContactStatus.CANCELLED, next_action_at=None)
     )
     cancelled = int(cast(CursorResult[Any], result).rowcount)
     await session.execute(
@@ -52,22 +54,10 @@ async def end_follow_up(
         .where(OutboxMessage.patient_id == patient.id, OutboxMessage.status == OutboxStatus.PENDING)
         .values(status=OutboxStatus.CANCELLED)
     )
-    old, new = changed(before, snapshot(patient))
-    record_event(
-        session,
-        actor=actor,
-        action=f"patient.end.{status.value}",
-        entity=patient,
-        at=now,
-        before=old,
-        after={**new, "contacts_cancelled": cancelled},
-    )
     return cancelled
 
 
-async def withdraw_patient(
-    session: AsyncSession, *, patient: Patient, reason: str, actor: str, now: datetime
-) -> int:
+async def withdraw_patient(session: AsyncSession, *, patient: Patient, reason: str, actor: str, now: datetime) -> int:
     """Withdraw a patient (their wish or the coordinator's decision); returns the contacts cancelled."""
     reason = reason.strip()
     if not reason:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import enqueue
 from bot.i18n import gettext_for
-from bot.services.audit import changed, record_event, snapshot
+from bot.services.audit import audited, record_event, snapshot
 from bot.services.errors import DomainError
 from bot.services.follow_up import ENDED_STATUSES, end_follow_up
 from models import (
@@ -74,12 +74,8 @@ async def record_infection(
     if details.onset_date > today:
         raise DomainError(f"onset: {details.onset_date} is in the future")
     if details.onset_date < patient.baseline_date:
-        raise DomainError(
-            f"onset: {details.onset_date} is before the patient's baseline {patient.baseline_date}"
-        )
-    first = (
-        await session.scalar(select(Infection.id).where(Infection.patient_id == patient.id).limit(1)) is None
-    )
+        raise DomainError(f"onset: {details.onset_date} is before the patient's baseline {patient.baseline_date}")
+    first = await session.scalar(select(Infection.id).where(Infection.patient_id == patient.id).limit(1)) is None
     if escalation is None:
         escalation = await session.scalar(
             select(Escalation).where(Escalation.patient_id == patient.id, Escalation.status.in_(UNRESOLVED))
@@ -94,24 +90,12 @@ async def record_infection(
     )
     session.add(infection)
     await session.flush()
-    record_event(
-        session, actor=actor, action="infection.record", entity=infection, at=now, after=snapshot(infection)
-    )
+    record_event(session, actor=actor, action="infection.record", entity=infection, at=now, after=snapshot(infection))
     if escalation is not None:
-        before = snapshot(escalation)
-        escalation.status = EscalationStatus.CONFIRMED
-        escalation.resolved_at = now
-        escalation.next_step_at = None
-        old, new = changed(before, snapshot(escalation))
-        record_event(
-            session,
-            actor=actor,
-            action="escalation.confirm",
-            entity=escalation,
-            at=now,
-            before=old,
-            after=new,
-        )
+        with audited(session, entity=escalation, actor=actor, action="escalation.confirm", at=now):
+            escalation.status = EscalationStatus.CONFIRMED
+            escalation.resolved_at = now
+            escalation.next_step_at = None
     if first and patient.status not in ENDED_STATUSES:
         await end_follow_up(
             session,

@@ -12,9 +12,7 @@ from models import StaffRole
 COORDINATING = (StaffRole.COORDINATOR, StaffRole.PI)
 
 
-async def tell_coordinators(
-    session: AsyncSession, *, site_id: int, key: str, text: str, now: datetime
-) -> int:
+async def tell_coordinators(session: AsyncSession, *, site_id: int, key: str, text: str, now: datetime) -> int:
     """Queue a plain notice to the linked coordinators and PI of a site. Returns how many were queued."""
     from bot.services.escalation import recipients_of_site
 

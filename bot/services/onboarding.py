@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.protocol import StudyProtocol
-from bot.services.audit import changed, record_event, snapshot
+from bot.services.audit import audited, record_event
 from bot.services.follow_up import ENDED_STATUSES, end_follow_up
 from bot.services.invites import find_code
 from bot.services.schedule import change_reminder_time
@@ -55,9 +55,7 @@ async def patient_for_chat(session: AsyncSession, *, chat_id: int) -> Patient | 
 
 
 async def staff_for_user(session: AsyncSession, *, user_id: int) -> Staff | None:
-    return await session.scalar(
-        select(Staff).where(Staff.telegram_user_id == user_id, Staff.active.is_(True))
-    )
+    return await session.scalar(select(Staff).where(Staff.telegram_user_id == user_id, Staff.active.is_(True)))
 
 
 async def redeem(
@@ -82,19 +80,17 @@ async def redeem(
             session, user_id=chat_id
         ):
             return CodeProblem.CHAT_TAKEN
-        before = snapshot(patient)
-        patient.telegram_chat_id = chat_id
-        invite.used_at = now
-        old, _ = changed(before, snapshot(patient))
-        record_event(
+        with audited(
             session,
+            entity=patient,
             actor=f"patient:{patient.study_id}",
             action="patient.link",
-            entity=patient,
             at=now,
-            before=old,
-            after={"telegram_linked": True},
-        )
+            hide=("telegram_chat_id",),
+        ) as notes:
+            patient.telegram_chat_id = chat_id
+            invite.used_at = now
+            notes["telegram_linked"] = True
         await session.commit()
         return LinkedPatient(patient, await _site(session, patient.site_id), returning=False)
     staff = await session.get(Staff, invite.staff_id)
@@ -105,9 +101,7 @@ async def redeem(
         return CodeProblem.USED
     if invite.expires_at <= now:
         return CodeProblem.EXPIRED
-    if await staff_for_user(session, user_id=chat_id) is not None or await patient_for_chat(
-        session, chat_id=chat_id
-    ):
+    if await staff_for_user(session, user_id=chat_id) is not None or await patient_for_chat(session, chat_id=chat_id):
         return CodeProblem.CHAT_TAKEN
     staff.telegram_user_id, staff.linked_at, invite.used_at, staff.language = chat_id, now, now, language
     record_event(
@@ -144,8 +138,12 @@ async def give_consent(session: AsyncSession, *, patient: Patient, agree: bool, 
         )
         await session.commit()
         return True
-    before = snapshot(patient)
-    patient.status, patient.consented_at, patient.awaiting = PatientStatus.ACTIVE, now, FIRST_REMINDER_TIME
+    with audited(session, entity=patient, actor=actor, action="patient.consent", at=now):
+        patient.status, patient.consented_at, patient.awaiting = (
+            PatientStatus.ACTIVE,
+            now,
+            FIRST_REMINDER_TIME,
+        )
     await session.execute(  # contacts that fell due before consent and are still open go out on the next pass
         update(ScheduledContact)
         .where(
@@ -155,10 +153,6 @@ async def give_consent(session: AsyncSession, *, patient: Patient, agree: bool, 
             ScheduledContact.window_end > now,
         )
         .values(next_action_at=now)
-    )
-    old, new = changed(before, snapshot(patient))
-    record_event(
-        session, actor=actor, action="patient.consent", entity=patient, at=now, before=old, after=new
     )
     await session.commit()
     return True
@@ -184,16 +178,6 @@ async def await_input(session: AsyncSession, *, patient: Patient, what: str | No
 
 
 async def set_language(session: AsyncSession, *, patient: Patient, language: Language, now: datetime) -> None:
-    before = snapshot(patient)
-    patient.language = language
-    old, new = changed(before, snapshot(patient))
-    record_event(
-        session,
-        actor=f"patient:{patient.study_id}",
-        action="patient.language",
-        entity=patient,
-        at=now,
-        before=old,
-        after=new,
-    )
+    with audited(session, entity=patient, actor=f"patient:{patient.study_id}", action="patient.language", at=now):
+        patient.language = language
     await session.commit()

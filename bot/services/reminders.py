@@ -20,15 +20,9 @@ from bot.protocol import StudyProtocol
 from bot.services.follow_up import complete_if_final
 from models import ContactKind, ContactStatus, Patient, PatientStatus, ScheduledContact
 
-CHECKIN_OPEN = N_(
-    "📋 It is time for your monthly check-in (month {month} of {months}). It takes about two minutes."
-)
-CHECKIN_NUDGE = N_(
-    "📋 A gentle reminder: your monthly check-in is still waiting. You can answer until {date}."
-)
-DOSE_REMINDER = N_(
-    "💉 Today is an IL-2 day: {dose} (cycle {cycle}, dose {number} of {total}). Did you take it?"
-)
+CHECKIN_OPEN = N_("📋 It is time for your monthly check-in (month {month} of {months}). It takes about two minutes.")
+CHECKIN_NUDGE = N_("📋 A gentle reminder: your monthly check-in is still waiting. You can answer until {date}.")
+DOSE_REMINDER = N_("💉 Today is an IL-2 day: {dose} (cycle {cycle}, dose {number} of {total}). Did you take it?")
 DOSE_AGAIN = N_("💉 Reminder: did you take today's IL-2 dose?")
 
 
@@ -91,9 +85,7 @@ async def _handle(
         return
     reachable = patient.status is PatientStatus.ACTIVE and patient.telegram_chat_id is not None
     if not reachable or patient.unreachable:
-        contact.next_action_at = (
-            contact.window_end
-        )  # look again when it closes (or when the patient consents)
+        contact.next_action_at = contact.window_end  # look again when it closes (or when the patient consents)
         return
     if contact.kind is ContactKind.CHECKIN:
         await _checkin(session, contact=contact, patient=patient, protocol=protocol, now=now)
@@ -139,13 +131,9 @@ async def _checkin(
     else:
         closes = contact.window_end.astimezone(zone).date()
         text = _(CHECKIN_NUDGE).format(date=long_date(closes, language))
-    await _send(
-        session, contact=contact, patient=patient, text=text, markup=checkin_button(language), now=now
-    )
+    await _send(session, contact=contact, patient=patient, text=text, markup=checkin_button(language), now=now)
     later = [
-        moment
-        for moment in checkin_nudge_times(contact.due_at, protocol.checkin_plan.nudge_days, zone)
-        if moment > now
+        moment for moment in checkin_nudge_times(contact.due_at, protocol.checkin_plan.nudge_days, zone) if moment > now
     ]
     contact.next_action_at = min([*later, contact.window_end])
 

@@ -25,9 +25,7 @@ DAYS_PER_YEAR = 365.25
 @dataclass(frozen=True)
 class StudyData:
     patients: pd.DataFrame  # study_id, site, group, baseline, end, days, person_years, event
-    infections: (
-        pd.DataFrame
-    )  # study_id, group, onset_date, site_type, pathogen, organism, ctcae_grade, treatment
+    infections: pd.DataFrame  # study_id, group, onset_date, site_type, pathogen, organism, ctcae_grade, treatment
     adherence: pd.DataFrame  # group, doses_due, doses_confirmed, checkins_due, checkins_completed
     cutoff: date
 

@@ -81,9 +81,7 @@ async def add_staff(
     staff = Staff(site_id=site.id, role=role, name=name.strip(), created_at=now)
     session.add(staff)
     await session.flush()
-    code = issue_code(
-        session, purpose=InvitePurpose.STAFF, now=now, valid_days=invite_valid_days, staff_id=staff.id
-    )
+    code = issue_code(session, purpose=InvitePurpose.STAFF, now=now, valid_days=invite_valid_days, staff_id=staff.id)
     record_event(session, actor=actor, action="staff.add", entity=staff, at=now, after=snapshot(staff))
     await session.commit()
     return staff, code

@@ -96,9 +96,7 @@ class TriageResult:
     reasons: tuple[str, ...]
 
 
-def triage(
-    answers: Answers, *, group: Group, rules: Triage, hours_since_il2_dose: float | None
-) -> TriageResult:
+def triage(answers: Answers, *, group: Group, rules: Triage, hours_since_il2_dose: float | None) -> TriageResult:
     """Decide the level of one set of answers. Pure: same answers and rules, same result."""
     symptoms = set(answers.symptoms or ())
     fever = answers.fever == "yes"
@@ -143,12 +141,8 @@ def triage(
     return TriageResult(level=level, reasons=tuple(reasons))
 
 
-def _possible_il2_reaction(
-    answers: Answers, fever: bool, rules: Triage, hours_since_il2_dose: float | None
-) -> bool:
-    soon_after_dose = (
-        hours_since_il2_dose is not None and 0 <= hours_since_il2_dose <= rules.il2_reaction_window_hours
-    )
+def _possible_il2_reaction(answers: Answers, fever: bool, rules: Triage, hours_since_il2_dose: float | None) -> bool:
+    soon_after_dose = hours_since_il2_dose is not None and 0 <= hours_since_il2_dose <= rules.il2_reaction_window_hours
     return (fever and soon_after_dose) or "fever_after_dose" in (answers.il2_reaction or ())
 
 
@@ -176,9 +170,7 @@ def triage_lines(lines: Iterable[str], *, rules: Triage) -> list[dict[str, objec
         except ValidationError as error:
             first = error.errors()[0]
             field = ".".join(str(part) for part in first["loc"]) or "line"
-            raise DomainError(
-                f"line {number}: {field}: {first['msg'].removeprefix('Value error, ')}"
-            ) from None
+            raise DomainError(f"line {number}: {field}: {first['msg'].removeprefix('Value error, ')}") from None
     results: list[dict[str, object]] = []
     for request in requests:
         result = triage(

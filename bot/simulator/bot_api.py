@@ -110,9 +110,7 @@ class BotApiStub:
         self._new_update.set()
         return update_id
 
-    def user_sends(
-        self, chat_id: int, text: str, *, chat_type: str = "private", language: str = "zh-hans"
-    ) -> int:
+    def user_sends(self, chat_id: int, text: str, *, chat_type: str = "private", language: str = "zh-hans") -> int:
         """A person types a message (or a /command) in a chat; returns the update id."""
         self.last_user_message_id = next(self._message_ids)
         message: dict[str, Any] = {
@@ -264,11 +262,7 @@ class BotApiStub:
         self._flaky[method] = (rate, random.Random(seed), status)  # noqa: S311 - fault injection, not crypto
 
     def sent_to(self, chat_id: int) -> list[ApiCall]:
-        return [
-            call
-            for call in self.calls
-            if call.method in MESSAGE_METHODS and call.params.get("chat_id") == chat_id
-        ]
+        return [call for call in self.calls if call.method in MESSAGE_METHODS and call.params.get("chat_id") == chat_id]
 
     def texts_to(self, chat_id: int) -> list[str]:
         return [str(call.params.get("text", "")) for call in self.sent_to(chat_id)]
@@ -379,9 +373,7 @@ class BotApiStub:
     async def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
         document = params.get("document") or {}
         name = document.get("filename", "file") if isinstance(document, dict) else "file"
-        return self._message(
-            params, document={"file_id": f"doc{self.port}", "file_unique_id": "d", "file_name": name}
-        )
+        return self._message(params, document={"file_id": f"doc{self.port}", "file_unique_id": "d", "file_name": name})
 
     async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
         size = {"file_id": f"photo{self.port}", "file_unique_id": "p", "width": 1, "height": 1}

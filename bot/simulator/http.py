@@ -69,10 +69,7 @@ def parameters(request: Request) -> dict[str, object]:
         loaded = json.loads(request.body)
         return dict(loaded) if isinstance(loaded, dict) else {}
     if content_type.startswith("application/x-www-form-urlencoded"):
-        return {
-            key: _value(value)
-            for key, value in parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
-        }
+        return {key: _value(value) for key, value in parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)}
     if content_type.startswith("multipart/form-data"):
         message = BytesParser(policy=HTTP).parsebytes(
             f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + request.body

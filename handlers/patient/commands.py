@@ -8,15 +8,18 @@ from telegram import Message, Update
 
 from bot.app import BotContext
 from bot.i18n import N_, clock, short_date
+from bot.plan import parse_clock_time
 from bot.services import onboarding
 from bot.services.doses import recent_doses, upcoming_doses
 from bot.services.follow_up import withdraw_patient
 from bot.services.notices import tell_coordinators
 from handlers.common import stranger_gettext
-from handlers.patient.onboarding import HELP_FOR_STRANGERS, ask_time_text, patient_gettext, time_keyboard
+from handlers.patient.access import active_patient, not_active, patient_or_explain
+from handlers.patient.onboarding import HELP_FOR_STRANGERS, ask_time_text, patient_gettext, save_time, time_keyboard
+from handlers.patient.questionnaire import on_typed_answer
 from handlers.render import button, keyboard
 from handlers.staff.alerts import current_staff, on_staff_text, staff_help
-from models import ContactStatus, Group, Language, PatientStatus, Site
+from models import ContactStatus, Group, Language, Site
 
 DOSE_STATUS = {
     ContactStatus.TAKEN: N_("taken"),
@@ -26,37 +29,15 @@ DOSE_STATUS = {
 }
 
 
-async def not_active(update: Update, context: BotContext) -> None:
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
-        return
-    async with context.deps.session() as session:
-        patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
-    if patient is None:
-        await message.reply_text(stranger_gettext(update)(HELP_FOR_STRANGERS))
-        return
-    _ = patient_gettext(patient)
-    if patient.status is PatientStatus.ENROLLED:
-        await message.reply_text(
-            _(
-                "Please answer the question above first (I agree / I do not agree). Send /start to see it again."
-            )
-        )
-    else:
-        await message.reply_text(_("Your follow-up in this study has ended. Thank you for taking part."))
-
-
 async def doses(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    from handlers.patient.questionnaire import active_patient
 
     deps = context.deps
     async with deps.session() as session:
-        patient = await active_patient(update, session)
+        patient = await patient_or_explain(update, context, session)
         if patient is None:
-            await not_active(update, context)
             return
         _ = patient_gettext(patient)
         language = patient.language.value
@@ -77,9 +58,7 @@ async def doses(update: Update, context: BotContext) -> None:
             lines.append(_("No more doses are planned."))
         if behind:
             lines.append(_("Recent doses:"))
-            lines += [
-                f"• {short_date(row.planned_date, language)}: {_(DOSE_STATUS[row.status])}" for row in behind
-            ]
+            lines += [f"• {short_date(row.planned_date, language)}: {_(DOSE_STATUS[row.status])}" for row in behind]
         await message.reply_text("\n".join(lines))
 
 
@@ -87,12 +66,10 @@ async def change_time(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    from handlers.patient.questionnaire import active_patient
 
     async with context.deps.session() as session:
-        patient = await active_patient(update, session)
+        patient = await patient_or_explain(update, context, session)
         if patient is None:
-            await not_active(update, context)
             return
         await onboarding.await_input(session, patient=patient, what=onboarding.REMINDER_TIME)
         await message.reply_text(ask_time_text(patient), reply_markup=time_keyboard())
@@ -118,9 +95,7 @@ async def on_language(update: Update, context: BotContext) -> None:
         patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
         if patient is None:
             return
-        await onboarding.set_language(
-            session, patient=patient, language=Language(chosen), now=context.deps.clock.now()
-        )
+        await onboarding.set_language(session, patient=patient, language=Language(chosen), now=context.deps.clock.now())
         _ = patient_gettext(patient)
         await query.edit_message_text(_("From now on I will write in English."))
 
@@ -142,9 +117,7 @@ async def help_command(update: Update, context: BotContext) -> None:
     _ = patient_gettext(patient)
     lines = [
         _("Your study team: {site}, phone {phone}.").format(site=site.name, phone=site.phone or "-"),
-        _(
-            "If you feel very unwell, go to the emergency department or call your study team. Do not wait for this bot."
-        ),
+        _("If you feel very unwell, go to the emergency department or call your study team. Do not wait for this bot."),
         "",
         _("/checkin – answer this month's questions"),
         _("/report – tell us you feel unwell now"),
@@ -160,7 +133,6 @@ async def stop(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    from handlers.patient.questionnaire import active_patient
 
     async with context.deps.session() as session:
         patient = await active_patient(update, session)
@@ -180,7 +152,6 @@ async def on_stop(update: Update, context: BotContext) -> None:
     if query is None or not isinstance(query.message, Message):
         return
     await query.answer()
-    from handlers.patient.questionnaire import active_patient
 
     deps = context.deps
     async with deps.session() as session:
@@ -217,35 +188,26 @@ async def on_text(update: Update, context: BotContext) -> None:
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
         return
-    from bot.plan import parse_clock_time
-    from handlers.patient.onboarding import save_time
-    from handlers.patient.questionnaire import active_patient, on_typed_answer
-
     async with context.deps.session() as session:
         staff = await current_staff(update, session)
         if staff is not None:
             await on_staff_text(update, context, staff, session)
             return
-        patient = await active_patient(update, session)
+        patient = await patient_or_explain(update, context, session)
         if patient is None:
-            await not_active(update, context)
             return
         _ = patient_gettext(patient)
         if patient.awaiting in (onboarding.FIRST_REMINDER_TIME, onboarding.REMINDER_TIME):
             chosen = parse_clock_time(message.text or "")
             if chosen is None:
-                await message.reply_text(
-                    _("Please tap a time, or type one like 07:30."), reply_markup=time_keyboard()
-                )
+                await message.reply_text(_("Please tap a time, or type one like 07:30."), reply_markup=time_keyboard())
                 return
             await save_time(message, patient, chosen, session, context)
             return
         if await on_typed_answer(update, context, patient, session):
             return
         await message.reply_text(
-            _(
-                "I did not understand. Send /checkin for this month's questions, /report if you feel unwell, or /help."
-            )
+            _("I did not understand. Send /checkin for this month's questions, /report if you feel unwell, or /help.")
         )
 
 
@@ -259,6 +221,4 @@ async def on_other_message(update: Update, context: BotContext) -> None:
         patient = await onboarding.patient_for_chat(session, chat_id=message.chat_id)
         if patient is not None:
             _ = patient_gettext(patient)
-    await message.reply_text(
-        _("Sorry, I can only read text and button taps. Please tap a button or type your answer.")
-    )
+    await message.reply_text(_("Sorry, I can only read text and button taps. Please tap a button or type your answer."))

@@ -6,8 +6,8 @@ from telegram import Message, Update
 
 from bot.app import BotContext
 from bot.services.doses import DoseAnswer, DoseOutcome, answer_dose
+from handlers.patient.access import active_patient
 from handlers.patient.onboarding import patient_gettext
-from handlers.patient.questionnaire import active_patient
 
 
 async def on_dose_button(update: Update, context: BotContext) -> None:
@@ -18,11 +18,7 @@ async def on_dose_button(update: Update, context: BotContext) -> None:
     deps = context.deps
     async with deps.session() as session:
         patient = await active_patient(update, session)
-        if (
-            patient is None
-            or not contact_id.isdigit()
-            or choice not in {answer.value for answer in DoseAnswer}
-        ):
+        if patient is None or not contact_id.isdigit() or choice not in {answer.value for answer in DoseAnswer}:
             await query.answer()
             return
         _ = patient_gettext(patient)
@@ -45,15 +41,11 @@ async def on_dose_button(update: Update, context: BotContext) -> None:
         )
         return
     if outcome is DoseOutcome.NO_MORE_SNOOZES:
-        await query.answer(
-            _("I cannot remind you again today. Please tap Taken or Skipped."), show_alert=True
-        )
+        await query.answer(_("I cannot remind you again today. Please tap Taken or Skipped."), show_alert=True)
         return
     await query.answer()
     if outcome is DoseOutcome.SNOOZED:
-        await query.edit_message_text(
-            f"{query.message.text}\n\n⏰ " + _("I will remind you again in about an hour.")
-        )
+        await query.edit_message_text(f"{query.message.text}\n\n⏰ " + _("I will remind you again in about an hour."))
         return
     chosen = _("Taken") if answer is DoseAnswer.TAKEN else _("Skipped")
     await query.edit_message_text(f"{query.message.text}\n\n✔ {chosen}. " + _("Thank you!"))

@@ -27,9 +27,7 @@ HELP_FOR_STRANGERS = N_(
     "personal link your study coordinator gave you."
 )
 CODE_PROBLEMS = {
-    CodeProblem.UNKNOWN: N_(
-        "This link is not valid. Please check it, or ask your study coordinator for a new one."
-    ),
+    CodeProblem.UNKNOWN: N_("This link is not valid. Please check it, or ask your study coordinator for a new one."),
     CodeProblem.EXPIRED: N_("This link has expired. Please ask your study coordinator for a new one."),
     CodeProblem.USED: N_("This link has already been used. Please ask your study coordinator for a new one."),
     CodeProblem.CHAT_TAKEN: N_(
@@ -93,9 +91,7 @@ async def ask_consent(message: Message, patient: Patient, site: Site, context: B
     study = context.deps.protocol.study.title.for_language(patient.language.value)
     text = "\n\n".join(
         [
-            _("Hello! This is the follow-up for the study “{study}” at {site}.").format(
-                study=study, site=site.name
-            ),
+            _("Hello! This is the follow-up for the study “{study}” at {site}.").format(study=study, site=site.name),
             _(
                 "Once a month I will ask you a few short questions about fever, infections and your medicines. "
                 "It takes about two minutes, and most answers are one tap."
@@ -126,9 +122,9 @@ def time_keyboard() -> InlineKeyboardMarkup:
 
 def ask_time_text(patient: Patient) -> str:
     _ = patient_gettext(patient)
-    return _(
-        "At what time of day should I remind you? Tap a time, or type one like 07:30. (Now: {time})"
-    ).format(time=clock(patient.reminder_time))
+    return _("At what time of day should I remind you? Tap a time, or type one like 07:30. (Now: {time})").format(
+        time=clock(patient.reminder_time)
+    )
 
 
 async def on_consent(update: Update, context: BotContext) -> None:

@@ -12,18 +12,10 @@ from bot.forms import ITEMS, answer_label
 from bot.i18n import clock, long_date
 from bot.services import checkins
 from bot.services.checkins import AskItem, NothingDue, Submitted, Summary, WindowClosed
-from bot.services.onboarding import patient_for_chat
+from handlers.patient.access import active_patient, patient_or_explain
 from handlers.patient.onboarding import patient_gettext
 from handlers.render import edit_menu, question, summary
-from models import FormKind, Patient, PatientStatus, Site, TriageLevel
-
-
-async def active_patient(update: Update, session: AsyncSession) -> Patient | None:
-    chat = update.effective_chat
-    if chat is None:
-        return None
-    patient = await patient_for_chat(session, chat_id=chat.id)
-    return patient if patient is not None and patient.status is PatientStatus.ACTIVE else None
+from models import FormKind, Patient, Site, TriageLevel
 
 
 async def show(message: Message, patient: Patient, step: AskItem | Summary, session: AsyncSession) -> None:
@@ -31,9 +23,7 @@ async def show(message: Message, patient: Patient, step: AskItem | Summary, sess
     _ = patient_gettext(patient)
     text, markup = question(step, _) if isinstance(step, AskItem) else summary(step, _)
     sent = await message.get_bot().send_message(message.chat_id, text, reply_markup=markup)
-    await checkins.remember_message(
-        session, patient=patient, response_id=step.response_id, message_id=sent.message_id
-    )
+    await checkins.remember_message(session, patient=patient, response_id=step.response_id, message_id=sent.message_id)
 
 
 async def _open(update: Update, context: BotContext, form: FormKind) -> None:
@@ -42,11 +32,8 @@ async def _open(update: Update, context: BotContext, form: FormKind) -> None:
         return
     deps = context.deps
     async with deps.session() as session:
-        patient = await active_patient(update, session)
+        patient = await patient_or_explain(update, context, session)
         if patient is None:
-            from handlers.patient.commands import not_active
-
-            await not_active(update, context)
             return
         _ = patient_gettext(patient)
         step = await checkins.start(session, patient=patient, form=form, now=deps.clock.now())
@@ -64,9 +51,7 @@ async def _open(update: Update, context: BotContext, form: FormKind) -> None:
         assert isinstance(step, AskItem | Summary)
         if form is FormKind.REPORT and isinstance(step, AskItem) and step.number == 1:
             await message.reply_text(
-                _(
-                    "I am sorry you feel unwell. Please answer a few questions so your study team can see how you are."
-                )
+                _("I am sorry you feel unwell. Please answer a few questions so your study team can see how you are.")
             )
         await show(message, patient, step, session)
 
@@ -109,9 +94,7 @@ async def on_questionnaire_button(update: Update, context: BotContext) -> None:
                 await query.answer(_("This question was already answered."))
                 return
             await query.answer()
-            if (
-                isinstance(step, AskItem) and step.item.id == parts[2]
-            ):  # a toggle, or Done with nothing chosen
+            if isinstance(step, AskItem) and step.item.id == parts[2]:  # a toggle, or Done with nothing chosen
                 text, markup = question(step, _)
                 await query.edit_message_text(text, reply_markup=markup)
                 return
@@ -174,24 +157,20 @@ async def _submit(
         )
     if outcome.result.level in (TriageLevel.URGENT, TriageLevel.INFECTION):
         await message.reply_text(
-            _(
-                "Thank you. Your study team will look at your answers soon. If you feel worse, call {phone}."
-            ).format(phone=phone)
+            _("Thank you. Your study team will look at your answers soon. If you feel worse, call {phone}.").format(
+                phone=phone
+            )
         )
         return
     await message.reply_text(_("Thank you, your answers have been sent. Take care!"))
 
 
-async def on_typed_answer(
-    update: Update, context: BotContext, patient: Patient, session: AsyncSession
-) -> bool:
+async def on_typed_answer(update: Update, context: BotContext, patient: Patient, session: AsyncSession) -> bool:
     """Typed text while a questionnaire waits for an answer. Returns False if no questionnaire is open."""
     message = update.effective_message
     if message is None or message.text is None:
         return False
-    step = await checkins.type_answer(
-        session, patient=patient, text=message.text[:1000], now=context.deps.clock.now()
-    )
+    step = await checkins.type_answer(session, patient=patient, text=message.text[:1000], now=context.deps.clock.now())
     if step is None:
         return False
     if isinstance(step, AskItem) and step.problem:
@@ -202,8 +181,6 @@ async def on_typed_answer(
         return True
     response = await checkins.in_progress(session, patient=patient)
     if response is not None and response.message_id is not None:
-        await message.get_bot().edit_message_reply_markup(
-            message.chat_id, response.message_id, reply_markup=None
-        )
+        await message.get_bot().edit_message_reply_markup(message.chat_id, response.message_id, reply_markup=None)
     await show(message, patient, step, session)
     return True

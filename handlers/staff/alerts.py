@@ -47,9 +47,7 @@ async def on_escalation_button(update: Update, context: BotContext) -> None:
             )
             if result is AckResult.DENIED or escalation is None:
                 await query.answer(
-                    _(
-                        "You cannot act on this alert (another site, or your role does not acknowledge alerts)."
-                    ),
+                    _("You cannot act on this alert (another site, or your role does not acknowledge alerts)."),
                     show_alert=True,
                 )
                 return
@@ -63,9 +61,7 @@ async def on_escalation_button(update: Update, context: BotContext) -> None:
             if escalation.status in escalations.UNRESOLVED:
                 await query.edit_message_text(f"{query.message.text}\n\n{note}", reply_markup=markup)
             else:
-                await query.edit_message_text(
-                    f"{query.message.text}\n\n" + _("This alert has already been resolved.")
-                )
+                await query.edit_message_text(f"{query.message.text}\n\n" + _("This alert has already been resolved."))
         elif action == "confirm":
             first = await infection_form.begin(session, staff=staff, escalation_id=int(escalation_id))
             await query.answer()
@@ -110,9 +106,7 @@ async def ask_field(message: Message, staff: Staff, field: str) -> None:
         [button(_(label), f"inf|{field}|{code}") for code, label in choices[start : start + 3]]
         for start in range(0, len(choices), 3)
     ]
-    await message.get_bot().send_message(
-        message.chat_id, _(infection_form.PROMPTS[field]), reply_markup=keyboard(rows)
-    )
+    await message.get_bot().send_message(message.chat_id, _(infection_form.PROMPTS[field]), reply_markup=keyboard(rows))
 
 
 def field_value(name: str, value: object, _: Gettext) -> str:
@@ -121,9 +115,7 @@ def field_value(name: str, value: object, _: Gettext) -> str:
     if value is None:
         return "-"
     choices = infection_form.CHOICES[name]
-    return (
-        _(choices[str(value)]) if name not in infection_form.TYPED and str(value) in choices else str(value)
-    )
+    return _(choices[str(value)]) if name not in infection_form.TYPED and str(value) in choices else str(value)
 
 
 async def on_infection_button(update: Update, context: BotContext) -> None:
@@ -152,9 +144,7 @@ async def on_infection_button(update: Update, context: BotContext) -> None:
                 )
                 await query.edit_message_text(f"{query.message.text}\n\n{saved}")
                 return
-            following = await infection_form.answer(
-                session, staff=staff, field=field, raw=value, now=deps.clock.now()
-            )
+            following = await infection_form.answer(session, staff=staff, field=field, raw=value, now=deps.clock.now())
         except DomainError as refused:
             await query.answer(_(str(refused)), show_alert=True)
             return
@@ -219,13 +209,9 @@ async def alerts_command(update: Update, context: BotContext) -> None:
             site = await session.get_one(Site, escalation.site_id)
             state = _("acknowledged") if escalation.status is EscalationStatus.ACKNOWLEDGED else _("waiting")
             raised = local_datetime(escalation.raised_at, site.timezone, staff.language)
-            lines.append(
-                f"• {_(LEVEL_TITLES[escalation.level])} {patient.study_id} ({site.code}), {raised}: {state}"
-            )
+            lines.append(f"• {_(LEVEL_TITLES[escalation.level])} {patient.study_id} ({site.code}), {raised}: {state}")
             if escalations.may_acknowledge(staff, escalation) and escalation.status is EscalationStatus.OPEN:
-                buttons.append(
-                    [button("👀 " + _("Acknowledge") + f" {patient.study_id}", f"esc|{escalation.id}|ack")]
-                )
+                buttons.append([button("👀 " + _("Acknowledge") + f" {patient.study_id}", f"esc|{escalation.id}|ack")])
     await message.reply_text("\n".join(lines), reply_markup=keyboard(buttons) if buttons else None)
 
 

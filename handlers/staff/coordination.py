@@ -5,7 +5,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from telegram import Update
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Message, Update
 
 from bot.app import BotContext
 from bot.export_files import csv_zip
@@ -14,9 +15,21 @@ from bot.services.audit import record_event
 from bot.services.status import may_see_study_data, site_status, sites_of
 from handlers.common import stranger_gettext
 from handlers.staff.alerts import STAFF_ONLY, current_staff, staff_gettext
-from models import Site
+from models import Site, Staff
 
 COORDINATORS_ONLY = N_("This command is for coordinators and admins.")
+
+
+async def coordinator_or_refuse(update: Update, message: Message, session: AsyncSession) -> Staff | None:
+    """The coordinator or admin writing; anyone else is told the command is not for them."""
+    staff = await current_staff(update, session)
+    if staff is None:
+        await message.reply_text(stranger_gettext(update)(STAFF_ONLY))
+        return None
+    if not may_see_study_data(staff):
+        await message.reply_text(staff_gettext(staff)(COORDINATORS_ONLY))
+        return None
+    return staff
 
 
 async def status_command(update: Update, context: BotContext) -> None:
@@ -25,14 +38,10 @@ async def status_command(update: Update, context: BotContext) -> None:
         return
     deps = context.deps
     async with deps.session() as session:
-        staff = await current_staff(update, session)
+        staff = await coordinator_or_refuse(update, message, session)
         if staff is None:
-            await message.reply_text(stranger_gettext(update)(STAFF_ONLY))
             return
         _ = staff_gettext(staff)
-        if not may_see_study_data(staff):
-            await message.reply_text(_(COORDINATORS_ONLY))
-            return
         blocks = []
         for row in await site_status(session, staff=staff, now=deps.clock.now()):
             rate = row.dose_confirmation_rate
@@ -47,9 +56,7 @@ async def status_command(update: Update, context: BotContext) -> None:
                         _("Cannot be reached: {count}").format(count=row.unreachable),
                         _("Open alerts: {count}").format(count=row.open_escalations),
                         _("Doses confirmed: {rate}").format(
-                            rate="–"
-                            if rate is None
-                            else f"{rate:.0%} ({row.doses_confirmed}/{row.doses_closed})"
+                            rate="–" if rate is None else f"{rate:.0%} ({row.doses_confirmed}/{row.doses_closed})"
                         ),
                     ]
                 )
@@ -63,14 +70,10 @@ async def export_command(update: Update, context: BotContext) -> None:
         return
     deps = context.deps
     async with deps.session() as session:
-        staff = await current_staff(update, session)
+        staff = await coordinator_or_refuse(update, message, session)
         if staff is None:
-            await message.reply_text(stranger_gettext(update)(STAFF_ONLY))
             return
         _ = staff_gettext(staff)
-        if not may_see_study_data(staff):
-            await message.reply_text(_(COORDINATORS_ONLY))
-            return
         limited = sites_of(staff)
         site_code = None if limited is None else (await session.get_one(Site, limited)).code
         with tempfile.TemporaryDirectory() as folder:

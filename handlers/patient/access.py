@@ -1,0 +1,46 @@
+"""Who is writing: the active patient of this chat, or a kind explanation of why not."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+
+from bot.app import BotContext
+from bot.services import onboarding
+from handlers.common import stranger_gettext
+from handlers.patient.onboarding import HELP_FOR_STRANGERS, patient_gettext
+from models import Patient, PatientStatus
+
+
+async def active_patient(update: Update, session: AsyncSession) -> Patient | None:
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
+    return patient if patient is not None and patient.status is PatientStatus.ACTIVE else None
+
+
+async def not_active(update: Update, context: BotContext) -> None:
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    async with context.deps.session() as session:
+        patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
+    if patient is None:
+        await message.reply_text(stranger_gettext(update)(HELP_FOR_STRANGERS))
+        return
+    _ = patient_gettext(patient)
+    if patient.status is PatientStatus.ENROLLED:
+        await message.reply_text(
+            _("Please answer the question above first (I agree / I do not agree). Send /start to see it again.")
+        )
+    else:
+        await message.reply_text(_("Your follow-up in this study has ended. Thank you for taking part."))
+
+
+async def patient_or_explain(update: Update, context: BotContext, session: AsyncSession) -> Patient | None:
+    """The chat's active patient; anyone else is told why the bot cannot go on (and None is returned)."""
+    patient = await active_patient(update, session)
+    if patient is None:
+        await not_active(update, context)
+    return patient
