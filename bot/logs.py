@@ -1,15 +1,17 @@
 """Logging that never carries patient data or secrets.
 
 python-telegram-bot logs Bot API URLs (they contain the token) and, at DEBUG, every call's parameters (message
-text); httpx logs request URLs. Those loggers stay at INFO or above whatever the level, and a filter on the
-handler replaces any configured secret that would still reach the output.
+text); httpx logs request URLs; aiosqlite and SQLAlchemy log SQL parameters (answers). Those loggers stay at INFO
+or above whatever the level, and a filter on the handler replaces any configured secret still reaching output.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import traceback
 from collections.abc import Iterable
+from typing import TextIO
 
 log = logging.getLogger("bot")
 CHATTY = {
@@ -17,6 +19,8 @@ CHATTY = {
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,
     "apscheduler": logging.INFO,
+    "aiosqlite": logging.INFO,
+    "sqlalchemy": logging.WARNING,
 }
 
 
@@ -37,12 +41,29 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time (it may be replaced, e.g. by a test runner)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        return
+
+
 def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> None:
-    handler = logging.StreamHandler()
+    """Our handler on the root logger (replacing one we installed before, leaving any other alone)."""
+    handler = StderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [existing for existing in root.handlers if not isinstance(existing, StderrHandler)]
+    root.addHandler(handler)
     root.setLevel(level)
     for name, floor in CHATTY.items():
         logging.getLogger(name).setLevel(max(floor, logging.getLevelName(level)))

@@ -79,6 +79,7 @@ class BotApiStub:
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _new_call: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
+    _connections: set[asyncio.Task[None]] = field(default_factory=set)
     port: int = 0
 
     @property
@@ -91,10 +92,15 @@ class BotApiStub:
         return self
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._new_update.set()
-            await self._server.wait_closed()
+        """Stop listening and end every open connection (keep-alive or stalled) before returning."""
+        if self._server is None:
+            return
+        self._server.close()
+        self._new_update.set()
+        for connection in list(self._connections):
+            connection.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        await self._server.wait_closed()
 
     async def __aenter__(self) -> BotApiStub:
         return await self.start()
@@ -270,6 +276,9 @@ class BotApiStub:
     # -- the server
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = asyncio.current_task()
+        assert connection is not None
+        self._connections.add(connection)
         try:
             while (request := await read_request(reader)) is not None:
                 status, payload = await self._answer(request.path, parameters(request))
@@ -278,6 +287,7 @@ class BotApiStub:
         except (ConnectionError, ValueError):
             return  # the client went away or did not speak HTTP: drop the connection
         finally:
+            self._connections.discard(connection)
             writer.close()
 
     async def _answer(self, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
