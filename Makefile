@@ -43,23 +43,8 @@ run: install
 bench: install
 	$(BIN)/python -m bench
 
-# Until the simulated study (issue 7) lands, the demo walks the coordinator's CLI on a throw-away database.
 demo: install
-	@set -e; dir=$$(mktemp -d); \
-	export FOLLOWUP_DATABASE_URL="sqlite:///$$dir/demo.db" FOLLOWUP_BOT_USERNAME=sle_followup_demo_bot; \
-	run() { printf '\n$$ followup %s\n' "$$*"; $(BIN)/followup "$$@"; }; \
-	run db upgrade; \
-	run sites add PKU --name "Peking University People's Hospital" --timezone Asia/Shanghai --phone "+86 10 8832 5555"; \
-	run sites add BER --name "Charité Berlin" --timezone Europe/Berlin; \
-	run staff add --site PKU --role clinician --name "Dr Li"; \
-	run patients enroll --site PKU --group il2 --study-id PKU-001 --qr "$$dir/PKU-001.png"; \
-	run patients enroll --site BER --group control --study-id BER-001 --language en --reminder-time 18:30; \
-	printf 'study_id,site,group,enrolled_on\nPKU-002,PKU,il2,2026-02-30\n' > "$$dir/bad.csv"; \
-	run patients import "$$dir/bad.csv" || true; \
-	run patients show PKU-001; \
-	run patients shift-doses PKU-001 --days 2; \
-	run patients list; \
-	printf '\nDatabase, QR code and CSV are in %s\n' "$$dir"
+	$(BIN)/followup demo
 
 clean:
 	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo

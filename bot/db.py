@@ -35,18 +35,26 @@ def _with_driver(url: str, *, sqlite: str, postgresql: str) -> str:
     return parsed.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _sqlite_pragmas(durable: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers (CLI, exports) never block the bot's writes
+        cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
+        cursor.close()
+
+    return on_connect
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine whose error messages never quote SQL parameters (they can be patient answers)."""
+def create_engine(url: str, *, durable: bool = True, **kwargs: Any) -> AsyncEngine:
+    """An async engine whose error messages never quote SQL parameters (they can be patient answers).
+
+    `durable=False` skips fsync on SQLite: only for throw-away databases (the demo, benchmarks).
+    """
     engine = create_async_engine(async_url(url), hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(durable))
     return engine
 
 

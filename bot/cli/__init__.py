@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot.cli import infections, patients, sites
-from bot.cli.data import export_command, report_command
+from bot.cli.data import demo_command, export_command, report_command
 from bot.cli.ops import run_command, tick_command
 from bot.cli.runtime import fail, runtime
 from bot.cli.triage import triage_command
@@ -29,6 +29,7 @@ app.command("run")(run_command)
 app.command("tick")(tick_command)
 app.command("export")(export_command)
 app.command("report")(report_command)
+app.command("demo")(demo_command)
 
 
 @db_app.command("upgrade")

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.runtime import Runtime, fail, run_with_session
+from bot.cli.runtime import Runtime, console, fail, run_with_session
 from bot.export_files import FORMATS, Format, expected_rows, export_study
 from bot.report_files import write_report
 from bot.services.errors import DomainError
 from bot.services.report import load_study
 from bot.services.sites import get_site
+from bot.simulator.demo import DemoResult, prepare, run_demo
 
 
 def export_command(
@@ -66,3 +69,50 @@ def report_command(
         return write_report(data, out)
 
     typer.echo(str(run_with_session(use_case)))
+
+
+def demo_command(
+    folder: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Where to keep the database and outputs (default: a new temporary folder)"),
+    ] = None,
+    patients: Annotated[int, typer.Option(min=4, max=500, help="Simulated patients")] = 40,
+    days: Annotated[int, typer.Option(min=30, max=800, help="Simulated days")] = 760,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same study)")] = 7,
+) -> None:
+    """A whole simulated study, offline: the real bot against a loopback Telegram, two years on a fast clock."""
+    target = folder or Path(tempfile.mkdtemp(prefix="followup-demo-"))
+    prepare(target)
+    columns = (
+        TextColumn("simulating"),
+        BarColumn(),
+        TextColumn("day {task.completed:.0f} of {task.total:.0f}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns) as progress:
+        task = progress.add_task("days", total=days)
+        result = asyncio.run(
+            run_demo(
+                folder=target,
+                patients=patients,
+                days=days,
+                seed=seed,
+                progress=lambda done, _total: progress.update(task, completed=done),
+            )
+        )
+    console.print(transcript(result, result.patient_chat, "A patient (Chinese)"))
+    console.print(transcript(result, result.clinician_chat, "A clinician at PKU", limit=30))
+    console.print(f"\n{patients} patients, {days} simulated days, {result.infections} infections.")
+    console.print(f"Outputs in {target}:")
+    for path in result.files:
+        console.print(f"  {path}")
+
+
+def transcript(result: DemoResult, chat: int, title: str, limit: int = 40) -> str:
+    lines = [f"\n── {title} ──"]
+    for _chat, side, text in [entry for entry in result.transcript if entry[0] == chat][:limit]:
+        if text.startswith("/start "):
+            text = "/start ••••••••  (the one-time link's code)"
+        arrow = "👤" if side == "user" else "🤖"
+        lines.append(f"{arrow} " + text.replace("\n", "\n   "))
+    return "\n".join(lines)

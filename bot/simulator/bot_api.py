@@ -68,6 +68,8 @@ class BotApiStub:
     _faults: dict[str, list[Fault]] = field(default_factory=dict)
     _blocked: set[int] = field(default_factory=set)
     messages: dict[tuple[int, int], ChatMessage] = field(default_factory=dict)
+    _by_chat: dict[int, list[ChatMessage]] = field(default_factory=dict)
+    transcript: list[tuple[int, str, str]] = field(default_factory=list)  # (chat, "user" | "bot", text)
     _flaky: dict[str, tuple[float, random.Random, int]] = field(default_factory=dict)
     webhook: dict[str, Any] | None = None
     last_user_message_id: int = 0
@@ -118,6 +120,7 @@ class BotApiStub:
 
     def user_sends(self, chat_id: int, text: str, *, chat_type: str = "private", language: str = "zh-hans") -> int:
         """A person types a message (or a /command) in a chat; returns the update id."""
+        self.transcript.append((chat_id, "user", text))
         self.last_user_message_id = next(self._message_ids)
         message: dict[str, Any] = {
             "message_id": self.last_user_message_id,
@@ -155,6 +158,8 @@ class BotApiStub:
     def user_presses(self, chat_id: int, message_id: int, data: str) -> int:
         """A person taps a button under one of the bot's messages (sent as it looks now, like Telegram)."""
         shown = self.messages.get((chat_id, message_id))
+        label = next((text for text, value in shown.buttons if value == data), data) if shown else data
+        self.transcript.append((chat_id, "user", f"[{label}]"))
         message: dict[str, Any] = {
             "message_id": message_id,
             "date": int(self.now),
@@ -234,7 +239,7 @@ class BotApiStub:
 
     def screen(self, chat_id: int) -> list[ChatMessage]:
         """The bot's messages in one chat, oldest first, as the person sees them now."""
-        return [message for (chat, _id), message in sorted(self.messages.items()) if chat == chat_id]
+        return self._by_chat.get(chat_id, [])
 
     def find_button(self, chat_id: int, label: str) -> tuple[int, str]:
         """The newest message in the chat with a button whose label contains `label`: (message id, data)."""
@@ -341,12 +346,15 @@ class BotApiStub:
     def _message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
         message_id = next(self._message_ids)
         chat_id = int(params["chat_id"])
-        self.messages[chat_id, message_id] = ChatMessage(
+        self.transcript.append((chat_id, "bot", str(params.get("text") or params.get("caption") or "")))
+        shown = ChatMessage(
             chat_id,
             message_id,
             str(params.get("text") or params.get("caption") or ""),
             _buttons(params.get("reply_markup")),
         )
+        self.messages[chat_id, message_id] = shown
+        self._by_chat.setdefault(chat_id, []).append(shown)
         return {
             "message_id": message_id,
             "date": int(self.now),
