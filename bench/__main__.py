@@ -7,18 +7,24 @@ import json
 import os
 import platform
 
-from bench import dispatch
+from bench import dispatch, throughput
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=10_000, help="reminders to dispatch (default 10000)")
     parser.add_argument("--rate", type=float, default=25.0, help="configured global rate per second (default 25)")
+    parser.add_argument("--users", type=int, default=40, help="simultaneous patients for the throughput run")
+    parser.add_argument("--only", choices=["throughput", "dispatch"], help="run one benchmark")
     arguments = parser.parse_args()
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    result = dispatch.run(arguments.messages, arguments.rate)
-    print(json.dumps({"machine": machine, "dispatch": result}, indent=2))
+    results: dict[str, object] = {"machine": machine}
+    if arguments.only in (None, "throughput"):
+        results["throughput"] = throughput.run(arguments.users)
+    if arguments.only in (None, "dispatch"):
+        results["dispatch"] = dispatch.run(arguments.messages, arguments.rate)
+    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -291,6 +291,8 @@ class BotApiStub:
                 await writer.drain()
         except (ConnectionError, ValueError):
             return  # the client went away or did not speak HTTP: drop the connection
+        except asyncio.CancelledError:
+            return  # the stub is stopping: end quietly (asyncio's stream callback expects a result)
         finally:
             self._connections.discard(connection)
             writer.close()

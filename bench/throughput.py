@@ -1,0 +1,139 @@
+"""(a) Incoming updates per second for complete monthly check-ins, through the real Application and the loopback
+Bot API, as a ratio against a bare python-telegram-bot echo bot on the same stub, in the same run.
+
+Both face the same load: `users` people at once, each waiting for the bot's answer before the next update.
+The follow-up bot runs on a durable SQLite file (fsync on every commit), as a small site would run it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from telegram import Update
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from bot.app import build_application
+from bot.clock import FakeClock
+from bot.config import SHIPPED_PROTOCOL, load_settings
+from bot.db import create_engine, session_factory, upgrade_database
+from bot.protocol import load_protocol
+from bot.services import onboarding
+from bot.services.enrollment import EnrollmentRequest, enroll_patient
+from bot.services.sites import add_site
+from bot.simulator.bot_api import BotApiStub
+from bot.simulator.demo import Demo, Person
+from bot.simulator.harness import Harness, running
+
+ENROLLED = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+MONTH_ONE_OPEN = datetime(2026, 4, 2, 2, 0, tzinfo=UTC)
+
+
+async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(update.effective_message.text or "")
+
+
+async def echo_rate(users: int, per_user: int) -> tuple[int, float]:
+    async with BotApiStub() as stub:
+        application = ApplicationBuilder().token(stub.token).base_url(stub.base_url).build()
+        application.add_handler(MessageHandler(filters.TEXT, _echo))
+        async with running(stub, application) as harness:  # type: ignore[arg-type]
+
+            async def person(chat: int) -> None:
+                for number in range(per_user):
+                    await harness.send(chat, f"message {number}")
+
+            started = time.perf_counter()
+            await asyncio.gather(*(person(1000 + user) for user in range(users)))
+            return users * per_user, time.perf_counter() - started
+
+
+async def checkin_rate(users: int) -> tuple[int, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        upgrade_database(url)
+        engine = create_engine(url)
+        sessions = session_factory(engine)
+        protocol = load_protocol(SHIPPED_PROTOCOL)
+        clock = FakeClock(ENROLLED)
+        async with BotApiStub() as stub:
+            settings = load_settings(
+                telegram_token=stub.token, telegram_api_url=stub.base_url, bot_username="bench_bot"
+            )
+            application = build_application(settings=settings, protocol=protocol, clock=clock, sessions=sessions)
+            async with sessions() as session:
+                await add_site(
+                    session,
+                    code="PKU",
+                    name="PKU",
+                    timezone="Asia/Shanghai",
+                    phone=None,
+                    actor="bench",
+                    now=clock.now(),
+                )
+            people = []
+            for user in range(users):
+                async with sessions() as session:
+                    request = EnrollmentRequest.model_validate(
+                        {"study_id": f"B{user:05d}", "site": "PKU", "group": "il2" if user % 2 else "control"}
+                    )
+                    enrolled = await enroll_patient(
+                        session, request=request, protocol=protocol, actor="bench", now=clock.now()
+                    )
+                    linked = await onboarding.redeem(session, code=enrolled.code, chat_id=5000 + user, now=clock.now())
+                    assert isinstance(linked, onboarding.LinkedPatient)
+                    await onboarding.give_consent(session, patient=linked.patient, agree=True, now=clock.now())
+                    await onboarding.await_input(session, patient=linked.patient, what=None)
+                people.append(Person(5000 + user, request.study_id))
+            clock.set(MONTH_ONE_OPEN)
+            async with running(stub, application) as harness:
+                demo = Demo(harness, clock, random.Random(1))
+                answers: dict[str, str | list[str]] = {
+                    "prednisone_mg": "7.5",
+                    "immunosuppressants": ["hydroxychloroquine"],
+                }
+                counted = _Counter(harness)
+
+                async def person(who: Person) -> None:
+                    await harness.send(who.chat, "/checkin")
+                    await demo.answer_questionnaire(who, answers)
+
+                started = time.perf_counter()
+                await asyncio.gather(*(person(who) for who in people))
+                elapsed = time.perf_counter() - started
+        await engine.dispose()
+        return counted.updates, elapsed
+
+
+class _Counter:
+    """Counts the updates a harness hands to the Application."""
+
+    def __init__(self, harness: Harness) -> None:
+        self.updates = 0
+        original = harness.handled
+
+        async def counting(update_id: int, times: int = 1) -> None:
+            self.updates += 1
+            await original(update_id, times)
+
+        harness.handled = counting  # type: ignore[method-assign]
+
+
+def run(users: int) -> dict[str, float]:
+    checkin_updates, checkin_seconds = asyncio.run(checkin_rate(users))
+    per_user = max(1, round(checkin_updates / users))
+    echo_updates, echo_seconds = asyncio.run(echo_rate(users, per_user))
+    ours, echo = checkin_updates / checkin_seconds, echo_updates / echo_seconds
+    return {
+        "users": users,
+        "checkin_updates": checkin_updates,
+        "checkin_updates_per_second": round(ours, 1),
+        "echo_updates": echo_updates,
+        "echo_updates_per_second": round(echo, 1),
+        "ratio": round(ours / echo, 3),
+    }
