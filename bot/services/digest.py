@@ -31,6 +31,14 @@ from models import (
 DIGEST_ROLES = (StaffRole.CLINICIAN, StaffRole.PI, StaffRole.COORDINATOR)
 
 
+async def _already_sent(session: AsyncSession, key: str) -> bool:
+    """A range on the unique dedupe-key index (a LIKE prefix would scan the whole outbox on SQLite)."""
+    found = await session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key >= key, OutboxMessage.dedupe_key < key + "~").limit(1)
+    )
+    return found is not None
+
+
 async def send_digests(session: AsyncSession, *, protocol: StudyProtocol, now: datetime) -> int:
     """Queue today's digest for every site whose digest hour has passed; commit. Returns digests queued."""
     queued = 0
@@ -39,9 +47,7 @@ async def send_digests(session: AsyncSession, *, protocol: StudyProtocol, now: d
         day = now.astimezone(zone).date()
         until = local_instant(day, protocol.escalation.digest_time, zone)
         key = f"digest:{site.id}:{day.isoformat()}"
-        if now < until or await session.scalar(
-            select(OutboxMessage.id).where(OutboxMessage.dedupe_key.startswith(key)).limit(1)
-        ):
+        if now < until or await _already_sent(session, key):
             continue
         since = until - timedelta(days=1)
         reviews = (
