@@ -214,10 +214,11 @@ async def tick_ms(url: str, moment: datetime, repeats: int = 15) -> float:
 
 
 async def due_tick(url: str) -> dict[str, float]:
-    """One tick when the first baseline's reminders fall due: how many rows, how long, per row."""
+    """One tick when the first doses of a thirtieth of the patients fall due: how many rows, how long, per row."""
     engine = create_engine(url)
     sessions = session_factory(engine)
-    moment = datetime.combine(BASELINE, time(9), tzinfo=ZONE).astimezone(UTC) + timedelta(seconds=30)
+    first_il2 = BASELINE + timedelta(days=1)  # patients with id % 30 == 1 (odd ids: the IL-2 group)
+    moment = datetime.combine(first_il2, time(9), tzinfo=ZONE).astimezone(UTC) + timedelta(seconds=30)
     clock = FakeClock(moment)
     dispatcher = Dispatcher(
         sessions=sessions,

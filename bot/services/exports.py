@@ -29,7 +29,7 @@ from models import (
 
 Row = dict[str, Any]
 Query: TypeAlias = Select[*tuple[Any, ...]]
-CHUNK = 5_000
+CHUNK = 20_000
 
 
 def _site_filter(query: Query, site_code: str | None) -> Query:
@@ -41,24 +41,31 @@ def _joined(value: Any) -> Any:
 
 
 def _patients(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
-    query = select(Patient, Site.code).join(Site, Patient.site_id == Site.id).order_by(Patient.study_id)
+    query = (
+        select(
+            Patient.study_id,
+            Site.code,
+            Patient.group,
+            Patient.status,
+            Patient.baseline_date,
+            Patient.il2_start,
+            Patient.language,
+            Patient.timezone,
+            Patient.consented_at,
+            Patient.unreachable,
+            Patient.ended_at,
+            Patient.end_reason,
+        )
+        .join(Site, Patient.site_id == Site.id)
+        .order_by(Patient.study_id)
+    )
+    names = [column.name for column in DATASETS["patients"]]
 
     def row(record: Any) -> Row:
-        patient, site = record
-        return {
-            "study_id": patient.study_id,
-            "site": site,
-            "group": patient.group.value,
-            "status": patient.status.value,
-            "baseline_date": patient.baseline_date,
-            "il2_start": patient.il2_start,
-            "language": patient.language.value,
-            "timezone": patient.timezone,
-            "consented_at": patient.consented_at,
-            "unreachable": patient.unreachable,
-            "ended_at": patient.ended_at,
-            "end_reason": patient.end_reason,
-        }
+        values = dict(zip(names, record, strict=True))
+        for enum_column in ("group", "status", "language"):
+            values[enum_column] = values[enum_column].value
+        return values
 
     return _site_filter(query, site_code), row
 
@@ -97,26 +104,28 @@ def _answers(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
 
 def _doses(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
     query = (
-        select(ScheduledContact, Patient.study_id, Site.code)
+        select(
+            Patient.study_id,
+            Site.code,
+            ScheduledContact.cycle,
+            ScheduledContact.dose_number,
+            ScheduledContact.planned_date,
+            ScheduledContact.status,
+            ScheduledContact.answered_at,
+            ScheduledContact.reminders_sent,
+            ScheduledContact.snoozes,
+        )
         .join(Patient, ScheduledContact.patient_id == Patient.id)
         .join(Site, Patient.site_id == Site.id)
         .where(ScheduledContact.kind == ContactKind.DOSE)
         .order_by(Patient.study_id, ScheduledContact.due_at)
     )
+    names = [column.name for column in DATASETS["doses"]]
 
     def row(record: Any) -> Row:
-        contact, study_id, site = record
-        return {
-            "study_id": study_id,
-            "site": site,
-            "cycle": contact.cycle,
-            "dose": contact.dose_number,
-            "planned_date": contact.planned_date,
-            "status": contact.status.value,
-            "confirmed_at": contact.answered_at,
-            "reminders_sent": contact.reminders_sent,
-            "snoozes": contact.snoozes,
-        }
+        values = dict(zip(names, record, strict=True))
+        values["status"] = values["status"].value
+        return values
 
     return _site_filter(query, site_code), row
 
