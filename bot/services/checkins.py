@@ -64,7 +64,7 @@ class NothingDue:
 
 @dataclass(frozen=True)
 class WindowClosed:
-    pass
+    """The check-in's window closed before the patient submitted: the answers are kept, not counted."""
 
 
 Step = AskItem | Summary | Submitted | NothingDue | WindowClosed
