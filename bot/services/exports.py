@@ -40,6 +40,19 @@ def _joined(value: Any) -> Any:
     return ";".join(str(part) for part in value) if isinstance(value, list) else value
 
 
+def _named(dataset: str, *, enums: tuple[str, ...]) -> Callable[[Any], Row]:
+    """A row selected in the codebook's column order, named by it; enum columns as their codes."""
+    names = [column.name for column in DATASETS[dataset]]
+
+    def row(record: Any) -> Row:
+        values = dict(zip(names, record, strict=True))
+        for name in enums:
+            values[name] = values[name].value
+        return values
+
+    return row
+
+
 def _patients(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
     query = (
         select(
@@ -59,15 +72,7 @@ def _patients(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
         .join(Site, Patient.site_id == Site.id)
         .order_by(Patient.study_id)
     )
-    names = [column.name for column in DATASETS["patients"]]
-
-    def row(record: Any) -> Row:
-        values = dict(zip(names, record, strict=True))
-        for enum_column in ("group", "status", "language"):
-            values[enum_column] = values[enum_column].value
-        return values
-
-    return _site_filter(query, site_code), row
+    return _site_filter(query, site_code), _named("patients", enums=("group", "status", "language"))
 
 
 def _answers(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
@@ -120,14 +125,7 @@ def _doses(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
         .where(ScheduledContact.kind == ContactKind.DOSE)
         .order_by(Patient.study_id, ScheduledContact.due_at)
     )
-    names = [column.name for column in DATASETS["doses"]]
-
-    def row(record: Any) -> Row:
-        values = dict(zip(names, record, strict=True))
-        values["status"] = values["status"].value
-        return values
-
-    return _site_filter(query, site_code), row
+    return _site_filter(query, site_code), _named("doses", enums=("status",))
 
 
 def _escalations(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
