@@ -26,7 +26,7 @@ extract: $(STAMP)
 		--sort-output -o locales/messages.pot bot handlers
 
 update-catalogs: extract
-	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --width 110
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete --width 110
 
 test: install
 	$(BIN)/python -m pytest

@@ -22,6 +22,7 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
 from bot.scheduler import Jobs, start_scheduler
+from bot.update_processor import ChatOrderedUpdateProcessor
 
 WRONG_CODES_ALLOWED = 5
 WRONG_CODE_WINDOW = timedelta(hours=1)
@@ -137,7 +138,7 @@ def build_application(
         .token(settings.require_token())
         .base_url(settings.telegram_api_url)
         .context_types(ContextTypes(context=BotContext))
-        .concurrent_updates(False)
+        .concurrent_updates(ChatOrderedUpdateProcessor())
         .post_init(on_start)
         .post_stop(on_stop)
         .build(),

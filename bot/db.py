@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+M = TypeVar("M")
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
@@ -56,6 +58,18 @@ def create_engine(url: str, *, durable: bool = True, **kwargs: Any) -> AsyncEngi
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(durable))
     return engine
+
+
+async def get_for_update(session: AsyncSession, model: type[M], ident: int) -> M | None:
+    """The row as committed now, locked until the transaction ends, so a check-then-change is not raced.
+
+    PostgreSQL locks the row (FOR UPDATE). SQLite has no row locks but one writer at a time: a no-op write to
+    the row begins the transaction with the database's write lock, and the row is read again under it.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        (key,) = inspect(model).primary_key
+        await session.execute(update(model).where(key == ident).values({key: key}))
+    return await session.get(model, ident, with_for_update=True, populate_existing=True)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

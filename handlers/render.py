@@ -17,9 +17,23 @@ def keyboard(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
+CONFIRMATION_LENGTH = 60
+
+
+def confirmation(step: AskItem, _: Gettext) -> list[str]:
+    """ "✔ Fever: No" above the next question: the patient sees the tap was taken (the question is edited in place)."""
+    if step.recorded is None:
+        return []
+    item, value = step.recorded
+    label = answer_label(item, value, _)
+    if len(label) > CONFIRMATION_LENGTH:
+        label = label[: CONFIRMATION_LENGTH - 1] + "…"
+    return [f"✔ {_(item.title)}: {label}"]
+
+
 def question(step: AskItem, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
     item = step.item
-    lines = [f"({step.number}/{step.total}) {_(item.prompt)}"]
+    lines = [*confirmation(step, _), f"({step.number}/{step.total}) {_(item.prompt)}"]
     if step.problem:
         lines.insert(0, "⚠️ " + _(step.problem).format(minimum=f"{item.minimum:g}", maximum=f"{item.maximum:g}"))
     prefix = f"q|{step.response_id}|{item.id}|"
@@ -45,15 +59,18 @@ def question(step: AskItem, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
 
 
 def summary(step: Summary, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
-    lines = [_("Please check your answers:"), ""]
-    lines += [f"• {_(item.title)}: {answer_label(item, value, _)}" for item, value in step.answers]
+    answers = "\n".join(f"• {_(item.title)}: {answer_label(item, value, _)}" for item, value in step.answers)
     rows = [
         [button("✅ " + _("Submit"), f"qs|{step.response_id}")],
         [button("✏️ " + _("Edit"), f"qe|{step.response_id}")],
     ]
-    return "\n".join(lines), keyboard(rows)
+    return "\n\n".join([_("Please check your answers:"), answers]), keyboard(rows)
 
 
 def edit_menu(step: Summary, _: Gettext) -> InlineKeyboardMarkup:
     rows = [[button(_(item.title), f"qi|{step.response_id}|{item.id}")] for item, _value in step.answers]
     return keyboard(rows)
+
+
+def view(step: AskItem | Summary, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
+    return question(step, _) if isinstance(step, AskItem) else summary(step, _)

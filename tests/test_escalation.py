@@ -22,6 +22,7 @@ from bot.services.sites import add_staff
 from bot.simulator.bot_api import BotApiStub
 from bot.simulator.harness import Harness
 from models import (
+    AuditEvent,
     ContactStatus,
     Escalation,
     EscalationStatus,
@@ -233,6 +234,35 @@ async def test_it_follows_the_slower_chain_for_a_suspected_infection(study: Stud
     clock.advance(timedelta(days=3))
     await jobs.tick()
     assert [len(study.alerts_to(chat)) for chat in (CLINICIAN_A, PI_A, ADMIN)] == [1, 1, 1], "no repeats"
+
+
+async def test_it_lets_only_one_of_two_simultaneous_acknowledgements_through(study: Study) -> None:
+    """Updates from different chats are handled at the same time: the escalation row is locked, not raced."""
+    bot, jobs, clock = study.bot, study.jobs, study.clock
+    await urgent_report(study)
+    await jobs.tick()
+    clock.advance(timedelta(minutes=30))
+    await jobs.tick()
+    taps = [bot.stub.find_button(chat, "Acknowledge") for chat in (CLINICIAN_A, PI_A)]
+    update_ids = [bot.stub.user_presses(chat, *tap) for chat, tap in zip((CLINICIAN_A, PI_A), taps, strict=True)]
+    for update_id in update_ids:
+        await bot.handled(update_id)
+    async with session_factory(study.engine)() as session:
+        acknowledgements = await session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "escalation.acknowledge")
+        )
+    assert acknowledgements == 1
+    escalation = await study.escalation()
+    assert escalation.status is EscalationStatus.ACKNOWLEDGED
+    winner = CLINICIAN_A if escalation.acknowledged_by == (await staff_id(study, CLINICIAN_A)) else PI_A
+    assert "You acknowledged this alert." in bot.last_text(winner)
+
+
+async def staff_id(study: Study, chat: int) -> int:
+    async with session_factory(study.engine)() as session:
+        found = await session.scalar(select(Staff.id).where(Staff.telegram_user_id == chat))
+        assert found is not None
+        return found
 
 
 async def test_it_records_not_an_infection_with_a_reason(study: Study) -> None:

@@ -121,6 +121,26 @@ async def open_checkin_month_1(clock: FakeClock) -> None:
     clock.set(datetime(2026, 4, 2, 1, 30, tzinfo=UTC))  # month 1 is due at 09:00 Shanghai on 2 April
 
 
+async def test_it_edits_the_question_in_place_one_edit_per_tap(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    invite = await enrolled(engine, protocol, clock, language="en")
+    await onboard(bot, invite.code, agree="I agree")
+    await open_checkin_month_1(clock)
+    await bot.send(CHAT, "/checkin")
+    question = bot.stub.screen(CHAT)[-1]
+    before = len(bot.stub.calls)
+    for label in ["No", "Cough", "Done", "Back"]:
+        await bot.tap(CHAT, label)
+    assert bot.stub.screen(CHAT)[-1] is question
+    methods = [call.method for call in bot.stub.calls[before:]]
+    assert sorted(methods) == ["answerCallbackQuery"] * 4 + ["editMessageText"] * 4
+    assert question.text == "(2/10) Have you had any of these? Tap all that apply, then tap Done."
+    assert ("✅ Cough", question.buttons[0][1]) in question.buttons
+    await bot.tap(CHAT, "Done")
+    assert question.text == "✔ Symptoms: Cough\n\n(3/10) Have you seen a doctor because you felt unwell?"
+
+
 async def test_it_takes_a_whole_checkin_in_english_in_few_taps(
     bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
 ) -> None:
@@ -257,7 +277,7 @@ async def test_it_resumes_a_questionnaire_after_a_restart(
         assert shown.text.startswith("(2/")
         assert ("✅ Cough", shown.buttons[0][1]) in shown.buttons
         await restarted.tap(CHAT, "Done")
-        assert restarted.last_text(CHAT).startswith("(3/")
+        assert restarted.last_text(CHAT).startswith("✔ Symptoms: Cough\n\n(3/")
 
 
 async def test_it_never_answers_twice_from_an_old_keyboard_or_a_double_tap(

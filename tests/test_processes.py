@@ -8,8 +8,9 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -49,7 +50,10 @@ def test_it_runs_one_tick_from_the_command_line(
 
     async def prepare() -> None:
         engine = create_engine(cli_env)
-        invite = await enrolled(engine, protocol, clock, enrolled_on=date.today(), language="en", reminder_time="00:00")
+        today_at_site = now.astimezone(ZoneInfo("Asia/Shanghai")).date()  # the dose day is the site's, not UTC's
+        invite = await enrolled(
+            engine, protocol, clock, enrolled_on=today_at_site, language="en", reminder_time="00:00"
+        )
         async with session_factory(engine)() as session:
             linked = await onboarding.redeem(session, code=invite.code, chat_id=321, now=now)
             assert isinstance(linked, onboarding.LinkedPatient)

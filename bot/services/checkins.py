@@ -6,7 +6,7 @@ double tap) return None: the caller ignores them, so nothing is answered twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,7 @@ class AskItem:
     total: int
     selected: tuple[str, ...] = ()
     problem: str | None = None  # why the last typed answer was refused (a msgid with {minimum}/{maximum})
+    recorded: tuple[Item, Any] | None = None  # the answer this step just stored, to confirm it to the patient
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,13 @@ class WindowClosed:
 Step = AskItem | Summary | Submitted | NothingDue | WindowClosed
 
 
-async def _answers(session: AsyncSession, response_id: int) -> dict[str, Any]:
+async def _answer_rows(session: AsyncSession, response_id: int) -> dict[str, Answer]:
     rows = await session.scalars(select(Answer).where(Answer.response_id == response_id))
-    return {row.item_id: row.value for row in rows}
+    return {row.item_id: row for row in rows}
+
+
+def _values(rows: dict[str, Answer]) -> dict[str, Any]:
+    return {item_id: row.value for item_id, row in rows.items()}
 
 
 async def in_progress(session: AsyncSession, *, patient: Patient) -> QuestionnaireResponse | None:
@@ -84,10 +89,8 @@ async def in_progress(session: AsyncSession, *, patient: Patient) -> Questionnai
     )
 
 
-async def current_step(
-    session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse
-) -> AskItem | Summary:
-    answers = await _answers(session, response.id)
+def _view(patient: Patient, response: QuestionnaireResponse, answers: dict[str, Any]) -> AskItem | Summary:
+    """What to show for the response's current item (or the summary), from answers already loaded."""
     items = visible_items(response.form, answers, patient.group)
     if response.current_item is None:
         return Summary(response.id, response.form, [(item, answers[item.id]) for item in items if item.id in answers])
@@ -95,6 +98,12 @@ async def current_step(
     number = next((index for index, shown in enumerate(items, start=1) if shown.id == item.id), 1)
     selected = tuple(answers.get(item.id) or ()) if item.kind is Kind.MULTI else ()
     return AskItem(response.id, item, number, len(items), selected)
+
+
+async def current_step(
+    session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse
+) -> AskItem | Summary:
+    return _view(patient, response, _values(await _answer_rows(session, response.id)))
 
 
 async def open_checkin(session: AsyncSession, *, patient: Patient, now: datetime) -> ScheduledContact | None:
@@ -149,10 +158,8 @@ async def start(session: AsyncSession, *, patient: Patient, form: FormKind, now:
         started_at=now,
     )
     session.add(response)
-    await session.flush()
-    step = await current_step(session, patient=patient, response=response)
     await session.commit()
-    return step
+    return _view(patient, response, {})
 
 
 async def _response(session: AsyncSession, *, patient: Patient, response_id: int) -> QuestionnaireResponse | None:
@@ -162,28 +169,43 @@ async def _response(session: AsyncSession, *, patient: Patient, response_id: int
     return response
 
 
-async def _store(session: AsyncSession, response: QuestionnaireResponse, item: Item, value: Any, now: datetime) -> None:
-    existing = await session.scalar(select(Answer).where(Answer.response_id == response.id, Answer.item_id == item.id))
+def _store(
+    session: AsyncSession,
+    rows: dict[str, Answer],
+    response: QuestionnaireResponse,
+    item: Item,
+    value: Any,
+    now: datetime,
+) -> None:
+    """Keep the answer to `item` (a new row, or the earlier answer changed) in the session and in `rows`."""
+    existing = rows.get(item.id)
     if existing is None:
-        session.add(Answer(response_id=response.id, item_id=item.id, value=value, answered_at=now))
+        rows[item.id] = Answer(response_id=response.id, item_id=item.id, value=value, answered_at=now)
+        session.add(rows[item.id])
     else:
         existing.value, existing.answered_at = value, now
 
 
-async def _advance(session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse) -> AskItem | Summary:
-    answers = await _answers(session, response.id)
+async def _advance(
+    session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse, rows: dict[str, Answer]
+) -> AskItem | Summary:
+    """Record the current item as answered, move to the next unanswered one (or, when editing, back to the
+    summary) and commit."""
+    answered = ITEMS[response.current_item] if response.current_item else None
+    answers = _values(rows)
     items = visible_items(response.form, answers, patient.group)
-    following = None
-    if not response.editing:
+    if response.editing:
+        following = next((item.id for item in items if item.id not in answers), None)
+    else:
         ids = [item.id for item in items]
         position = ids.index(response.current_item) if response.current_item in ids else -1
         following = next((item.id for item in items[position + 1 :] if item.id not in answers), None)
-    else:
-        following = next((item.id for item in items if item.id not in answers), None)
     response.current_item = following
     response.editing = response.editing and following is not None
-    step = await current_step(session, patient=patient, response=response)
     await session.commit()
+    step = _view(patient, response, answers)
+    if isinstance(step, AskItem) and answered is not None:
+        return replace(step, recorded=(answered, answers.get(answered.id)))
     return step
 
 
@@ -195,39 +217,33 @@ async def choose(
     if response is None or response.current_item != item_id:
         return None
     item = ITEMS[item_id]
+    rows = await _answer_rows(session, response.id)
     if item.kind is Kind.MULTI:
-        selected = list((await _answers(session, response.id)).get(item_id) or [])
+        selected = list(rows[item_id].value or []) if item_id in rows else []
         if code == "done":
             if not selected:
-                step = await current_step(session, patient=patient, response=response)
-                assert isinstance(step, AskItem)
-                return AskItem(
-                    step.response_id,
-                    item,
-                    step.number,
-                    step.total,
-                    (),
-                    N_("Please tap at least one answer, or “None of these”."),
-                )
-            return await _advance(session, patient=patient, response=response)
+                shown = _view(patient, response, _values(rows))
+                assert isinstance(shown, AskItem)
+                return replace(shown, problem=N_("Please tap at least one answer, or “None of these”."))
+            return await _advance(session, patient=patient, response=response, rows=rows)
         if code not in item.options:
             return None
         if code == "none":  # exclusive, so it also finishes the item: one tap
-            await _store(session, response, item, ["none"], now)
-            return await _advance(session, patient=patient, response=response)
+            _store(session, rows, response, item, ["none"], now)
+            return await _advance(session, patient=patient, response=response, rows=rows)
         selected = [chosen for chosen in selected if chosen not in (code, "none")] + (
             [] if code in selected else [code]
         )
-        await _store(session, response, item, sorted(selected, key=item.options.index), now)
+        _store(session, rows, response, item, sorted(selected, key=item.options.index), now)
         await session.commit()
-        return await current_step(session, patient=patient, response=response)
+        return _view(patient, response, _values(rows))
     if code == "skip" and item.optional:
-        await _store(session, response, item, None, now)
-        return await _advance(session, patient=patient, response=response)
+        _store(session, rows, response, item, None, now)
+        return await _advance(session, patient=patient, response=response, rows=rows)
     if code not in item.choices():
         return None
-    await _store(session, response, item, float(code) if item.kind is Kind.NUMBER else code, now)
-    return await _advance(session, patient=patient, response=response)
+    _store(session, rows, response, item, float(code) if item.kind is Kind.NUMBER else code, now)
+    return await _advance(session, patient=patient, response=response, rows=rows)
 
 
 async def type_answer(session: AsyncSession, *, patient: Patient, text: str, now: datetime) -> AskItem | Summary | None:
@@ -236,37 +252,30 @@ async def type_answer(session: AsyncSession, *, patient: Patient, text: str, now
     if response is None or response.current_item is None:
         return None
     item = ITEMS[response.current_item]
-    step = await current_step(session, patient=patient, response=response)
-    assert isinstance(step, AskItem)
+    rows = await _answer_rows(session, response.id)
+    shown = _view(patient, response, _values(rows))
+    assert isinstance(shown, AskItem)
     if item.kind not in TYPED_KINDS:
-        return AskItem(
-            step.response_id,
-            item,
-            step.number,
-            step.total,
-            step.selected,
-            N_("Please tap one of the buttons."),
-        )
+        return replace(shown, problem=N_("Please tap one of the buttons."))
     try:
         value = parse_typed(item, text)
     except Invalid as refused:
-        return AskItem(step.response_id, item, step.number, step.total, (), str(refused))
-    await _store(session, response, item, value, now)
-    return await _advance(session, patient=patient, response=response)
+        return replace(shown, selected=(), problem=str(refused))
+    _store(session, rows, response, item, value, now)
+    return await _advance(session, patient=patient, response=response, rows=rows)
 
 
 async def back(session: AsyncSession, *, patient: Patient, response_id: int) -> AskItem | Summary | None:
     response = await _response(session, patient=patient, response_id=response_id)
     if response is None:
         return None
-    items = visible_items(response.form, await _answers(session, response.id), patient.group)
-    ids = [item.id for item in items]
+    answers = _values(await _answer_rows(session, response.id))
+    ids = [item.id for item in visible_items(response.form, answers, patient.group)]
     position = ids.index(response.current_item) if response.current_item in ids else len(ids)
     response.current_item = ids[max(position - 1, 0)]
     response.editing = False
-    step = await current_step(session, patient=patient, response=response)
     await session.commit()
-    return step
+    return _view(patient, response, answers)
 
 
 async def edit(session: AsyncSession, *, patient: Patient, response_id: int, item_id: str) -> AskItem | None:
@@ -278,10 +287,11 @@ async def edit(session: AsyncSession, *, patient: Patient, response_id: int, ite
         or item_id not in {item.id for item in FORMS[response.form]}
     ):
         return None
+    answers = _values(await _answer_rows(session, response.id))
     response.current_item = item_id
     response.editing = True
-    step = await current_step(session, patient=patient, response=response)
     await session.commit()
+    step = _view(patient, response, answers)
     assert isinstance(step, AskItem)
     return step
 
@@ -310,7 +320,7 @@ async def submit(
         response.status = ResponseStatus.ABANDONED
         await session.commit()
         return WindowClosed()
-    answers = await _answers(session, response.id)
+    answers = _values(await _answer_rows(session, response.id))
     shown = {item.id for item in visible_items(response.form, answers, patient.group)}
     await session.execute(delete(Answer).where(Answer.response_id == response.id, Answer.item_id.not_in(shown)))
     kept = {key: value for key, value in answers.items() if key in shown and value is not None}

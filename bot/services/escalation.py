@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import get_for_update
 from bot.delivery.outbox import enqueue
 from bot.i18n import gettext_for
 from bot.protocol import EscalationChain, StudyProtocol
@@ -199,7 +200,12 @@ async def step_escalations(session: AsyncSession, *, protocol: StudyProtocol, no
             .with_for_update(skip_locked=True)
         )
     ).all()
-    for escalation in due:
+    taken = 0
+    for candidate in due:
+        escalation = await get_for_update(session, Escalation, candidate.id)  # acknowledged meanwhile? (SQLite)
+        if escalation is None or escalation.status is not EscalationStatus.OPEN or escalation.next_step_at is None:
+            continue
+        taken += 1
         chain = chain_for(protocol, escalation.level)
         if escalation.stage < len(chain.steps):
             step = chain.steps[escalation.stage]
@@ -227,7 +233,7 @@ async def step_escalations(session: AsyncSession, *, protocol: StudyProtocol, no
             )
         escalation.next_step_at = _next_step(escalation, chain)
     await session.commit()
-    return len(due)
+    return taken
 
 
 def _next_step(escalation: Escalation, chain: EscalationChain) -> datetime | None:
@@ -250,7 +256,7 @@ async def acknowledge(
     session: AsyncSession, *, staff: Staff, escalation_id: int, now: datetime
 ) -> tuple[AckResult, Escalation | None]:
     """Stop the chain, show the others who acknowledged, and tell the patient the site has seen the report."""
-    escalation = await session.get(Escalation, escalation_id)
+    escalation = await get_for_update(session, Escalation, escalation_id)
     if escalation is None or not may_see(staff, escalation):
         return AckResult.GONE if escalation is None else AckResult.DENIED, None
     if not may_acknowledge(staff, escalation):
@@ -317,7 +323,7 @@ async def dismiss(
     session: AsyncSession, *, staff: Staff, escalation_id: int, reason: str, now: datetime
 ) -> Escalation | None:
     """ "Not an infection", with the reason. None if this staff member may not, or it is already resolved."""
-    escalation = await session.get(Escalation, escalation_id)
+    escalation = await get_for_update(session, Escalation, escalation_id)
     reason = " ".join(reason.split())[:1000]
     if escalation is None or not may_acknowledge(staff, escalation) or not reason:
         return None

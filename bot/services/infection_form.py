@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import get_for_update
 from bot.i18n import N_
 from bot.services.errors import DomainError
 from bot.services.escalation import UNRESOLVED, may_acknowledge
@@ -156,8 +157,8 @@ async def save(session: AsyncSession, *, staff: Staff, now: datetime) -> tuple[I
     draft = dict(staff.draft or {})
     if staff.awaiting != "infection" or next_field(draft) != SUMMARY:
         raise DomainError(N_("This question was already answered."))
-    escalation = await session.get_one(Escalation, draft.pop("escalation_id"))
-    if escalation.status not in UNRESOLVED or not may_acknowledge(staff, escalation):
+    escalation = await get_for_update(session, Escalation, draft.pop("escalation_id"))
+    if escalation is None or escalation.status not in UNRESOLVED or not may_acknowledge(staff, escalation):
         raise DomainError(N_("This alert has already been resolved."))
     patient = await session.get_one(Patient, escalation.patient_id)
     details = details_or_error(**draft)

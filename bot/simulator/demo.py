@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,6 +36,7 @@ from models import Escalation, Patient, ScheduledContact, StaffRole
 
 START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
 MONTHLY_INFECTION = {"il2": 0.02, "control": 0.04}  # simulated, not a claim about the drug
+QUESTION = re.compile(r"^\(\d+/\d+\) ", re.MULTILINE)  # "(3/10) Have you seen a doctor…"
 SITES = (
     ("PKU", "北京大学人民医院 Peking University People's Hospital", "Asia/Shanghai", "+86 10 8832 5555"),
     ("BER", "Charité Berlin (demo)", "Europe/Berlin", "+49 30 450 50"),
@@ -82,18 +84,20 @@ class Demo:
         """Answer the open questionnaire item by item, as a patient would, until it is submitted."""
         for _ in range(40):
             last = self.stub.screen(person.chat)[-1]
+            shown = (last.message_id, last.text)  # a tap edits the question in place
             datas = [data for _label, data in last.buttons]
             if any(data.startswith("qs|") for data in datas):
                 await self.press(person.chat, "qs|")
                 return
-            if not last.text.startswith("("):  # not a question: nothing is open
+            if not QUESTION.search(last.text):  # not a question: nothing is open
                 return
             question = next((data.split("|") for data in datas if data.startswith("q|")), None)
             if question is None:  # a typed item without option buttons: fever days
                 await self.harness.send(person.chat, str(answers.get("fever_days", "3")))
             else:
                 await self._answer_item(person, question[1], question[2], answers)
-            if self.stub.screen(person.chat)[-1] is last:
+            newest = self.stub.screen(person.chat)[-1]
+            if (newest.message_id, newest.text) == shown:
                 return  # nothing moved: leave it (a real patient would too)
 
     async def _answer_item(self, person: Person, response: str, item: str, answers: dict[str, str | list[str]]) -> None:

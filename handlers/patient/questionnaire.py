@@ -1,27 +1,26 @@
-"""/checkin and /report: one item per message, buttons wherever possible, a summary, then submission."""
+"""/checkin and /report: one item at a time (a tap edits the question in place), a summary, then submission."""
 
 from __future__ import annotations
 
+import asyncio
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 
 from bot.app import BotContext
-from bot.forms import ITEMS, answer_label
-from bot.i18n import clock, long_date
+from bot.i18n import Gettext, clock, long_date
 from bot.services import checkins
 from bot.services.checkins import AskItem, NothingDue, Submitted, Summary, WindowClosed
 from handlers.patient.access import active_patient, patient_or_explain
 from handlers.patient.onboarding import patient_gettext
-from handlers.render import edit_menu, question, summary
+from handlers.render import edit_menu, view
 from models import FormKind, Patient, Site, TriageLevel
 
 
 async def show(message: Message, patient: Patient, step: AskItem | Summary, session: AsyncSession) -> None:
     """Send the next item (or the summary) as a new message, and remember it so old keyboards can be retired."""
-    _ = patient_gettext(patient)
-    text, markup = question(step, _) if isinstance(step, AskItem) else summary(step, _)
+    text, markup = view(step, patient_gettext(patient))
     sent = await message.get_bot().send_message(message.chat_id, text, reply_markup=markup)
     await checkins.remember_message(session, patient=patient, response_id=step.response_id, message_id=sent.message_id)
 
@@ -93,21 +92,13 @@ async def on_questionnaire_button(update: Update, context: BotContext) -> None:
             if step is None:
                 await query.answer(_("This question was already answered."))
                 return
-            await query.answer()
-            if isinstance(step, AskItem) and step.item.id == parts[2]:  # a toggle, or Done with nothing chosen
-                text, markup = question(step, _)
-                await query.edit_message_text(text, reply_markup=markup)
-                return
-            item, code = ITEMS[parts[2]], parts[3]
-            chosen = _("Done") if code == "done" else answer_label(item, code, _)
-            await query.edit_message_text(f"{query.message.text}\n\n✔ {chosen}")
-            await show(query.message, patient, step, session)
+            await _answer_and_show(query, step, _)
         elif kind == "qb":
             step = await checkins.back(session, patient=patient, response_id=response_id)
-            await query.answer()
-            if step is not None:
-                await query.edit_message_reply_markup(reply_markup=None)
-                await show(query.message, patient, step, session)
+            if step is None:
+                await query.answer()
+            else:
+                await _answer_and_show(query, step, _)
         elif kind == "qe":
             response = await checkins.in_progress(session, patient=patient)
             await query.answer()
@@ -117,15 +108,21 @@ async def on_questionnaire_button(update: Update, context: BotContext) -> None:
                     await query.edit_message_reply_markup(reply_markup=edit_menu(current, _))
         elif kind == "qi" and len(parts) == 3:
             edit = await checkins.edit(session, patient=patient, response_id=response_id, item_id=parts[2])
-            await query.answer()
-            if edit is not None:
-                await query.edit_message_reply_markup(reply_markup=None)
-                await show(query.message, patient, edit, session)
+            if edit is None:
+                await query.answer()
+            else:
+                await _answer_and_show(query, edit, _)
         elif kind == "qs":
             await query.answer()
             await _submit(query.message, patient, response_id, session, context)
         else:
             await query.answer()
+
+
+async def _answer_and_show(query: CallbackQuery, step: AskItem | Summary, _: Gettext) -> None:
+    """The next item (or the summary) replaces the tapped question in the same message: one edit per tap."""
+    text, markup = view(step, _)
+    await asyncio.gather(query.answer(), query.edit_message_text(text, reply_markup=markup))
 
 
 async def _submit(
