@@ -7,6 +7,7 @@ loop has nothing else to do, and a site's /export is small.
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from collections.abc import Callable
@@ -49,10 +50,33 @@ def frame(rows: list[Row], columns: list[Column]) -> pd.DataFrame:
         elif column.type == "boolean":
             data[column.name] = series.astype("boolean")
         elif column.type == "datetime":
-            data[column.name] = pd.to_datetime(series, utc=True)
+            data[column.name] = pd.to_datetime(series, utc=True, format="ISO8601")
         elif column.type == "string":
             data[column.name] = series.astype("string")
     return data
+
+
+def instant_text(value: Any) -> str | None:
+    """A UTC instant as pandas writes one ("2026-03-02 01:00:00+00:00"): SQLite gives naive UTC text,
+    PostgreSQL an aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return str(value.astimezone(UTC).isoformat(" "))
+
+
+def write_csv_rows(writer: Any, rows: list[Row], columns: list[Column]) -> None:
+    """Rows as CSV lines through the csv module (pandas would copy every chunk into typed columns first)."""
+    instants = [index for index, column in enumerate(columns) if column.type == "datetime"]
+    if not instants:
+        writer.writerows(rows)
+        return
+    for row in rows:
+        values = list(row)
+        for index in instants:
+            values[index] = instant_text(values[index])
+        writer.writerow(values)
 
 
 def _naive_utc(value: Any) -> Any:
@@ -78,9 +102,10 @@ async def export_study(
         chunks = stream_dataset(session, dataset=dataset, site_code=site_code)
         if fmt == "csv":
             with path.open("w", encoding="utf-8-sig", newline="") as handle:
-                frame([], columns).to_csv(handle, index=False)
+                writer = csv.writer(handle, lineterminator="\n")
+                writer.writerow([column.name for column in columns])
                 async for rows in chunks:
-                    frame(rows, columns).to_csv(handle, index=False, header=False)
+                    write_csv_rows(writer, rows, columns)
                     _advance(progress, dataset, len(rows))
         elif fmt == "parquet":
             schema = pa.schema([(column.name, ARROW[column.type]) for column in columns])
@@ -95,7 +120,7 @@ async def export_study(
             sheet.append([column.name for column in columns])
             async for rows in chunks:
                 for row in rows:
-                    sheet.append([_naive_utc(row.get(column.name)) for column in columns])
+                    sheet.append([_naive_utc(value) for value in row])
                 _advance(progress, dataset, len(rows))
             continue
         else:

@@ -1,4 +1,8 @@
-"""`followup export` (datasets + codebook) and `followup report` (the group comparison)."""
+"""`followup export` (datasets + codebook) and `followup report` (the group comparison).
+
+pandas, scipy, lifelines, matplotlib and the simulator are imported by the commands that use them: every other
+command (and `--help`) starts in a fraction of the time.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,19 @@ import asyncio
 import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.runtime import Runtime, console, fail, run_with_session
-from bot.export_files import FORMATS, Format, expected_rows, export_study
-from bot.report_files import write_report
 from bot.services.errors import DomainError
-from bot.services.report import load_study
 from bot.services.sites import get_site
-from bot.simulator.demo import DemoResult, prepare, run_demo
+
+if TYPE_CHECKING:
+    from bot.export_files import Format
+    from bot.simulator.demo import DemoResult
 
 
 def export_command(
@@ -27,6 +31,8 @@ def export_command(
     site: Annotated[str | None, typer.Option(help="Only this site's patients")] = None,
 ) -> None:
     """Export every dataset (patients, checkins, answers, doses, escalations, infections) and the codebook."""
+    from bot.export_files import FORMATS, expected_rows, export_study
+
     if fmt not in FORMATS:
         fail(f"--format: use one of {', '.join(FORMATS)}")
     chosen: Format = fmt
@@ -57,6 +63,9 @@ def report_command(
     ] = None,
 ) -> None:
     """The group comparison: incidence, rate ratio, Kaplan-Meier, infection characteristics, adherence."""
+    from bot.report_files import write_report
+    from bot.services.report import load_study
+
     try:
         until = date.fromisoformat(cutoff) if cutoff else datetime.now(UTC).date()
     except ValueError:
@@ -81,6 +90,8 @@ def demo_command(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same study)")] = 7,
 ) -> None:
     """A whole simulated study, offline: the real bot against a loopback Telegram, two years on a fast clock."""
+    from bot.simulator.demo import prepare, run_demo
+
     target = folder or Path(tempfile.mkdtemp(prefix="followup-demo-"))
     prepare(target)
     columns = (

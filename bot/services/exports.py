@@ -3,15 +3,17 @@ the Telegram id never leaves the database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeAlias
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, Text, cast, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.forms import FORMS, Kind
-from bot.services.codebook import DATASETS, column_prefix
+from bot.services.codebook import DATASETS
 from models import (
     Answer,
     ContactKind,
@@ -27,7 +29,7 @@ from models import (
     TriageDecision,
 )
 
-Row = dict[str, Any]
+Row = Sequence[Any]  # one record, in the codebook's column order
 Query: TypeAlias = Select[*tuple[Any, ...]]
 CHUNK = 20_000
 
@@ -36,21 +38,40 @@ def _site_filter(query: Query, site_code: str | None) -> Query:
     return query if site_code is None else query.where(Site.code == site_code.upper())
 
 
+def code(column: Any) -> ColumnElement[str]:
+    """An enum column as the code stored in the database (no conversion to the Python enum and back)."""
+    return type_coerce(column, String())
+
+
+def instant(column: Any) -> ColumnElement[str]:
+    """A UTC timestamp as the driver gives it (text on SQLite), parsed later a whole column at a time by pandas."""
+    return type_coerce(column, String())
+
+
+def json_text(column: Any) -> ColumnElement[str]:
+    """A JSON column as its text: answers come from a small vocabulary, so each distinct text is decoded once."""
+    return cast(column, Text)
+
+
+class Decoded:
+    """JSON texts decoded once each (read-only values: nothing here is changed after decoding)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str | None, Any] = {None: None}
+
+    def __call__(self, text: str | None) -> Any:
+        if text not in self._seen:
+            self._seen[text] = json.loads(text)  # type: ignore[arg-type]
+        return self._seen[text]
+
+
 def _joined(value: Any) -> Any:
     return ";".join(str(part) for part in value) if isinstance(value, list) else value
 
 
-def _named(dataset: str, *, enums: tuple[str, ...]) -> Callable[[Any], Row]:
-    """A row selected in the codebook's column order, named by it; enum columns as their codes."""
-    names = [column.name for column in DATASETS[dataset]]
-
-    def row(record: Any) -> Row:
-        values = dict(zip(names, record, strict=True))
-        for name in enums:
-            values[name] = values[name].value
-        return values
-
-    return row
+def _as_is(record: Row) -> Row:
+    """A row selected in the codebook's column order."""
+    return record
 
 
 def _patients(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
@@ -58,21 +79,21 @@ def _patients(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
         select(
             Patient.study_id,
             Site.code,
-            Patient.group,
-            Patient.status,
+            code(Patient.group),
+            code(Patient.status),
             Patient.baseline_date,
             Patient.il2_start,
-            Patient.language,
+            code(Patient.language),
             Patient.timezone,
-            Patient.consented_at,
+            instant(Patient.consented_at),
             Patient.unreachable,
-            Patient.ended_at,
+            instant(Patient.ended_at),
             Patient.end_reason,
         )
         .join(Site, Patient.site_id == Site.id)
         .order_by(Patient.study_id)
     )
-    return _site_filter(query, site_code), _named("patients", enums=("group", "status", "language"))
+    return _site_filter(query, site_code), _as_is
 
 
 def _answers(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
@@ -80,11 +101,11 @@ def _answers(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
         select(
             Patient.study_id,
             QuestionnaireResponse.id,
-            QuestionnaireResponse.form,
-            QuestionnaireResponse.status,
+            code(QuestionnaireResponse.form),
+            code(QuestionnaireResponse.status),
             Answer.item_id,
-            Answer.value,
-            Answer.answered_at,
+            json_text(Answer.value),
+            instant(Answer.answered_at),
         )
         .join(QuestionnaireResponse, Answer.response_id == QuestionnaireResponse.id)
         .join(Patient, QuestionnaireResponse.patient_id == Patient.id)
@@ -92,17 +113,12 @@ def _answers(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
         .order_by(QuestionnaireResponse.id, Answer.id)
     )
 
+    decoded = Decoded()
+
     def row(record: Any) -> Row:
-        study_id, response_id, form, status, item, value, answered_at = record
-        return {
-            "study_id": study_id,
-            "response_id": response_id,
-            "form": form.value,
-            "response_status": status.value,
-            "item_id": item,
-            "value": None if value is None else str(_joined(value)),
-            "answered_at": answered_at,
-        }
+        study_id, response_id, form, status, item, text, answered_at = record
+        value = decoded(text)
+        return (study_id, response_id, form, status, item, None if value is None else str(_joined(value)), answered_at)
 
     return _site_filter(query, site_code), row
 
@@ -115,8 +131,8 @@ def _doses(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             ScheduledContact.cycle,
             ScheduledContact.dose_number,
             ScheduledContact.planned_date,
-            ScheduledContact.status,
-            ScheduledContact.answered_at,
+            code(ScheduledContact.status),
+            instant(ScheduledContact.answered_at),
             ScheduledContact.reminders_sent,
             ScheduledContact.snoozes,
         )
@@ -125,13 +141,25 @@ def _doses(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
         .where(ScheduledContact.kind == ContactKind.DOSE)
         .order_by(Patient.study_id, ScheduledContact.due_at)
     )
-    return _site_filter(query, site_code), _named("doses", enums=("status",))
+    return _site_filter(query, site_code), _as_is
 
 
 def _escalations(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
     acknowledger = aliased(Staff)
     query = (
-        select(Escalation, Patient.study_id, Patient.group, Site.code, acknowledger.role)
+        select(
+            Patient.study_id,
+            Site.code,
+            code(Patient.group),
+            Escalation.id,
+            Escalation.raised_at,
+            code(Escalation.level),
+            Escalation.reasons,
+            Escalation.acknowledged_at,
+            code(acknowledger.role),
+            code(Escalation.status),
+            Escalation.resolution_reason,
+        )
         .join(Patient, Escalation.patient_id == Patient.id)
         .join(Site, Escalation.site_id == Site.id)
         .outerjoin(acknowledger, Escalation.acknowledged_by == acknowledger.id)
@@ -139,24 +167,24 @@ def _escalations(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
     )
 
     def row(record: Any) -> Row:
-        escalation, study_id, group, site, role = record
+        study_id, site, group, number, raised_at, level, reasons, acknowledged_at, role, outcome, why = record
         waited = None
-        if escalation.acknowledged_at is not None:
-            waited = round((escalation.acknowledged_at - escalation.raised_at).total_seconds() / 60, 1)
-        return {
-            "study_id": study_id,
-            "site": site,
-            "group": group.value,
-            "escalation_id": escalation.id,
-            "raised_at": escalation.raised_at,
-            "level": escalation.level.value,
-            "reasons": ";".join(escalation.reasons),
-            "acknowledged_at": escalation.acknowledged_at,
-            "acknowledged_by_role": role.value if role else None,
-            "minutes_to_acknowledge": waited,
-            "outcome": escalation.status.value,
-            "resolution_reason": escalation.resolution_reason,
-        }
+        if acknowledged_at is not None:
+            waited = round((acknowledged_at - raised_at).total_seconds() / 60, 1)
+        return (
+            study_id,
+            site,
+            group,
+            number,
+            raised_at,
+            level,
+            ";".join(reasons),
+            acknowledged_at,
+            role,
+            waited,
+            outcome,
+            why,
+        )
 
     return _site_filter(query, site_code), row
 
@@ -164,30 +192,30 @@ def _escalations(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
 def _infections(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
     first = select(func.min(Infection.id)).group_by(Infection.patient_id).scalar_subquery()
     query = (
-        select(Infection, Patient.study_id, Patient.group, Site.code, Infection.id.in_(first))
+        select(
+            Patient.study_id,
+            Site.code,
+            code(Patient.group),
+            Infection.onset_date,
+            code(Infection.site_type),
+            code(Infection.pathogen),
+            Infection.organism,
+            Infection.ctcae_grade,
+            code(Infection.treatment),
+            Infection.hospitalized,
+            code(Infection.outcome),
+            code(Infection.source),
+            Infection.id.in_(first),
+            instant(Infection.recorded_at),
+        )
         .join(Patient, Infection.patient_id == Patient.id)
         .join(Site, Patient.site_id == Site.id)
         .order_by(Patient.study_id, Infection.onset_date)
     )
 
     def row(record: Any) -> Row:
-        infection, study_id, group, site, is_first = record
-        return {
-            "study_id": study_id,
-            "site": site,
-            "group": group.value,
-            "onset_date": infection.onset_date,
-            "site_type": infection.site_type.value,
-            "pathogen": infection.pathogen.value,
-            "organism": infection.organism,
-            "ctcae_grade": infection.ctcae_grade,
-            "treatment": infection.treatment.value,
-            "hospitalized": infection.hospitalized,
-            "outcome": infection.outcome.value,
-            "source": infection.source.value,
-            "first_infection": bool(is_first),
-            "recorded_at": infection.recorded_at,
-        }
+        *before, is_first, recorded_at = record
+        return (*before, bool(is_first), recorded_at)
 
     return _site_filter(query, site_code), row
 
@@ -202,42 +230,27 @@ SIMPLE = {
 
 
 async def _stream(session: AsyncSession, query: Query, convert: Callable[[Any], Row]) -> AsyncIterator[list[Row]]:
-    result = await session.stream(query.execution_options(yield_per=CHUNK))
+    """Rows through SQLAlchemy Core (no ORM bookkeeping per row), fetched a chunk at a time."""
+    connection = await session.connection()
+    result = await connection.stream(query.execution_options(yield_per=CHUNK))
     async for partition in result.partitions():
         yield [convert(record) for record in partition]
 
 
-async def _stream_records(session: AsyncSession, query: Query) -> AsyncIterator[list[Any]]:
-    result = await session.stream(query.execution_options(yield_per=CHUNK))
-    async for partition in result.partitions():
-        yield list(partition)
-
-
-def _wide(rows: list[Any]) -> Row:
-    """One submitted response (its answer rows) as one wide row with every codebook column."""
+def _wide(rows: list[Any], decoded: Decoded) -> Row:
+    """One submitted response (its answer rows) as one wide row with every codebook column, in its order."""
     study_id, site, group, response_id, form, month, submitted_at, level, reasons = rows[0][:9]
-    answers = {item: value for *_head, item, value in rows if item is not None}
-    wide: Row = {
-        "study_id": study_id,
-        "site": site,
-        "group": group.value,
-        "response_id": response_id,
-        "form": form.value,
-        "month": month,
-        "submitted_at": submitted_at,
-        "triage_level": level.value if level else None,
-        "triage_reasons": ";".join(reasons or []),
-    }
+    answers = {item: decoded(text) for *_head, item, text in rows if item is not None}
+    wide = [study_id, site, group, response_id, form, month, submitted_at, level, ";".join(decoded(reasons) or [])]
     for item in FORMS[FormKind.CHECKIN]:
         value = answers.get(item.id)
         if item.kind is Kind.MULTI:
-            for code in item.options:
-                wide[f"{column_prefix(item.id)}_{code}"] = None if value is None else int(code in value)
+            wide += [None if value is None else int(option in value) for option in item.options]
         elif item.kind is Kind.TEMPERATURE:
-            wide[item.id] = float(value) if isinstance(value, int | float) else None
-            wide[f"{item.id}_not_measured"] = None if value is None else int(value == "not_measured")
+            wide += [float(value) if isinstance(value, int | float) else None]
+            wide += [None if value is None else int(value == "not_measured")]
         else:
-            wide[item.id] = value
+            wide.append(value)
     return wide
 
 
@@ -246,15 +259,15 @@ async def _checkins(session: AsyncSession, site_code: str | None) -> AsyncIterat
         select(
             Patient.study_id,
             Site.code,
-            Patient.group,
+            code(Patient.group),
             QuestionnaireResponse.id,
-            QuestionnaireResponse.form,
+            code(QuestionnaireResponse.form),
             ScheduledContact.month,
-            QuestionnaireResponse.submitted_at,
-            TriageDecision.level,
-            TriageDecision.reasons,
+            instant(QuestionnaireResponse.submitted_at),
+            code(TriageDecision.level),
+            json_text(TriageDecision.reasons),
             Answer.item_id,
-            Answer.value,
+            json_text(Answer.value),
         )
         .join(Patient, QuestionnaireResponse.patient_id == Patient.id)
         .join(Site, Patient.site_id == Site.id)
@@ -265,17 +278,18 @@ async def _checkins(session: AsyncSession, site_code: str | None) -> AsyncIterat
         .order_by(QuestionnaireResponse.id, Answer.id)
     )
     pending: list[Any] = []
-    async for chunk in _stream_records(session, _site_filter(query, site_code)):
+    decoded = Decoded()
+    async for chunk in _stream(session, _site_filter(query, site_code), _as_is):
         out = []
         for record in chunk:
             if pending and pending[0][3] != record[3]:
-                out.append(_wide(pending))
+                out.append(_wide(pending, decoded))
                 pending = []
             pending.append(record)
         if out:
             yield out
     if pending:
-        yield [_wide(pending)]
+        yield [_wide(pending, decoded)]
 
 
 async def stream_dataset(session: AsyncSession, *, dataset: str, site_code: str | None) -> AsyncIterator[list[Row]]:
