@@ -38,10 +38,19 @@ async def _echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_text(update.effective_message.text or "")
 
 
-async def echo_rate(users: int, per_user: int) -> tuple[int, float]:
+async def _two_calls(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """What a tap needs at the least: two Bot API calls at once (answerCallbackQuery and the edit; here two
+    replies), and nothing else."""
+    message = update.effective_message
+    assert message is not None
+    await asyncio.gather(*(message.reply_text(message.text or "") for _ in range(2)))
+
+
+async def bare_rate(users: int, per_user: int, *, calls: int = 1) -> tuple[int, float]:
+    """A bare python-telegram-bot bot (its defaults) making `calls` Bot API calls per update."""
     async with BotApiStub() as stub:
         application = ApplicationBuilder().token(stub.token).base_url(stub.base_url).build()
-        application.add_handler(MessageHandler(filters.TEXT, _echo))
+        application.add_handler(MessageHandler(filters.TEXT, _echo if calls == 1 else _two_calls))
         async with running(stub, application) as harness:  # type: ignore[arg-type]
 
             async def person(chat: int) -> None:
@@ -127,8 +136,13 @@ class _Counter:
 def run(users: int) -> dict[str, float]:
     checkin_updates, checkin_seconds = asyncio.run(checkin_rate(users))
     per_user = max(1, round(checkin_updates / users))
-    echo_updates, echo_seconds = asyncio.run(echo_rate(users, per_user))
-    ours, echo = checkin_updates / checkin_seconds, echo_updates / echo_seconds
+    echo_updates, echo_seconds = asyncio.run(bare_rate(users, per_user))
+    floor_updates, floor_seconds = asyncio.run(bare_rate(users, per_user, calls=2))
+    ours, echo, floor = (
+        checkin_updates / checkin_seconds,
+        echo_updates / echo_seconds,
+        floor_updates / floor_seconds,
+    )
     return {
         "users": users,
         "checkin_updates": checkin_updates,
@@ -136,4 +150,6 @@ def run(users: int) -> dict[str, float]:
         "echo_updates": echo_updates,
         "echo_updates_per_second": round(echo, 1),
         "ratio": round(ours / echo, 3),
+        "two_call_bot_updates_per_second": round(floor, 1),
+        "two_call_bot_ratio": round(floor / echo, 3),
     }

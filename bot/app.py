@@ -22,7 +22,7 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
 from bot.scheduler import Jobs, start_scheduler
-from bot.update_processor import ChatOrderedUpdateProcessor
+from bot.update_processor import ACTIVE_UPDATES, ChatOrderedUpdateProcessor
 
 WRONG_CODES_ALLOWED = 5
 WRONG_CODE_WINDOW = timedelta(hours=1)
@@ -101,6 +101,13 @@ async def _set_commands(application: BotApplication) -> None:
         )
 
 
+def _active_updates(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """SQLite has one writer at a time: concurrent updates would only queue for it (and, past its busy timeout,
+    fail), so they run one at a time there. PostgreSQL takes them concurrently."""
+    bind = sessions.kw.get("bind")
+    return 1 if bind is None or bind.dialect.name == "sqlite" else ACTIVE_UPDATES
+
+
 def build_application(
     *,
     settings: Settings,
@@ -138,7 +145,7 @@ def build_application(
         .token(settings.require_token())
         .base_url(settings.telegram_api_url)
         .context_types(ContextTypes(context=BotContext))
-        .concurrent_updates(ChatOrderedUpdateProcessor())
+        .concurrent_updates(ChatOrderedUpdateProcessor(active=_active_updates(sessions)))
         .post_init(on_start)
         .post_stop(on_stop)
         .build(),

@@ -237,7 +237,8 @@ async def test_it_follows_the_slower_chain_for_a_suspected_infection(study: Stud
 
 
 async def test_it_lets_only_one_of_two_simultaneous_acknowledgements_through(study: Study) -> None:
-    """Updates from different chats are handled at the same time: the escalation row is locked, not raced."""
+    """On PostgreSQL updates from different chats are handled at the same time (on SQLite one at a time, and
+    other processes may write): the escalation row is locked, so only one acknowledgement counts."""
     bot, jobs, clock = study.bot, study.jobs, study.clock
     await urgent_report(study)
     await jobs.tick()
