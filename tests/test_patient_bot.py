@@ -121,13 +121,20 @@ async def open_checkin_month_1(clock: FakeClock) -> None:
     clock.set(datetime(2026, 4, 2, 1, 30, tzinfo=UTC))  # month 1 is due at 09:00 Shanghai on 2 April
 
 
-async def test_it_edits_the_question_in_place_one_edit_per_tap(
+async def start_checkin_in_english(
     bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
 ) -> None:
+    """An English-speaking patient who has agreed sends /checkin when month 1 is open."""
     invite = await enrolled(engine, protocol, clock, language="en")
     await onboard(bot, invite.code, agree="I agree")
     await open_checkin_month_1(clock)
     await bot.send(CHAT, "/checkin")
+
+
+async def test_it_edits_the_question_in_place_one_edit_per_tap(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    await start_checkin_in_english(bot, engine, protocol, clock)
     question = bot.stub.screen(CHAT)[-1]
     before = len(bot.stub.calls)
     for label in ["No", "Cough", "Done", "Back"]:
@@ -144,10 +151,7 @@ async def test_it_edits_the_question_in_place_one_edit_per_tap(
 async def test_it_takes_a_whole_checkin_in_english_in_few_taps(
     bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
 ) -> None:
-    invite = await enrolled(engine, protocol, clock, language="en")
-    await onboard(bot, invite.code, agree="I agree")
-    await open_checkin_month_1(clock)
-    await bot.send(CHAT, "/checkin")
+    await start_checkin_in_english(bot, engine, protocol, clock)
     assert bot.last_text(CHAT).startswith("(1/")
     taps = 0
     for label in [
@@ -283,10 +287,7 @@ async def test_it_resumes_a_questionnaire_after_a_restart(
 async def test_it_never_answers_twice_from_an_old_keyboard_or_a_double_tap(
     bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
 ) -> None:
-    invite = await enrolled(engine, protocol, clock, language="en")
-    await onboard(bot, invite.code, agree="I agree")
-    await open_checkin_month_1(clock)
-    await bot.send(CHAT, "/checkin")
+    await start_checkin_in_english(bot, engine, protocol, clock)
     first = bot.stub.screen(CHAT)[-1]
     no_data = next(data for label, data in first.buttons if label == "No")
     yes_data = next(data for label, data in first.buttons if label == "Yes")
@@ -377,10 +378,7 @@ async def test_it_tells_the_coordinator_when_a_patient_stops(
 async def test_it_survives_stickers_long_text_and_edits(
     bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
 ) -> None:
-    invite = await enrolled(engine, protocol, clock, language="en")
-    await onboard(bot, invite.code, agree="I agree")
-    await open_checkin_month_1(clock)
-    await bot.send(CHAT, "/checkin")
+    await start_checkin_in_english(bot, engine, protocol, clock)
     await bot.tap(CHAT, "Yes")
     await bot.send(CHAT, "x" * 5000)
     assert bot.last_text(CHAT).startswith("⚠️ Please type a temperature")
@@ -397,10 +395,7 @@ async def test_it_survives_stickers_long_text_and_edits(
 async def test_it_ignores_an_edited_message(
     bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
 ) -> None:
-    invite = await enrolled(engine, protocol, clock, language="en")
-    await onboard(bot, invite.code, agree="I agree")
-    await open_checkin_month_1(clock)
-    await bot.send(CHAT, "/checkin")
+    await start_checkin_in_english(bot, engine, protocol, clock)
     await bot.tap(CHAT, "Yes")
     await bot.send(CHAT, "38.2")
     replies = len(bot.stub.texts_to(CHAT))
