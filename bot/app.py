@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -17,6 +16,7 @@ from telegram.ext import Application, ApplicationBuilder, CallbackContext, Conte
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.db import use_session
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import TelegramSender
@@ -38,14 +38,8 @@ class Deps:
     sessions: async_sessionmaker[AsyncSession]
     wrong_codes: dict[int, deque[datetime]] = field(default_factory=lambda: defaultdict(deque))
 
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session:
-            try:
-                yield session
-            except BaseException:
-                await session.rollback()
-                raise
+    def session(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return use_session(self.sessions)
 
     def code_attempts_left(self, chat_id: int) -> bool:
         """Five wrong codes within an hour lock a chat for the rest of that hour.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,14 +77,18 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @asynccontextmanager
-async def open_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+async def use_session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A session that rolls back whatever its use case did not commit."""
-    async with session_factory(engine)() as session:
+    async with sessions() as session:
         try:
             yield session
         except BaseException:
             await session.rollback()
             raise
+
+
+def open_session(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncSession]:
+    return use_session(session_factory(engine))
 
 
 def _alembic_config(url: str) -> Any:
