@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict, deque
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -23,6 +23,7 @@ from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
 from bot.scheduler import Jobs, start_scheduler
 from bot.update_processor import ACTIVE_UPDATES, ChatOrderedUpdateProcessor
+from bot.update_scope import current_scope, update_scope
 
 WRONG_CODES_ALLOWED = 5
 WRONG_CODE_WINDOW = timedelta(hours=1)
@@ -39,7 +40,9 @@ class Deps:
     wrong_codes: dict[int, deque[datetime]] = field(default_factory=lambda: defaultdict(deque))
 
     def session(self) -> AbstractAsyncContextManager[AsyncSession]:
-        return use_session(self.sessions)
+        """While an update is handled, its one session (see bot.update_scope); otherwise a new one."""
+        scope = current_scope()
+        return nullcontext(scope.session) if scope is not None else use_session(self.sessions)
 
     def code_attempts_left(self, chat_id: int) -> bool:
         """Five wrong codes within an hour lock a chat for the rest of that hour.
@@ -61,7 +64,17 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         return cast(Deps, self.application.bot_data["deps"])
 
 
-BotApplication = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[str, Any], Any]
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]  # what python-telegram-bot's hooks are typed with
+
+
+class BotApplication(Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[str, Any], Any]):
+    """python-telegram-bot's Application; each update is handled inside its own update scope."""
+
+    async def process_update(self, update: object) -> None:
+        deps: Deps = self.bot_data["deps"]
+        async with update_scope(deps.sessions):
+            await super().process_update(update)
+
 
 PATIENT_COMMANDS = {
     "en": [
@@ -85,7 +98,7 @@ PATIENT_COMMANDS = {
 }
 
 
-async def _set_commands(application: BotApplication) -> None:
+async def _set_commands(application: AnyApplication) -> None:
     scope = BotCommandScopeAllPrivateChats()
     for language, commands in PATIENT_COMMANDS.items():
         await application.bot.set_my_commands(
@@ -117,7 +130,7 @@ def build_application(
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     scheduler: list[AsyncIOScheduler] = []
 
-    async def on_start(application: BotApplication) -> None:
+    async def on_start(application: AnyApplication) -> None:
         await _set_commands(application)
         if with_jobs:
             dispatcher = Dispatcher(
@@ -129,13 +142,14 @@ def build_application(
             jobs = Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=dispatcher)
             scheduler.append(start_scheduler(jobs, tick_seconds=settings.tick_seconds))
 
-    async def on_stop(_application: BotApplication) -> None:
+    async def on_stop(_application: AnyApplication) -> None:
         for running in scheduler:
             running.shutdown(wait=False)
 
     application = cast(
         BotApplication,
         ApplicationBuilder()
+        .application_class(BotApplication)
         .token(settings.require_token())
         .base_url(settings.telegram_api_url)
         .context_types(ContextTypes(context=BotContext))

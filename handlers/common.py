@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import IntegrityError
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, filters
 
 from bot.app import BotContext
 from bot.i18n import Gettext, gettext_for, language_from_telegram
 from bot.logs import log_failure
-from models import ProcessedUpdate
+from bot.update_scope import RepeatedUpdate, current_scope
 
 log = logging.getLogger(__name__)
 
@@ -20,14 +19,22 @@ NEW_MESSAGE = filters.UpdateType.MESSAGE  # edited messages never change an answ
 
 
 async def drop_repeated_update(update: Update, context: BotContext) -> None:
-    """Group -1: an update id seen before (Telegram redelivery, webhook retry) stops here."""
-    async with context.deps.session() as session:
-        session.add(ProcessedUpdate(update_id=update.update_id, received_at=context.deps.clock.now()))
-        try:
-            await session.commit()
-        except IntegrityError:
-            log.info("update %s was already handled", update.update_id)
-            raise ApplicationHandlerStop from None
+    """Group -1: an update id seen before (Telegram redelivery, webhook retry) stops here; a new one is marked
+    with the first change its handling commits (bot.update_scope)."""
+    scope = current_scope()
+    assert scope is not None, "updates are handled inside an update scope"
+    if not await scope.claim(update.update_id, context.deps.clock.now()):
+        log.info("update %s was already handled", update.update_id)
+        raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the update id and the error's type and place, never the update's content or user data."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, RepeatedUpdate):
+        log.info("update %s was handled at the same time elsewhere: its changes were rolled back", update_id)
+        return
+    log_failure(f"update {update_id}", context.error)
 
 
 async def ignore_outside_private_chats(update: Update, context: BotContext) -> None:
@@ -35,12 +42,6 @@ async def ignore_outside_private_chats(update: Update, context: BotContext) -> N
     chat = update.effective_chat
     if chat is None or chat.type != chat.PRIVATE:
         raise ApplicationHandlerStop
-
-
-async def on_error(update: object, context: BotContext) -> None:
-    """Log the update id and the error's type and place, never the update's content or user data."""
-    update_id = update.update_id if isinstance(update, Update) else None
-    log_failure(f"update {update_id}", context.error)
 
 
 def stranger_gettext(update: Update) -> Gettext:

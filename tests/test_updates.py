@@ -1,4 +1,5 @@
-"""Webhook mode behaves like polling and checks its secret; a redelivered update is handled once."""
+"""Webhook mode behaves like polling and checks its secret; a redelivered update is handled once, and an update's
+"handled" mark commits together with its first change."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.app import build_application
 from bot.cli.ops import ALLOWED_UPDATES, WEBHOOK_PATH
@@ -17,9 +18,11 @@ from bot.clock import FakeClock
 from bot.config import load_settings
 from bot.db import session_factory
 from bot.protocol import StudyProtocol
+from bot.services.sites import add_site
 from bot.simulator.bot_api import BotApiStub
 from bot.simulator.harness import Harness
-from models import ProcessedUpdate
+from bot.update_scope import RepeatedUpdate, update_scope
+from models import ProcessedUpdate, Site
 from tests.bot_fixtures import enrolled
 
 SECRET = "a-webhook-secret-of-some-length"
@@ -100,3 +103,52 @@ async def test_it_refuses_a_webhook_call_without_the_secret(webhook_bot: tuple[H
     assert await post(url, update, secret=None) == 403
     assert await post(url, update, secret="wrong-secret-value-here") == 403
     assert stub.texts_to(CHAT) == []
+
+
+async def test_it_answers_a_redelivered_update_that_changed_nothing_only_once(
+    webhook_bot: tuple[Harness, str], engine: AsyncEngine, stub: BotApiStub
+) -> None:
+    harness, url = webhook_bot
+    stub.user_sends(CHAT, "/help")  # a stranger's /help: a reply, no change
+    (update,) = stub.take_updates()
+    for times in (1, 2):
+        assert await post(url, update) == 200
+        await harness.handled(int(update["update_id"]), times=times)
+    assert len(stub.texts_to(CHAT)) == 1
+    async with session_factory(engine)() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 1
+
+
+async def _add_site(session: AsyncSession, code: str, clock: FakeClock) -> None:
+    await add_site(session, code=code, name=code, timezone="Asia/Shanghai", phone=None, actor="test", now=clock.now())
+
+
+async def test_it_keeps_only_the_first_of_two_copies_of_an_update_handled_at_the_same_time(
+    engine: AsyncEngine, clock: FakeClock
+) -> None:
+    """Two processes got the same update: both find it new, the second one's commit fails and keeps nothing."""
+    sessions = session_factory(engine)
+    async with update_scope(sessions) as first, update_scope(sessions) as second:
+        assert await first.claim(41, clock.now())
+        assert await second.claim(41, clock.now())
+        await _add_site(first.session, "FIRST", clock)
+        with pytest.raises(RepeatedUpdate):
+            await _add_site(second.session, "SECOND", clock)
+    async with sessions() as session:
+        assert list(await session.scalars(select(Site.code))) == ["FIRST"]
+        assert list(await session.scalars(select(ProcessedUpdate.update_id))) == [41]
+
+
+async def test_it_marks_an_update_in_the_transaction_of_its_first_change(engine: AsyncEngine, clock: FakeClock) -> None:
+    sessions = session_factory(engine)
+    async with update_scope(sessions) as scope:
+        assert await scope.claim(42, clock.now())
+        async with sessions() as elsewhere:
+            assert await elsewhere.get(ProcessedUpdate, 42) is None, "not before the change commits"
+        await _add_site(scope.session, "PKU", clock)
+        async with sessions() as elsewhere:
+            assert await elsewhere.get(ProcessedUpdate, 42) is not None
+            assert await elsewhere.scalar(select(func.count()).select_from(Site)) == 1
+        await _add_site(scope.session, "RJH", clock)  # a second commit adds no second mark
+    async with update_scope(sessions) as again:
+        assert not await again.claim(42, clock.now())

@@ -1,0 +1,100 @@
+"""One database session per update, and the update's "handled" mark committed together with its first change.
+
+Telegram can deliver an update twice: a webhook retry, or polling restarted before it confirmed its last batch.
+An update id already in `processed_updates` is dropped before any handler runs (`claim`). A new one is written
+to that table inside the transaction of the first commit its handling makes, so the change and the mark land
+together or not at all, and the mark costs no commit of its own. Two copies handled at the same moment (two
+processes) are caught there too: the second one's commit fails with `RepeatedUpdate` and nothing of it is kept.
+An update whose handling commits nothing (a help text, a refusal, a failure) is marked when its handling ends.
+
+Every handler of the update gets the same session from `Deps.session()` while the scope is open.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from datetime import datetime
+
+from sqlalchemy import event, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
+
+from bot.db import use_session
+from models import ProcessedUpdate
+
+log = logging.getLogger(__name__)
+
+
+class RepeatedUpdate(Exception):
+    """The update was handled already, by this process or another one: its changes are rolled back."""
+
+
+class UpdateScope:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.update_id: int | None = None  # set once the update is claimed
+        self.received_at: datetime | None = None
+        self.marked = False  # the mark is committed
+        self._mark_in_transaction = False
+        event.listen(session.sync_session, "before_commit", self._before_commit)
+        event.listen(session.sync_session, "after_commit", self._after_commit)
+        event.listen(session.sync_session, "after_transaction_end", self._after_transaction_end)
+
+    async def claim(self, update_id: int, now: datetime) -> bool:
+        """False if the update was handled before; otherwise it will be marked with the scope's first commit."""
+        if await self.session.get(ProcessedUpdate, update_id) is not None:
+            return False
+        self.update_id, self.received_at = update_id, now
+        return True
+
+    def _before_commit(self, session: Session) -> None:
+        if self.update_id is None or self.marked or self._mark_in_transaction:
+            return
+        session.flush()  # the handler's own changes first: their errors are theirs
+        try:
+            session.execute(insert(ProcessedUpdate).values(update_id=self.update_id, received_at=self.received_at))
+        except IntegrityError:
+            raise RepeatedUpdate(f"update {self.update_id} was handled at the same time elsewhere") from None
+        self._mark_in_transaction = True
+
+    def _after_commit(self, _session: Session) -> None:
+        self.marked = self.marked or self._mark_in_transaction
+
+    def _after_transaction_end(self, _session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None:
+            self._mark_in_transaction = False
+
+    async def finish(self) -> None:
+        """Roll back what the handlers left uncommitted; mark the update if nothing marked it yet."""
+        await self.session.rollback()
+        if self.update_id is None or self.marked:
+            return
+        try:
+            await self.session.commit()  # an empty transaction: only the mark
+        except RepeatedUpdate:
+            log.info("update %s was handled at the same time elsewhere", self.update_id)
+            await self.session.rollback()
+
+
+_current: ContextVar[UpdateScope | None] = ContextVar("update_scope", default=None)
+
+
+def current_scope() -> UpdateScope | None:
+    return _current.get()
+
+
+@asynccontextmanager
+async def update_scope(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[UpdateScope]:
+    """Open for the whole handling of one update (see `BotApplication.process_update`)."""
+    async with use_session(sessions) as session:
+        scope = UpdateScope(session)
+        token = _current.set(scope)
+        try:
+            yield scope
+        finally:
+            _current.reset(token)
+        await scope.finish()
