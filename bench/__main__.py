@@ -16,14 +16,16 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=25.0, help="configured global rate per second (default 25)")
     parser.add_argument("--users", type=int, default=40, help="simultaneous patients for the throughput run")
     parser.add_argument("--patients", type=int, default=100_000, help="patients for the scale run (default 100000)")
-    parser.add_argument("--postgres", help="a PostgreSQL URL to run the scale benchmark on too (it is emptied)")
+    parser.add_argument(
+        "--postgres", help="a PostgreSQL URL to run the throughput and scale benchmarks on too (it is emptied)"
+    )
     parser.add_argument("--only", choices=["throughput", "dispatch", "scale"], help="run one benchmark")
     arguments = parser.parse_args()
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     results: dict[str, object] = {"machine": machine}
     if arguments.only in (None, "throughput"):
-        results["throughput"] = throughput.run(arguments.users)
+        results["throughput"] = throughput.run(arguments.users, arguments.postgres)
     if arguments.only in (None, "scale"):
         results["scale"] = scale.run(arguments.patients, arguments.postgres)
     if arguments.only in (None, "dispatch"):

@@ -22,15 +22,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import insert, text
 
+from bench.databases import fresh
 from bot.clock import FakeClock
 from bot.config import SHIPPED_PROTOCOL
-from bot.db import create_engine, session_factory, sync_url, upgrade_database
+from bot.db import create_engine, session_factory, sync_url
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.ratelimit import RateLimiter
 from bot.plan import checkin_contacts, dose_contacts, monthly_anniversary
 from bot.protocol import load_protocol
 from bot.scheduler import Jobs
-from models import Answer, Base, Patient, QuestionnaireResponse, ScheduledContact, Site, TriageDecision
+from models import Answer, Patient, QuestionnaireResponse, ScheduledContact, Site, TriageDecision
 
 BASELINE = date(2026, 1, 5)
 NOW = datetime(2026, 1, 4, 12, tzinfo=UTC)  # the day before the first baseline: nothing is due
@@ -92,13 +93,10 @@ def _plans() -> dict[tuple[int, str], list[dict[str, object]]]:
 
 def build(url: str, patients: int) -> None:
     """Write the study with Core inserts in large batches (COPY-speed is not the point; the tick is)."""
-    upgrade_database(url)
+    fresh(url)
     engine = create_sync_engine(sync_url(url))
     plans = _plans()
     with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         connection.execute(
             insert(Site), [{"code": "PKU", "name": "PKU", "timezone": "Asia/Shanghai", "created_at": NOW}]
         )

@@ -2,7 +2,8 @@
 Bot API, as a ratio against a bare python-telegram-bot echo bot on the same stub, in the same run.
 
 Both face the same load: `users` people at once, each waiting for the bot's answer before the next update.
-The follow-up bot runs on a durable SQLite file (fsync on every commit), as a small site would run it.
+The follow-up bot runs on a durable SQLite file (fsync on every commit), as a small site would run it, and,
+given a PostgreSQL URL, on PostgreSQL as well (where it handles updates from different chats concurrently).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from bench.databases import fresh
 from bot.app import build_application
 from bot.clock import FakeClock
 from bot.config import SHIPPED_PROTOCOL, load_settings
-from bot.db import create_engine, session_factory, upgrade_database
+from bot.db import create_engine, session_factory
 from bot.protocol import load_protocol
 from bot.services import onboarding
 from bot.services.enrollment import EnrollmentRequest, enroll_patient
@@ -62,10 +64,10 @@ async def bare_rate(users: int, per_user: int, *, calls: int = 1) -> tuple[int, 
             return users * per_user, time.perf_counter() - started
 
 
-async def checkin_rate(users: int) -> tuple[int, float]:
+async def checkin_rate(users: int, database_url: str | None = None) -> tuple[int, float]:
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        upgrade_database(url)
+        url = database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+        fresh(url)
         engine = create_engine(url)
         sessions = session_factory(engine)
         protocol = load_protocol(SHIPPED_PROTOCOL)
@@ -133,7 +135,7 @@ class _Counter:
         harness.handled = counting  # type: ignore[method-assign]
 
 
-def run(users: int) -> dict[str, float]:
+def run(users: int, postgres_url: str | None = None) -> dict[str, float]:
     checkin_updates, checkin_seconds = asyncio.run(checkin_rate(users))
     per_user = max(1, round(checkin_updates / users))
     echo_updates, echo_seconds = asyncio.run(bare_rate(users, per_user))
@@ -143,7 +145,7 @@ def run(users: int) -> dict[str, float]:
         echo_updates / echo_seconds,
         floor_updates / floor_seconds,
     )
-    return {
+    figures = {
         "users": users,
         "checkin_updates": checkin_updates,
         "checkin_updates_per_second": round(ours, 1),
@@ -153,3 +155,8 @@ def run(users: int) -> dict[str, float]:
         "two_call_bot_updates_per_second": round(floor, 1),
         "two_call_bot_ratio": round(floor / echo, 3),
     }
+    if postgres_url:
+        postgres_updates, postgres_seconds = asyncio.run(checkin_rate(users, postgres_url))
+        figures["postgresql_checkin_updates_per_second"] = round(postgres_updates / postgres_seconds, 1)
+        figures["postgresql_ratio"] = round(postgres_updates / postgres_seconds / echo, 3)
+    return figures
