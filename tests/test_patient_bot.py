@@ -215,6 +215,8 @@ async def test_it_takes_a_checkin_in_chinese_with_typed_answers_and_an_edit(
     await bot.send(CHAT, "0")
     assert bot.stub.texts_to(CHAT)[-1] == "⚠️ 请输入1到60之间的整数。"
     await bot.send(CHAT, "3天")
+    with_buttons = [shown for shown in bot.stub.screen(CHAT) if shown.buttons]
+    assert with_buttons == [bot.stub.screen(CHAT)[-1]], "a question answered by typing loses its buttons"
     await bot.tap(CHAT, "咳嗽")
     await bot.tap(CHAT, "完成")
     for _ in range(5):

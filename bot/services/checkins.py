@@ -43,6 +43,7 @@ class AskItem:
     selected: tuple[str, ...] = ()
     problem: str | None = None  # why the last typed answer was refused (a msgid with {minimum}/{maximum})
     recorded: tuple[Item, Any] | None = None  # the answer this step just stored, to confirm it to the patient
+    message_id: int | None = None  # the message showing the questionnaire so far (see remember_message)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Summary:
     response_id: int
     form: FormKind
     answers: list[tuple[Item, Any]] = field(default_factory=list)
+    message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,12 @@ def _view(patient: Patient, response: QuestionnaireResponse, answers: dict[str, 
     """What to show for the response's current item (or the summary), from answers already loaded."""
     items = visible_items(response.form, answers, patient.group)
     if response.current_item is None:
-        return Summary(response.id, response.form, [(item, answers[item.id]) for item in items if item.id in answers])
+        shown = [(item, answers[item.id]) for item in items if item.id in answers]
+        return Summary(response.id, response.form, shown, response.message_id)
     item = ITEMS[response.current_item]
     number = next((index for index, shown in enumerate(items, start=1) if shown.id == item.id), 1)
     selected = tuple(answers.get(item.id) or ()) if item.kind is Kind.MULTI else ()
-    return AskItem(response.id, item, number, len(items), selected)
+    return AskItem(response.id, item, number, len(items), selected, message_id=response.message_id)
 
 
 async def current_step(

@@ -176,8 +176,7 @@ async def on_typed_answer(update: Update, context: BotContext, patient: Patient,
             "⚠️ " + _(step.problem).format(minimum=f"{step.item.minimum:g}", maximum=f"{step.item.maximum:g}")
         )
         return True
-    response = await checkins.in_progress(session, patient=patient)
-    if response is not None and response.message_id is not None:
-        await message.get_bot().edit_message_reply_markup(message.chat_id, response.message_id, reply_markup=None)
+    if step.message_id is not None:  # the question answered by typing loses its buttons
+        await message.get_bot().edit_message_reply_markup(message.chat_id, step.message_id, reply_markup=None)
     await show(message, patient, step, session)
     return True
