@@ -8,7 +8,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler, filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 if TYPE_CHECKING:
     from bot.app import BotApplication
@@ -22,7 +29,7 @@ def register_handlers(application: BotApplication) -> None:
         ignore_outside_private_chats,
         on_error,
     )
-    from handlers.patient import commands, doses, onboarding, questionnaire
+    from handlers.patient import commands, doses, membership, onboarding, questionnaire
     from handlers.staff import alerts, coordination
 
     application.add_handler(TypeHandler(Update, ignore_outside_private_chats), group=-2)
@@ -51,6 +58,7 @@ def register_handlers(application: BotApplication) -> None:
             CallbackQueryHandler(commands.on_stop, pattern=r"^stop\|"),
             CallbackQueryHandler(alerts.on_escalation_button, pattern=r"^esc\|"),
             CallbackQueryHandler(alerts.on_infection_button, pattern=r"^inf\|"),
+            ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(messages & filters.COMMAND, commands.help_command),
             MessageHandler(messages & filters.TEXT, commands.on_text),
             MessageHandler(messages & ~filters.TEXT, commands.on_other_message),

@@ -9,10 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FakeClock
 from bot.db import session_factory
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
+from bot.scheduler import Jobs
 from bot.simulator.harness import Harness
 from models import (
     Answer,
+    AuditEvent,
     ContactStatus,
     Escalation,
     OutboxMessage,
@@ -23,6 +28,7 @@ from models import (
     TriageDecision,
 )
 from tests.bot_fixtures import RunBot, enrolled
+from tests.test_outbox import FakeSleep
 
 CHAT = 5550001
 
@@ -375,6 +381,36 @@ async def test_it_tells_the_coordinator_when_a_patient_stops(
     assert notice is not None
     assert notice.chat_id == 42
     assert notice.payload == {"text": "S001 stopped taking part through the bot (/stop)."}
+
+
+async def test_it_stops_and_restarts_reaching_a_patient_who_blocks_and_unblocks_the_bot(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    sessions = session_factory(engine)
+    dispatcher = Dispatcher(
+        sessions=sessions,
+        sender=TelegramSender(bot.application.bot),
+        clock=clock,
+        limiter=RateLimiter(clock=clock, per_second=25),
+        sleep=FakeSleep(clock),
+        concurrency=1,
+    )
+    jobs = Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=dispatcher)
+    invite = await enrolled(engine, protocol, clock, language="en")
+    await onboard(bot, invite.code, agree="I agree")
+    await bot.handled(bot.stub.block(CHAT))
+    assert (await patient(engine)).unreachable
+    await open_checkin_month_1(clock)
+    clock.advance(timedelta(hours=1))  # month 1 fell due while the bot was blocked: nothing is sent
+    await jobs.tick()
+    sent = len(bot.stub.texts_to(CHAT))
+    await bot.handled(bot.stub.unblock(CHAT))
+    assert not (await patient(engine)).unreachable
+    await jobs.tick()
+    assert "check-in" in bot.stub.texts_to(CHAT)[sent], "the open check-in goes out on the next pass"
+    async with sessions() as session:
+        actions = list(await session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    assert actions[-2:] == ["patient.unreachable", "patient.reachable"]
 
 
 async def test_it_survives_stickers_long_text_and_edits(

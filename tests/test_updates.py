@@ -72,7 +72,7 @@ async def test_it_registers_the_webhook_with_its_secret(webhook_bot: tuple[Harne
     assert stub.webhook is not None
     assert stub.webhook["url"] == "https://followup.example.org/telegram"
     assert stub.webhook["secret_token"] == SECRET
-    assert stub.webhook["allowed_updates"] == ["message", "callback_query"]
+    assert stub.webhook["allowed_updates"] == ["message", "callback_query", "my_chat_member"]
 
 
 async def test_it_handles_webhook_updates_like_polled_ones_and_each_only_once(

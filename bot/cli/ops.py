@@ -19,7 +19,7 @@ from bot.delivery.sender import TelegramSender
 from bot.logs import configure_logging
 from bot.scheduler import Jobs
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 WEBHOOK_PATH = "telegram"
 
 

@@ -18,8 +18,7 @@ from bot.clock import Clock
 from bot.delivery.outbox import claim_due
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import Delivered, Outcome, Permanent, Retry, Sender
-from bot.services.audit import record_event
-from bot.services.notices import tell_coordinators
+from bot.services.reachability import mark_unreachable
 from models import OutboxMessage, OutboxStatus, Patient
 
 log = logging.getLogger(__name__)
@@ -131,23 +130,5 @@ class Dispatcher:
         if not outcome.blocked or row.patient_id is None:
             return
         patient = await session.get(Patient, row.patient_id)
-        if patient is None or patient.unreachable:
-            return
-        patient.unreachable = True
-        now = self.clock.now()
-        record_event(
-            session,
-            actor="system",
-            action="patient.unreachable",
-            entity=patient,
-            at=now,
-            before={"unreachable": False},
-            after={"unreachable": True, "error": outcome.error},
-        )
-        await tell_coordinators(
-            session,
-            site_id=patient.site_id,
-            key=f"unreachable:{patient.id}",
-            now=now,
-            text=f"{patient.study_id} cannot be reached in Telegram (blocked the bot or left Telegram).",
-        )
+        if patient is not None:
+            await mark_unreachable(session, patient=patient, why=outcome.error, now=self.clock.now())

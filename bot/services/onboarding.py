@@ -6,21 +6,20 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.protocol import StudyProtocol
 from bot.services.audit import audited, record_event
 from bot.services.follow_up import ENDED_STATUSES, end_follow_up
 from bot.services.invites import find_code
+from bot.services.reachability import send_open_contacts_now
 from bot.services.schedule import change_reminder_time
 from models import (
-    ContactStatus,
     InvitePurpose,
     Language,
     Patient,
     PatientStatus,
-    ScheduledContact,
     Site,
     Staff,
 )
@@ -144,16 +143,7 @@ async def give_consent(session: AsyncSession, *, patient: Patient, agree: bool, 
             now,
             FIRST_REMINDER_TIME,
         )
-    await session.execute(  # contacts that fell due before consent and are still open go out on the next pass
-        update(ScheduledContact)
-        .where(
-            ScheduledContact.patient_id == patient.id,
-            ScheduledContact.status == ContactStatus.PLANNED,
-            ScheduledContact.due_at <= now,
-            ScheduledContact.window_end > now,
-        )
-        .values(next_action_at=now)
-    )
+    await send_open_contacts_now(session, patient=patient, now=now)  # those that fell due before consent
     await session.commit()
     return True
 

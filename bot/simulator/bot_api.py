@@ -202,9 +202,31 @@ class BotApiStub:
         self._updates.clear()
         return taken
 
-    def block(self, chat_id: int) -> None:
-        """The person blocks the bot: every later message to them is refused with 403."""
+    def block(self, chat_id: int) -> int:
+        """The person blocks the bot: Telegram tells the bot (an update), and every later message to them is
+        refused with 403. Returns the update id."""
         self._blocked.add(chat_id)
+        return self._membership(chat_id, old="member", new="kicked")
+
+    def unblock(self, chat_id: int) -> int:
+        """The person unblocks the bot: Telegram tells the bot, and messages reach them again."""
+        self._blocked.discard(chat_id)
+        return self._membership(chat_id, old="kicked", new="member")
+
+    def _membership(self, chat_id: int, *, old: str, new: str) -> int:
+        person = {"id": chat_id, "is_bot": False, "first_name": "User"}
+
+        def member(status: str) -> dict[str, Any]:
+            return {"user": BOT_USER, "status": status, **({"until_date": 0} if status == "kicked" else {})}
+
+        change = {
+            "chat": {"id": chat_id, "type": "private", "first_name": "User"},
+            "from": person,
+            "date": int(self.now),
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
+        }
+        return self._push("my_chat_member", change)
 
     # -- faults and assertions
 
