@@ -383,6 +383,36 @@ async def test_it_tells_the_coordinator_when_a_patient_stops(
     assert notice.payload == {"text": "S001 stopped taking part through the bot (/stop)."}
 
 
+async def test_it_gives_a_linked_staff_member_the_staff_command_menu(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    from bot.services.sites import add_staff
+    from models import StaffRole
+
+    await enrolled(engine, protocol, clock)  # creates the site
+    async with session_factory(engine)() as session:
+        _staff, staff_code = await add_staff(
+            session,
+            site_code="PKU",
+            role=StaffRole.CLINICIAN,
+            name="Dr Li",
+            actor="cli:test",
+            now=clock.now(),
+            invite_valid_days=7,
+        )
+    await bot.send(43, f"/start {staff_code}")
+    (menu,) = [
+        call.params for call in bot.stub.calls if call.method == "setMyCommands" and "chat_id" in str(call.params)
+    ]
+    assert menu["scope"] == {"type": "chat", "chat_id": 43}
+    assert [(command["command"], command["description"]) for command in menu["commands"]] == [  # type: ignore[attr-defined]
+        ("alerts", "本中心未处理的警报"),
+        ("status", "随访概况"),
+        ("export", "导出数据（CSV文件）"),
+        ("help", "工作人员使用说明"),
+    ]
+
+
 async def test_it_stops_and_restarts_reaching_a_patient_who_blocks_and_unblocks_the_bot(
     bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
 ) -> None:
