@@ -14,6 +14,7 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
 from bot.scheduler import Jobs
+from bot.services.sites import add_staff
 from bot.simulator.harness import Harness
 from models import (
     Answer,
@@ -25,6 +26,7 @@ from models import (
     PatientStatus,
     QuestionnaireResponse,
     ScheduledContact,
+    StaffRole,
     TriageDecision,
 )
 from tests.bot_fixtures import RunBot, enrolled
@@ -354,23 +356,20 @@ async def test_it_handles_settings_commands(
     assert "随访已经结束" in bot.last_text(CHAT)
 
 
+async def staff_invite(engine: AsyncEngine, clock: FakeClock, role: StaffRole, name: str) -> str:
+    """A PKU staff member added by a coordinator: the code of their invite link."""
+    async with session_factory(engine)() as session:
+        _staff, code = await add_staff(
+            session, site_code="PKU", role=role, name=name, actor="cli:test", now=clock.now(), invite_valid_days=7
+        )
+    return code
+
+
 async def test_it_tells_the_coordinator_when_a_patient_stops(
     bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
 ) -> None:
-    from bot.services.sites import add_staff
-    from models import StaffRole
-
     invite = await enrolled(engine, protocol, clock, language="en")
-    async with session_factory(engine)() as session:
-        _staff, staff_code = await add_staff(
-            session,
-            site_code="PKU",
-            role=StaffRole.COORDINATOR,
-            name="Ms Wang",
-            actor="cli:test",
-            now=clock.now(),
-            invite_valid_days=7,
-        )
+    staff_code = await staff_invite(engine, clock, StaffRole.COORDINATOR, "Ms Wang")
     await bot.send(42, f"/start {staff_code}", language="en")
     assert "You are linked as coordinator" in bot.last_text(42)
     await onboard(bot, invite.code, agree="I agree")
@@ -386,26 +385,13 @@ async def test_it_tells_the_coordinator_when_a_patient_stops(
 async def test_it_gives_a_linked_staff_member_the_staff_command_menu(
     bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
 ) -> None:
-    from bot.services.sites import add_staff
-    from models import StaffRole
-
     await enrolled(engine, protocol, clock)  # creates the site
-    async with session_factory(engine)() as session:
-        _staff, staff_code = await add_staff(
-            session,
-            site_code="PKU",
-            role=StaffRole.CLINICIAN,
-            name="Dr Li",
-            actor="cli:test",
-            now=clock.now(),
-            invite_valid_days=7,
-        )
+    staff_code = await staff_invite(engine, clock, StaffRole.CLINICIAN, "Dr Li")
     await bot.send(43, f"/start {staff_code}")
-    (menu,) = [
-        call.params for call in bot.stub.calls if call.method == "setMyCommands" and "chat_id" in str(call.params)
-    ]
-    assert menu["scope"] == {"type": "chat", "chat_id": 43}
-    assert [(command["command"], command["description"]) for command in menu["commands"]] == [  # type: ignore[attr-defined]
+    menus = [call.params for call in bot.stub.calls if call.method == "setMyCommands"]
+    (menu,) = [menu for menu in menus if menu["scope"] == {"type": "chat", "chat_id": 43}]
+    commands: list[dict[str, str]] = menu["commands"]  # type: ignore[assignment]
+    assert [(command["command"], command["description"]) for command in commands] == [
         ("alerts", "本中心未处理的警报"),
         ("status", "随访概况"),
         ("export", "导出数据（CSV文件）"),
