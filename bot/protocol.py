@@ -136,6 +136,30 @@ class FollowUpEnd(_Strict):
     after_months: int = Field(ge=1, le=120)
 
 
+class RedFlags(_Strict):
+    """Words in a patient's own message that mean danger, matched case-insensitively in any language."""
+
+    zh_CN: list[str] = Field(min_length=1)
+    en: list[str] = Field(min_length=1)
+
+    @field_validator("zh_CN", "en")
+    @classmethod
+    def _no_blank_terms(cls, value: list[str]) -> list[str]:
+        if any(not term.strip() for term in value):
+            raise ValueError("terms must not be blank")
+        return value
+
+
+class Safety(_Strict):
+    """What protects a patient whatever path their report took."""
+
+    emergency_number: str = Field(min_length=2, max_length=20)  # named in every emergency advice
+    unfinished_after_minutes: int = Field(ge=10, le=24 * 60)  # an abandoned questionnaire with red flags is sent
+    reminder_time_default_after_minutes: int = Field(ge=1, le=24 * 60)  # onboarding: default time applied
+    pause_doses_during_alert: bool  # no dose reminders while an urgent or infection alert is open
+    red_flags: RedFlags
+
+
 class Enrollment(_Strict):
     invite_valid_days: int = Field(ge=1, le=365)
     staff_invite_valid_days: int = Field(ge=1, le=90)
@@ -150,6 +174,7 @@ class StudyProtocol(_Strict):
     escalation: Escalation
     follow_up_end: FollowUpEnd
     enrollment: Enrollment
+    safety: Safety
 
     @model_validator(mode="after")
     def _plan_covers_follow_up(self) -> Self:

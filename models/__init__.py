@@ -4,10 +4,12 @@ from models.audit import AuditEvent
 from models.base import Base
 from models.contact import ContactKind, ContactStatus, ScheduledContact
 from models.escalation import Escalation, EscalationNotification, EscalationStatus
+from models.failed_update import FailedUpdate
 from models.infection import Infection, InfectionSite, InfectionSource, Outcome, Pathogen, Treatment
 from models.invite import InviteCode, InvitePurpose
-from models.outbox import OutboxMessage, OutboxStatus
+from models.outbox import Lane, OutboxMessage, OutboxStatus
 from models.patient import Group, Language, Patient, PatientStatus
+from models.patient_message import MessageKind, PatientMessage
 from models.questionnaire import Answer, FormKind, QuestionnaireResponse, ResponseStatus
 from models.site import Site
 from models.staff import Staff, StaffRole
@@ -23,6 +25,7 @@ __all__ = [
     "Escalation",
     "EscalationNotification",
     "EscalationStatus",
+    "FailedUpdate",
     "FormKind",
     "Group",
     "Infection",
@@ -30,12 +33,15 @@ __all__ = [
     "InfectionSource",
     "InviteCode",
     "InvitePurpose",
+    "Lane",
     "Language",
+    "MessageKind",
     "OutboxMessage",
     "OutboxStatus",
     "Outcome",
     "Pathogen",
     "Patient",
+    "PatientMessage",
     "PatientStatus",
     "ProcessedUpdate",
     "QuestionnaireResponse",

@@ -41,7 +41,9 @@ class Escalation(Base):
     reasons: Mapped[list[str]] = mapped_column(JSON)
     response_id: Mapped[int | None] = mapped_column(ForeignKey("questionnaire_responses.id"))
     status: Mapped[EscalationStatus] = mapped_column(str_enum(EscalationStatus, 12))
-    raised_at: Mapped[datetime]
+    raised_at: Mapped[datetime]  # the first report: never changed, so minutes-to-acknowledge stay true
+    level_raised_at: Mapped[datetime | None]  # when the level last rose (the chain restarts from here)
+    patient_message_id: Mapped[int | None] = mapped_column(ForeignKey("patient_messages.id"))
     stage: Mapped[int] = mapped_column(default=0)
     repeats: Mapped[int] = mapped_column(default=0)
     next_step_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum
@@ -18,11 +18,23 @@ class OutboxStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class Lane(enum.IntEnum):
+    """Which messages go first when many are due: lower lanes are sent before higher ones (still within
+    Telegram's limits). Urgent advice and escalation alerts must never wait behind a reminder backlog."""
+
+    URGENT = 0  # emergency advice to a patient, urgent and infection alerts to staff
+    NORMAL = 1  # replies and notices decided by a service
+    BULK = 2  # reminders, nudges and digests
+
+
 class OutboxMessage(Base):
     """One outbound Telegram call, written in the transaction that decided it. Sent by the dispatcher."""
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_status_not_before", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_messages_status_not_before", "status", "not_before"),
+        Index("ix_outbox_messages_status_lane_not_before", "status", "lane", "not_before"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
@@ -32,6 +44,7 @@ class OutboxMessage(Base):
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus, 12))
+    lane: Mapped[int] = mapped_column(SmallInteger, default=Lane.NORMAL, server_default=str(int(Lane.NORMAL)))
     not_before: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

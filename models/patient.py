@@ -47,6 +47,8 @@ class Patient(Base):
     consented_at: Mapped[datetime | None]
     unreachable: Mapped[bool] = mapped_column(default=False)
     awaiting: Mapped[str | None] = mapped_column(String(24))  # typed input awaited, e.g. "reminder_time"
+    awaiting_since: Mapped[datetime | None]  # when that prompt was shown
+    onboarded_at: Mapped[datetime | None]  # reminder time settled: check-ins and doses may go out from now on
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum
@@ -45,6 +45,8 @@ class QuestionnaireResponse(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)  # the message showing the current item
     started_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]
+    late: Mapped[bool] = mapped_column(default=False, server_default=false())  # submitted after its window closed
+    partial: Mapped[bool] = mapped_column(default=False, server_default=false())  # submitted unfinished (red flags)
 
 
 class Answer(Base):

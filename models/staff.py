@@ -30,6 +30,7 @@ class Staff(Base):
     language: Mapped[str] = mapped_column(String(8), default="zh_CN")
     active: Mapped[bool] = mapped_column(default=True)
     awaiting: Mapped[str | None] = mapped_column(String(40))  # typed input awaited, e.g. "dismiss:12"
+    awaiting_since: Mapped[datetime | None]  # when that prompt was shown (it lapses)
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the infection form being filled in
     linked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

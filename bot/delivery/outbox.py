@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import OutboxMessage, OutboxStatus
+from models import Lane, OutboxMessage, OutboxStatus
 
 
 async def enqueue(
@@ -24,8 +24,11 @@ async def enqueue(
     not_before: datetime | None = None,
     patient_id: int | None = None,
     staff_id: int | None = None,
+    lane: Lane = Lane.NORMAL,
 ) -> int:
-    """Add a message unless one with the same dedupe key exists; returns 1 if added, 0 if it was there."""
+    """Add a message unless one with the same dedupe key exists; returns 1 if added, 0 if it was there.
+
+    `lane` orders what is due: urgent advice and alerts go before replies, replies before bulk reminders."""
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(OutboxMessage)
@@ -37,6 +40,7 @@ async def enqueue(
             patient_id=patient_id,
             staff_id=staff_id,
             status=OutboxStatus.PENDING,
+            lane=int(lane),
             not_before=not_before or now,
             attempts=0,
             created_at=now,
