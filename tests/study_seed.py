@@ -51,23 +51,49 @@ async def answer_report(
         step = await checkins.start(session, patient=stored, form=FormKind.REPORT, now=clock.now())
         assert isinstance(step, checkins.AskItem)
         rid = step.response_id
-        await checkins.choose(session, patient=stored, response_id=rid, item_id="fever", code=fever, now=clock.now())
+        await checkins.choose(
+            session, patient=stored, response_id=rid, item_id="fever", code=fever, protocol=protocol, now=clock.now()
+        )
         if fever == "yes":
             assert temperature is not None
-            await checkins.type_answer(session, patient=stored, text=temperature, now=clock.now())
+            await checkins.type_answer(session, patient=stored, text=temperature, protocol=protocol, now=clock.now())
         if symptom == "none":
             await checkins.choose(
-                session, patient=stored, response_id=rid, item_id="symptoms", code="none", now=clock.now()
+                session,
+                patient=stored,
+                response_id=rid,
+                item_id="symptoms",
+                code="none",
+                protocol=protocol,
+                now=clock.now(),
             )
         else:
             await checkins.choose(
-                session, patient=stored, response_id=rid, item_id="symptoms", code=symptom, now=clock.now()
+                session,
+                patient=stored,
+                response_id=rid,
+                item_id="symptoms",
+                code=symptom,
+                protocol=protocol,
+                now=clock.now(),
             )
             await checkins.choose(
-                session, patient=stored, response_id=rid, item_id="symptoms", code="done", now=clock.now()
+                session,
+                patient=stored,
+                response_id=rid,
+                item_id="symptoms",
+                code="done",
+                protocol=protocol,
+                now=clock.now(),
             )
         await checkins.choose(
-            session, patient=stored, response_id=rid, item_id="doctor_visit", code="no", now=clock.now()
+            session,
+            patient=stored,
+            response_id=rid,
+            item_id="doctor_visit",
+            code="no",
+            protocol=protocol,
+            now=clock.now(),
         )
         await checkins.submit(session, patient=stored, response_id=rid, protocol=protocol, now=clock.now())
 
@@ -90,9 +116,13 @@ async def seed_study(engine: AsyncEngine, protocol: StudyProtocol, clock: FakeCl
         )
         chat = 70_000 + number
         async with session_factory(engine)() as session:
-            linked = await onboarding.redeem(session, code=invite.code, chat_id=chat, now=clock.now())
+            linked = await onboarding.redeem(
+                session, code=invite.code, chat_id=chat, protocol=protocol, now=clock.now()
+            )
             assert isinstance(linked, onboarding.LinkedPatient)
-            await onboarding.give_consent(session, patient=linked.patient, agree=True, now=clock.now())
+            await onboarding.give_consent(
+                session, patient=linked.patient, agree=True, protocol=protocol, now=clock.now()
+            )
         chats.append(chat)
     staff_chats = {}
     for chat, (site, role) in {

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.forms import ITEMS, LABELS, answer_label
 from bot.i18n import N_, Gettext, gettext_for, local_datetime
 from bot.protocol import StudyProtocol
-from models import Escalation, Patient, Site, StaffRole, TriageLevel
+from models import Escalation, Patient, PatientMessage, Site, StaffRole, TriageLevel
 
 LEVEL_TITLES = {TriageLevel.URGENT: N_("🚨 URGENT"), TriageLevel.INFECTION: N_("⚠️ Suspected infection")}
 ROLE_NAMES = {
@@ -28,6 +28,8 @@ REASONS = {
     "infection_diagnosed_not_sure": N_("not sure whether it is an infection"),
     "antimicrobials_not_sure": N_("not sure about antimicrobials"),
     "possible_il2_reaction": N_("possible reaction to IL-2"),
+    "patient_message": N_("red-flag words in a message from the patient"),
+    "unfinished": N_("questionnaire left unfinished"),
 }
 
 
@@ -50,6 +52,7 @@ def alert_text(
     patient: Patient,
     site: Site,
     answers: dict[str, Any],
+    message: PatientMessage | None,
     last_dose: datetime | None,
     protocol: StudyProtocol,
     language: str,
@@ -61,13 +64,15 @@ def alert_text(
     group = _(GROUP_NAMES[patient.group.value])
     reasons = "; ".join(reason_label(code, protocol, _) for code in escalation.reasons)
     shown = [(ITEMS[item], value) for item, value in answers.items() if item in ITEMS]
-    lines = [
-        f"{title} · {patient.study_id} · {site.code} · {group}",
-        _("Reasons: {reasons}").format(reasons=reasons),
-        _("Answers:"),
-        *[f"• {_(item.title)}: {answer_label(item, value, _)}" for item, value in shown],
-        _("Reported {minutes} min ago.").format(minutes=minutes),
-    ]
+    lines = [f"{title} · {patient.study_id} · {site.code} · {group}"]
+    if escalation.acknowledged_at is not None:
+        lines.insert(0, "🔔 " + _("New report since this alert was acknowledged."))
+    lines.append(_("Reasons: {reasons}").format(reasons=reasons))
+    if message is not None:
+        lines.append(_("The patient wrote: “{text}”").format(text=message.text or "-"))
+    if shown:
+        lines += [_("Answers:"), *[f"• {_(item.title)}: {answer_label(item, value, _)}" for item, value in shown]]
+    lines.append(_("Reported {minutes} min ago.").format(minutes=minutes))
     if patient.group.value == "il2":
         lines.append(
             _("Last confirmed IL-2 dose: {when}.").format(when=local_datetime(last_dose, site.timezone, language))

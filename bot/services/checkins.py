@@ -7,10 +7,10 @@ double tap) return None: the caller ignores them, so nothing is answered twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.forms import FORMS, ITEMS, TYPED_KINDS, Invalid, Item, Kind, parse_typed, visible_items
@@ -18,8 +18,9 @@ from bot.i18n import N_
 from bot.protocol import StudyProtocol
 from bot.services.audit import record_event
 from bot.services.errors import DomainError
-from bot.services.escalation import escalate
+from bot.services.escalation import ESCALATING
 from bot.services.follow_up import complete_if_final
+from bot.services.safety import Trigger, raise_alarm, send_thanks_after_alarm
 from bot.services.triage import Answers, TriageResult, triage
 from models import (
     Answer,
@@ -31,6 +32,7 @@ from models import (
     ResponseStatus,
     ScheduledContact,
     TriageDecision,
+    TriageLevel,
 )
 
 
@@ -58,6 +60,7 @@ class Summary:
 class Submitted:
     form: FormKind
     result: TriageResult
+    late: bool = False  # after the check-in's window closed: kept and triaged, not counted as on time
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,7 @@ class NothingDue:
     next_due: datetime | None
 
 
-@dataclass(frozen=True)
-class WindowClosed:
-    """The check-in's window closed before the patient submitted: the answers are kept, not counted."""
-
-
-Step = AskItem | Summary | Submitted | NothingDue | WindowClosed
+Step = AskItem | Summary | Submitted | NothingDue
 
 
 async def _answer_rows(session: AsyncSession, response_id: int) -> dict[str, Answer]:
@@ -189,11 +187,33 @@ def _store(
         existing.value, existing.answered_at = value, now
 
 
+async def _commit_answer(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    response: QuestionnaireResponse,
+    rows: dict[str, Answer],
+    protocol: StudyProtocol,
+    now: datetime,
+) -> None:
+    """Commit a stored answer, with the alarm it raises if the answers so far are already urgent."""
+    await alarm_on_answer(
+        session, patient=patient, response=response, answers=_values(rows), protocol=protocol, now=now
+    )
+    await session.commit()
+
+
 async def _advance(
-    session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse, rows: dict[str, Answer]
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    response: QuestionnaireResponse,
+    rows: dict[str, Answer],
+    protocol: StudyProtocol,
+    now: datetime,
 ) -> AskItem | Summary:
     """Record the current item as answered, move to the next unanswered one (or, when editing, back to the
-    summary) and commit."""
+    summary) and commit (with the alarm, see `alarm_on_answer`)."""
     answered = ITEMS[response.current_item] if response.current_item else None
     answers = _values(rows)
     items = visible_items(response.form, answers, patient.group)
@@ -205,7 +225,7 @@ async def _advance(
         following = next((item.id for item in items[position + 1 :] if item.id not in answers), None)
     response.current_item = following
     response.editing = response.editing and following is not None
-    await session.commit()
+    await _commit_answer(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
     step = _view(patient, response, answers)
     if isinstance(step, AskItem) and answered is not None:
         return replace(step, recorded=(answered, answers.get(answered.id)))
@@ -213,7 +233,14 @@ async def _advance(
 
 
 async def choose(
-    session: AsyncSession, *, patient: Patient, response_id: int, item_id: str, code: str, now: datetime
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    response_id: int,
+    item_id: str,
+    code: str,
+    protocol: StudyProtocol,
+    now: datetime,
 ) -> AskItem | Summary | None:
     """A tapped option. For multi-select items the code toggles; "done" moves on. Stale taps return None."""
     response = await _response(session, patient=patient, response_id=response_id)
@@ -228,28 +255,30 @@ async def choose(
                 shown = _view(patient, response, _values(rows))
                 assert isinstance(shown, AskItem)
                 return replace(shown, problem=N_("Please tap at least one answer, or “None of these”."))
-            return await _advance(session, patient=patient, response=response, rows=rows)
+            return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
         if code not in item.options:
             return None
         if code == "none":  # exclusive, so it also finishes the item: one tap
             _store(session, rows, response, item, ["none"], now)
-            return await _advance(session, patient=patient, response=response, rows=rows)
+            return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
         selected = [chosen for chosen in selected if chosen not in (code, "none")] + (
             [] if code in selected else [code]
         )
         _store(session, rows, response, item, sorted(selected, key=item.options.index), now)
-        await session.commit()
+        await _commit_answer(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
         return _view(patient, response, _values(rows))
     if code == "skip" and item.optional:
         _store(session, rows, response, item, None, now)
-        return await _advance(session, patient=patient, response=response, rows=rows)
+        return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
     if code not in item.choices():
         return None
     _store(session, rows, response, item, float(code) if item.kind is Kind.NUMBER else code, now)
-    return await _advance(session, patient=patient, response=response, rows=rows)
+    return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
 
 
-async def type_answer(session: AsyncSession, *, patient: Patient, text: str, now: datetime) -> AskItem | Summary | None:
+async def type_answer(
+    session: AsyncSession, *, patient: Patient, text: str, protocol: StudyProtocol, now: datetime
+) -> AskItem | Summary | None:
     """Typed text for the current item. A refusal returns the item with the problem; None: nothing asked."""
     response = await in_progress(session, patient=patient)
     if response is None or response.current_item is None:
@@ -265,7 +294,7 @@ async def type_answer(session: AsyncSession, *, patient: Patient, text: str, now
     except Invalid as refused:
         return replace(shown, selected=(), problem=str(refused))
     _store(session, rows, response, item, value, now)
-    return await _advance(session, patient=patient, response=response, rows=rows)
+    return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
 
 
 async def back(session: AsyncSession, *, patient: Patient, response_id: int) -> AskItem | Summary | None:
@@ -311,33 +340,44 @@ async def hours_since_confirmed_dose(session: AsyncSession, *, patient: Patient,
 
 async def submit(
     session: AsyncSession, *, patient: Patient, response_id: int, protocol: StudyProtocol, now: datetime
-) -> Submitted | WindowClosed | None:
-    """Store the answers for good, triage them and hand suspected infections to the escalation service."""
+) -> Submitted | None:
+    """Store the answers for good, triage them and raise the alarm for what may be dangerous.
+
+    Every answer set is triaged: a check-in finished after its window closed is kept and flagged `late` (it
+    does not count as on time), never refused. None for a second tap on Submit."""
     response = await _response(session, patient=patient, response_id=response_id)
     if response is None or response.current_item is not None:
         return None
+    return await _finish(session, patient=patient, response=response, protocol=protocol, now=now, partial=False)
+
+
+async def _finish(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    response: QuestionnaireResponse,
+    protocol: StudyProtocol,
+    now: datetime,
+    partial: bool,
+) -> Submitted:
     contact = await session.get(ScheduledContact, response.contact_id) if response.contact_id else None
-    if contact is not None and (
+    late = contact is not None and (
         contact.window_end <= now or contact.status not in (ContactStatus.PLANNED, ContactStatus.OPEN)
-    ):
-        response.status = ResponseStatus.ABANDONED
-        await session.commit()
-        return WindowClosed()
+    )
     answers = _values(await _answer_rows(session, response.id))
     shown = {item.id for item in visible_items(response.form, answers, patient.group)}
     await session.execute(delete(Answer).where(Answer.response_id == response.id, Answer.item_id.not_in(shown)))
     kept = {key: value for key, value in answers.items() if key in shown and value is not None}
     missing = [item for item in shown if item not in answers and not ITEMS[item].optional]
-    if missing:
+    if missing and not partial:
         raise DomainError(f"unanswered items: {', '.join(sorted(missing))}")
-    result = triage(
-        Answers.model_validate(kept),
-        group=patient.group,
-        rules=protocol.triage,
-        hours_since_il2_dose=await hours_since_confirmed_dose(session, patient=patient, now=now),
+    result = await _triage(session, patient=patient, answers=kept, protocol=protocol, now=now)
+    response.status, response.submitted_at, response.late, response.partial = (
+        ResponseStatus.SUBMITTED,
+        now,
+        late,
+        partial,
     )
-    response.status = ResponseStatus.SUBMITTED
-    response.submitted_at = now
     decision = TriageDecision(
         response_id=response.id,
         patient_id=patient.id,
@@ -346,22 +386,86 @@ async def submit(
         decided_at=now,
     )
     session.add(decision)
-    if contact is not None:
+    if contact is not None and not late:
         contact.status, contact.answered_at, contact.next_action_at = ContactStatus.DONE, now, None
     await session.flush()
-    if contact is not None:
+    if contact is not None and not late:
         await complete_if_final(session, patient=patient, contact=contact, protocol=protocol, now=now)
     record_event(
         session,
-        actor=f"patient:{patient.study_id}",
-        action=f"{response.form.value}.submit",
+        actor="system" if partial else f"patient:{patient.study_id}",
+        action=f"{response.form.value}.{'submit_unfinished' if partial else 'submit'}",
         entity=response,
         at=now,
-        after={"answers": kept, "level": result.level.value, "reasons": list(result.reasons)},
+        after={
+            "answers": kept,
+            "level": result.level.value,
+            "reasons": list(result.reasons),
+            "late": late,
+            "partial": partial,
+        },
     )
-    await escalate(session, patient=patient, decision=decision, now=now)
+    trigger = Trigger(result.level, result.reasons, response_id=response.id)
+    if await raise_alarm(session, patient=patient, trigger=trigger, protocol=protocol, now=now) is not None:
+        await send_thanks_after_alarm(session, patient=patient, protocol=protocol, source=trigger.source, now=now)
     await session.commit()
-    return Submitted(response.form, result)
+    return Submitted(response.form, result, late=late)
+
+
+async def _triage(
+    session: AsyncSession, *, patient: Patient, answers: dict[str, Any], protocol: StudyProtocol, now: datetime
+) -> TriageResult:
+    return triage(
+        Answers.model_validate(answers),
+        group=patient.group,
+        rules=protocol.triage,
+        hours_since_il2_dose=await hours_since_confirmed_dose(session, patient=patient, now=now),
+    )
+
+
+async def alarm_on_answer(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    response: QuestionnaireResponse,
+    answers: dict[str, Any],
+    protocol: StudyProtocol,
+    now: datetime,
+) -> None:
+    """A red flag acts when it is answered, not at Submit: answers that already make the level urgent send
+    the advice and open the escalation in the same transaction as the answer (once per response)."""
+    shown = {item.id for item in visible_items(response.form, answers, patient.group)}
+    kept = {key: value for key, value in answers.items() if key in shown and value is not None}
+    result = await _triage(session, patient=patient, answers=kept, protocol=protocol, now=now)
+    if result.level is TriageLevel.URGENT:
+        trigger = Trigger(result.level, result.reasons, response_id=response.id)
+        await raise_alarm(session, patient=patient, trigger=trigger, protocol=protocol, now=now)
+
+
+async def submit_unfinished(session: AsyncSession, *, protocol: StudyProtocol, now: datetime) -> int:
+    """Questionnaires left unfinished for the protocol's time whose answers already reach infection or
+    urgent are submitted as partial (flagged) and escalated; the others stay open. Commits each one."""
+    idle_since = now - timedelta(minutes=protocol.safety.unfinished_after_minutes)
+    last_answer = (
+        select(Answer.response_id, func.max(Answer.answered_at).label("at")).group_by(Answer.response_id).subquery()
+    )
+    stale = await session.execute(
+        select(QuestionnaireResponse, Patient)
+        .join(Patient, QuestionnaireResponse.patient_id == Patient.id)
+        .join(last_answer, last_answer.c.response_id == QuestionnaireResponse.id)
+        .where(QuestionnaireResponse.status == ResponseStatus.IN_PROGRESS, last_answer.c.at <= idle_since)
+        .order_by(QuestionnaireResponse.id)
+    )
+    submitted = 0
+    for response, patient in stale.all():
+        answers = _values(await _answer_rows(session, response.id))
+        shown = {item.id for item in visible_items(response.form, answers, patient.group)}
+        kept = {key: value for key, value in answers.items() if key in shown and value is not None}
+        result = await _triage(session, patient=patient, answers=kept, protocol=protocol, now=now)
+        if result.level in ESCALATING:
+            await _finish(session, patient=patient, response=response, protocol=protocol, now=now, partial=True)
+            submitted += 1
+    return submitted
 
 
 async def remember_message(session: AsyncSession, *, patient: Patient, response_id: int, message_id: int) -> None:

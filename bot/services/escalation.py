@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +15,7 @@ from bot.db import get_for_update
 from bot.delivery.outbox import enqueue
 from bot.i18n import gettext_for
 from bot.protocol import EscalationChain, StudyProtocol
-from bot.services.alerts import ROLE_NAMES, acknowledged_line, alert_buttons, alert_text
+from bot.services.alerts import ROLE_NAMES, acknowledged_line, alert_buttons, alert_text, resolve_buttons
 from bot.services.audit import audited, record_event, snapshot
 from models import (
     Answer,
@@ -22,16 +23,20 @@ from models import (
     Escalation,
     EscalationNotification,
     EscalationStatus,
+    Lane,
     OutboxMessage,
     OutboxStatus,
     Patient,
+    PatientMessage,
     ScheduledContact,
     Site,
     Staff,
     StaffRole,
-    TriageDecision,
     TriageLevel,
 )
+
+if TYPE_CHECKING:
+    from bot.services.safety import Trigger
 
 ESCALATING = (TriageLevel.URGENT, TriageLevel.INFECTION)
 UNRESOLVED = (EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED)
@@ -44,53 +49,98 @@ async def unresolved_escalation(session: AsyncSession, *, patient_id: int) -> Es
 
 
 async def escalate(
-    session: AsyncSession, *, patient: Patient, decision: TriageDecision, now: datetime
+    session: AsyncSession, *, patient: Patient, trigger: Trigger, protocol: StudyProtocol, now: datetime
 ) -> Escalation | None:
-    """Open an escalation for an urgent or infection decision, or fold it into the patient's unresolved one
-    (reasons added, level raised, the chain restarted when the level rises). The caller commits.
+    """Open an escalation for an urgent or infection report and notify its first step at once, or fold the
+    report into the patient's unresolved escalation. The caller commits.
 
-    `next_step_at = now` makes the escalation timer notify the first recipients on its next pass.
+    Folding adds the reasons and raises the level; a higher level restarts the chain. A new report after an
+    acknowledgement is sent to the acknowledger and the site's clinicians ("new report since acknowledged"), and
+    an urgent one restarts the chain. `raised_at` (the first report) never changes; `level_raised_at` is when
+    the chain last (re)started.
     """
-    if decision.level not in ESCALATING:
+    if trigger.level not in ESCALATING:
         return None
-    escalation = await unresolved_escalation(session, patient_id=patient.id)
-    if escalation is None:
-        escalation = Escalation(
-            patient_id=patient.id,
-            site_id=patient.site_id,
-            level=decision.level,
-            reasons=list(decision.reasons),
-            response_id=decision.response_id,
-            status=EscalationStatus.OPEN,
-            raised_at=now,
-            stage=0,
-            repeats=0,
-            next_step_at=now,
-        )
-        session.add(escalation)
-        await session.flush()
-        record_event(
-            session,
-            actor="system",
-            action="escalation.raise",
-            entity=escalation,
-            at=now,
-            after=snapshot(escalation),
-        )
-        return escalation
-    with audited(session, entity=escalation, actor="system", action="escalation.update", at=now):
-        escalation.reasons = list(dict.fromkeys([*escalation.reasons, *decision.reasons]))
-        escalation.response_id = decision.response_id
-        if decision.level.rank > escalation.level.rank:
-            escalation.level = decision.level
-            escalation.status = EscalationStatus.OPEN
-            escalation.raised_at, escalation.stage, escalation.repeats, escalation.next_step_at = (
-                now,
-                0,
-                0,
-                now,
-            )
+    found = await unresolved_escalation(session, patient_id=patient.id)
+    if found is None:
+        return await _open(session, patient=patient, trigger=trigger, protocol=protocol, now=now)
+    escalation = await get_for_update(session, Escalation, found.id)
+    assert escalation is not None
+    await _fold(session, escalation=escalation, trigger=trigger, protocol=protocol, now=now)
     return escalation
+
+
+async def _open(
+    session: AsyncSession, *, patient: Patient, trigger: Trigger, protocol: StudyProtocol, now: datetime
+) -> Escalation:
+    escalation = Escalation(
+        patient_id=patient.id,
+        site_id=patient.site_id,
+        level=trigger.level,
+        reasons=list(trigger.reasons),
+        response_id=trigger.response_id,
+        patient_message_id=trigger.patient_message_id,
+        status=EscalationStatus.OPEN,
+        raised_at=now,
+        level_raised_at=now,
+        stage=0,
+        repeats=0,
+        next_step_at=now,
+    )
+    session.add(escalation)
+    await session.flush()
+    record_event(
+        session, actor="system", action="escalation.raise", entity=escalation, at=now, after=snapshot(escalation)
+    )
+    await _advance_chain(session, escalation=escalation, protocol=protocol, now=now)
+    return escalation
+
+
+async def _fold(
+    session: AsyncSession, *, escalation: Escalation, trigger: Trigger, protocol: StudyProtocol, now: datetime
+) -> None:
+    """A new report for an unresolved escalation (see `escalate`)."""
+    new_reasons = [reason for reason in trigger.reasons if reason not in escalation.reasons]
+    new_report = (
+        bool(new_reasons)
+        or (trigger.response_id is not None and trigger.response_id != escalation.response_id)
+        or (trigger.patient_message_id is not None and trigger.patient_message_id != escalation.patient_message_id)
+    )
+    rises = trigger.level.rank > escalation.level.rank
+    since_acknowledged = escalation.status is EscalationStatus.ACKNOWLEDGED and (new_report or rises)
+    restart = rises or (since_acknowledged and trigger.level is TriageLevel.URGENT)
+    with audited(session, entity=escalation, actor="system", action="escalation.update", at=now):
+        # the newest report's reasons first (most severe first, as triage gives them), then the earlier ones
+        escalation.reasons = [*trigger.reasons, *(code for code in escalation.reasons if code not in trigger.reasons)]
+        escalation.response_id = trigger.response_id or escalation.response_id
+        escalation.patient_message_id = trigger.patient_message_id or escalation.patient_message_id
+        escalation.level = trigger.level if rises else escalation.level
+        if restart:
+            escalation.status, escalation.stage, escalation.repeats = EscalationStatus.OPEN, 0, 0
+            escalation.level_raised_at = escalation.next_step_at = now
+    if since_acknowledged:
+        await _notify(
+            session,
+            escalation=escalation,
+            staff=await _since_acknowledged_audience(session, escalation=escalation),
+            label=f"report-{trigger.source}",
+            protocol=protocol,
+            now=now,
+        )
+    if restart:
+        await _advance_chain(session, escalation=escalation, protocol=protocol, now=now)
+    elif new_report and escalation.status is EscalationStatus.OPEN:
+        await _refresh_alerts(session, escalation=escalation, protocol=protocol, now=now)
+
+
+async def _since_acknowledged_audience(session: AsyncSession, *, escalation: Escalation) -> list[Staff]:
+    """Who hears of a new report on an acknowledged alert: the acknowledger and the site's clinicians."""
+    clinicians = await recipients_of_site(session, site_id=escalation.site_id, roles=[StaffRole.CLINICIAN])
+    acknowledger = await session.get(Staff, escalation.acknowledged_by) if escalation.acknowledged_by else None
+    reachable = acknowledger is not None and acknowledger.active and acknowledger.telegram_user_id is not None
+    if acknowledger is None or not reachable or acknowledger in clinicians:
+        return clinicians
+    return [acknowledger, *clinicians]
 
 
 ACKNOWLEDGING_ROLES = (StaffRole.CLINICIAN, StaffRole.PI, StaffRole.ADMIN)
@@ -138,6 +188,57 @@ async def _answers(session: AsyncSession, response_id: int | None) -> dict[str, 
     return {row.item_id: row.value for row in rows}
 
 
+def _generation(escalation: Escalation) -> int:
+    """Alerts of one run of the chain share this number: a restarted chain alerts the same people again."""
+    return int((escalation.level_raised_at or escalation.raised_at).timestamp())
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What an alert shows, loaded once for all its recipients."""
+
+    patient: Patient
+    site: Site
+    answers: dict[str, Any]
+    message: PatientMessage | None
+    last_dose: datetime | None
+
+    def text(self, escalation: Escalation, *, protocol: StudyProtocol, language: str, now: datetime) -> str:
+        return alert_text(
+            escalation=escalation,
+            patient=self.patient,
+            site=self.site,
+            answers=self.answers,
+            message=self.message,
+            last_dose=self.last_dose,
+            protocol=protocol,
+            language=language,
+            now=now,
+        )
+
+
+async def _facts(session: AsyncSession, escalation: Escalation) -> _Facts:
+    patient = await session.get_one(Patient, escalation.patient_id)
+    message_id = escalation.patient_message_id
+    return _Facts(
+        patient=patient,
+        site=await session.get_one(Site, escalation.site_id),
+        answers=await _answers(session, escalation.response_id),
+        message=await session.get(PatientMessage, message_id) if message_id else None,
+        last_dose=await session.scalar(
+            select(func.max(ScheduledContact.answered_at)).where(
+                ScheduledContact.patient_id == patient.id, ScheduledContact.status == ContactStatus.TAKEN
+            )
+        ),
+    )
+
+
+def _buttons(escalation: Escalation, language: str) -> dict[str, Any]:
+    if escalation.status is EscalationStatus.OPEN:
+        return alert_buttons(escalation.id, language)
+    return resolve_buttons(escalation.id, language)
+
+
 async def _notify(
     session: AsyncSession,
     *,
@@ -147,35 +248,24 @@ async def _notify(
     protocol: StudyProtocol,
     now: datetime,
 ) -> int:
-    patient = await session.get_one(Patient, escalation.patient_id)
-    site = await session.get_one(Site, escalation.site_id)
-    answers = await _answers(session, escalation.response_id)
-    last_dose = await session.scalar(
-        select(func.max(ScheduledContact.answered_at)).where(
-            ScheduledContact.patient_id == patient.id, ScheduledContact.status == ContactStatus.TAKEN
-        )
-    )
+    """Queue the alert (URGENT lane) to each of `staff`, once per person per run of the chain for a step (label
+    "step…"), once per repeat or new report otherwise. Returns how many were queued."""
+    facts = await _facts(session, escalation)
+    generation = _generation(escalation)
     sent = 0
     for member in staff:
         assert member.telegram_user_id is not None
-        key = f"alert:{escalation.id}:{escalation.level.value}:{label}:staff{member.id}"
-        text = alert_text(
-            escalation=escalation,
-            patient=patient,
-            site=site,
-            answers=answers,
-            last_dose=last_dose,
-            protocol=protocol,
-            language=member.language,
-            now=now,
-        )
+        once = "" if label.startswith("step") else f":{label}"
+        key = f"alert:{escalation.id}:{generation}{once}:staff{member.id}"
+        text = facts.text(escalation, protocol=protocol, language=member.language, now=now)
         if await enqueue(
             session,
             dedupe_key=key,
             chat_id=member.telegram_user_id,
             now=now,
             staff_id=member.id,
-            payload={"text": text, "reply_markup": alert_buttons(escalation.id, member.language)},
+            lane=Lane.URGENT,
+            payload={"text": text, "reply_markup": _buttons(escalation, member.language)},
         ):
             session.add(
                 EscalationNotification(
@@ -188,6 +278,66 @@ async def _notify(
             )
             sent += 1
     return sent
+
+
+async def _refresh_alerts(
+    session: AsyncSession, *, escalation: Escalation, protocol: StudyProtocol, now: datetime
+) -> None:
+    """More of the same report came in while the alert waits: alerts not yet sent get the new text, sent ones
+    are edited to it, so every recipient sees the whole report."""
+    await session.flush()
+    facts = await _facts(session, escalation)
+    prefix = f"alert:{escalation.id}:{_generation(escalation)}:"
+    notifications = await session.scalars(
+        select(EscalationNotification).where(EscalationNotification.escalation_id == escalation.id)
+    )
+    for notification in notifications:
+        if not notification.outbox_key.startswith(prefix):
+            continue
+        row = await session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == notification.outbox_key))
+        member = await session.get_one(Staff, notification.staff_id)
+        if row is None or row.status in (OutboxStatus.DEAD, OutboxStatus.CANCELLED):
+            continue
+        text = facts.text(escalation, protocol=protocol, language=member.language, now=now)
+        if row.status is OutboxStatus.SENT and row.telegram_message_id is not None:
+            await enqueue(
+                session,
+                dedupe_key=f"{row.dedupe_key}:update{len(escalation.reasons)}",
+                chat_id=row.chat_id,
+                now=now,
+                method="editMessageText",
+                staff_id=member.id,
+                lane=Lane.URGENT,
+                payload={
+                    "text": text,
+                    "message_id": row.telegram_message_id,
+                    "reply_markup": _buttons(escalation, member.language),
+                },
+            )
+        row.payload = {**row.payload, "text": text}  # what the message shows now (the acknowledgement edits it)
+
+
+async def _advance_chain(
+    session: AsyncSession, *, escalation: Escalation, protocol: StudyProtocol, now: datetime
+) -> None:
+    """Take the step that is due (or the next repeat); a step that reaches nobody (no linked, active staff in
+    those roles at the site) hands over to the next one at once. Then set when the next step is due."""
+    chain = chain_for(protocol, escalation.level)
+    if escalation.stage >= len(chain.steps):  # every step was notified: this is a repeat to all of them
+        escalation.repeats += 1
+        roles = sorted({role for step in chain.steps for role in step.roles})
+        staff = await recipients(session, escalation=escalation, roles=roles)
+        label = f"repeat{escalation.repeats}"
+        await _notify(session, escalation=escalation, staff=staff, label=label, protocol=protocol, now=now)
+    while escalation.stage < len(chain.steps):
+        step = chain.steps[escalation.stage]
+        staff = await recipients(session, escalation=escalation, roles=list(step.roles))
+        label = f"step{escalation.stage}"
+        await _notify(session, escalation=escalation, staff=staff, label=label, protocol=protocol, now=now)
+        escalation.stage += 1
+        if staff:
+            break
+    escalation.next_step_at = _next_step(escalation, chain)
 
 
 async def step_escalations(session: AsyncSession, *, protocol: StudyProtocol, now: datetime) -> int:
@@ -206,42 +356,18 @@ async def step_escalations(session: AsyncSession, *, protocol: StudyProtocol, no
         if escalation is None or escalation.status is not EscalationStatus.OPEN or escalation.next_step_at is None:
             continue
         taken += 1
-        chain = chain_for(protocol, escalation.level)
-        if escalation.stage < len(chain.steps):
-            step = chain.steps[escalation.stage]
-            staff = await recipients(session, escalation=escalation, roles=list(step.roles))
-            await _notify(
-                session,
-                escalation=escalation,
-                staff=staff,
-                label=f"step{escalation.stage}",
-                protocol=protocol,
-                now=now,
-            )
-            escalation.stage += 1
-        else:  # the chain is exhausted: repeat to everyone in it
-            escalation.repeats += 1
-            roles = sorted({role for step in chain.steps for role in step.roles})
-            staff = await recipients(session, escalation=escalation, roles=roles)
-            await _notify(
-                session,
-                escalation=escalation,
-                staff=staff,
-                label=f"repeat{escalation.repeats}",
-                protocol=protocol,
-                now=now,
-            )
-        escalation.next_step_at = _next_step(escalation, chain)
+        await _advance_chain(session, escalation=escalation, protocol=protocol, now=now)
     await session.commit()
     return taken
 
 
 def _next_step(escalation: Escalation, chain: EscalationChain) -> datetime | None:
+    started = escalation.level_raised_at or escalation.raised_at
     if escalation.stage < len(chain.steps):
-        return escalation.raised_at + timedelta(minutes=chain.steps[escalation.stage].after_minutes)
+        return started + timedelta(minutes=chain.steps[escalation.stage].after_minutes)
     if chain.repeat_every_minutes is not None and escalation.repeats < chain.max_repeats:
         last = chain.steps[-1].after_minutes + chain.repeat_every_minutes * (escalation.repeats + 1)
-        return escalation.raised_at + timedelta(minutes=last)
+        return started + timedelta(minutes=last)
     return None
 
 
@@ -264,11 +390,10 @@ async def acknowledge(
     if escalation.status is not EscalationStatus.OPEN:
         return AckResult.ALREADY, escalation
     with audited(session, entity=escalation, actor=f"staff:{staff.id}", action="escalation.acknowledge", at=now):
-        escalation.status, escalation.acknowledged_at, escalation.acknowledged_by = (
-            EscalationStatus.ACKNOWLEDGED,
-            now,
-            staff.id,
-        )
+        # The first acknowledgement stays (minutes-to-acknowledge); a later one, after a new report, is audited.
+        escalation.status = EscalationStatus.ACKNOWLEDGED
+        escalation.acknowledged_at = escalation.acknowledged_at or now
+        escalation.acknowledged_by = escalation.acknowledged_by or staff.id
         escalation.next_step_at = None
     await _show_acknowledgement(session, escalation=escalation, by=staff, now=now)
     patient = await session.get_one(Patient, escalation.patient_id)
@@ -276,7 +401,7 @@ async def acknowledge(
         _ = gettext_for(patient.language.value)
         await enqueue(
             session,
-            dedupe_key=f"ack:{escalation.id}:{escalation.level.value}",
+            dedupe_key=f"ack:{escalation.id}:{_generation(escalation)}",
             now=now,
             chat_id=patient.telegram_chat_id,
             patient_id=patient.id,

@@ -11,11 +11,12 @@ from telegram import CallbackQuery, Message, Update
 from bot.app import BotContext
 from bot.i18n import Gettext, clock, long_date
 from bot.services import checkins
-from bot.services.checkins import AskItem, NothingDue, Submitted, Summary, WindowClosed
+from bot.services.checkins import AskItem, NothingDue, Summary
+from bot.services.escalation import ESCALATING
 from handlers.patient.access import active_patient, patient_or_explain
 from handlers.patient.onboarding import patient_gettext
 from handlers.render import edit_menu, view
-from models import FormKind, Patient, Site, TriageLevel
+from models import FormKind, Patient
 
 
 async def show(message: Message, patient: Patient, step: AskItem | Summary, session: AsyncSession) -> None:
@@ -87,7 +88,13 @@ async def on_questionnaire_button(update: Update, context: BotContext) -> None:
         kind = parts[0]
         if kind == "q" and len(parts) == 4:
             step = await checkins.choose(
-                session, patient=patient, response_id=response_id, item_id=parts[2], code=parts[3], now=now
+                session,
+                patient=patient,
+                response_id=response_id,
+                item_id=parts[2],
+                code=parts[3],
+                protocol=deps.protocol,
+                now=now,
             )
             if step is None:
                 await query.answer(_("This question was already answered."))
@@ -128,38 +135,18 @@ async def _answer_and_show(query: CallbackQuery, step: AskItem | Summary, _: Get
 async def _submit(
     message: Message, patient: Patient, response_id: int, session: AsyncSession, context: BotContext
 ) -> None:
+    """Submit. What raised an alarm is answered through the outbox (the advice first, then the thank-you),
+    written in the submission's transaction; anything else is thanked here."""
     deps = context.deps
     _ = patient_gettext(patient)
-    site = await session.get_one(Site, patient.site_id)
     outcome = await checkins.submit(
         session, patient=patient, response_id=response_id, protocol=deps.protocol, now=deps.clock.now()
     )
     if outcome is None:
         return  # a second tap on Submit
     await message.edit_reply_markup(reply_markup=None)
-    if isinstance(outcome, WindowClosed):
-        await message.reply_text(
-            _("Sorry, the time to answer this check-in has passed. If you feel unwell, send /report.")
-        )
-        return
-    assert isinstance(outcome, Submitted)
-    phone = site.phone or _("your study team")
-    if outcome.result.level is TriageLevel.URGENT:
-        await message.reply_text(
-            "⚠️ "
-            + _(
-                "Your answers may need urgent care. Please go to the nearest emergency department now, "
-                "or call your study team at {phone}. Do not wait for a reply here."
-            ).format(phone=phone)
-        )
-    if outcome.result.level in (TriageLevel.URGENT, TriageLevel.INFECTION):
-        await message.reply_text(
-            _("Thank you. Your study team will look at your answers soon. If you feel worse, call {phone}.").format(
-                phone=phone
-            )
-        )
-        return
-    await message.reply_text(_("Thank you, your answers have been sent. Take care!"))
+    if outcome.result.level not in ESCALATING:
+        await message.reply_text(_("Thank you, your answers have been sent. Take care!"))
 
 
 async def on_typed_answer(update: Update, context: BotContext, patient: Patient, session: AsyncSession) -> bool:
@@ -167,7 +154,10 @@ async def on_typed_answer(update: Update, context: BotContext, patient: Patient,
     message = update.effective_message
     if message is None or message.text is None:
         return False
-    step = await checkins.type_answer(session, patient=patient, text=message.text[:1000], now=context.deps.clock.now())
+    deps = context.deps
+    step = await checkins.type_answer(
+        session, patient=patient, text=message.text[:1000], protocol=deps.protocol, now=deps.clock.now()
+    )
     if step is None:
         return False
     if isinstance(step, AskItem) and step.problem:
