@@ -6,16 +6,20 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Bot
 
 from bot.app import build_application
 from bot.clock import FakeClock
 from bot.config import load_settings
 from bot.db import session_factory
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
 from bot.services.enrollment import Enrolled
 from bot.simulator.bot_api import BotApiStub
@@ -81,6 +85,24 @@ async def enrolled(
             site=site,
             **extra,
         )
+
+
+async def deliver_outbox(engine: AsyncEngine, stub: BotApiStub, clock: FakeClock) -> int:
+    """Send everything due in the outbox through the real sender to the stub (the fake clock keeps the pace)."""
+
+    async def sleep(seconds: float) -> None:
+        clock.advance(timedelta(seconds=seconds))
+
+    async with Bot(stub.token, base_url=stub.base_url) as telegram:
+        dispatcher = Dispatcher(
+            sessions=session_factory(engine),
+            sender=TelegramSender(telegram),
+            clock=clock,
+            limiter=RateLimiter(clock=clock, per_second=25),
+            sleep=sleep,
+            concurrency=1,
+        )
+        return await dispatcher.drain()
 
 
 @pytest.fixture

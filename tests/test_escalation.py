@@ -203,13 +203,17 @@ async def test_it_folds_a_new_trigger_into_the_open_escalation(study: Study) -> 
     await bot.tap(PATIENT, "提交")
     first = await study.escalation()
     assert first.level.value == "infection"
+    study.clock.advance(timedelta(minutes=10))
     await urgent_report(study)
     async with session_factory(study.engine)() as session:
         assert await session.scalar(select(func.count()).select_from(Escalation)) == 1
     raised = await study.escalation()
     assert raised.id == first.id
     assert raised.level.value == "urgent"
-    assert raised.reasons == ["max_temp_infection", "fever", "max_temp_urgent", "symptom_dyspnea"]
+    assert raised.reasons == ["max_temp_urgent", "symptom_dyspnea", "fever", "max_temp_infection"]
+    assert raised.raised_at == first.raised_at, "the first report's time is kept"
+    assert raised.level_raised_at is not None
+    assert raised.level_raised_at > first.raised_at
 
 
 async def test_it_follows_the_slower_chain_for_a_suspected_infection(study: Study) -> None:

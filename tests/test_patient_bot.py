@@ -29,7 +29,7 @@ from models import (
     StaffRole,
     TriageDecision,
 )
-from tests.bot_fixtures import RunBot, enrolled
+from tests.bot_fixtures import RunBot, deliver_outbox, enrolled
 from tests.test_outbox import FakeSleep
 
 CHAT = 5550001
@@ -238,6 +238,7 @@ async def test_it_takes_a_checkin_in_chinese_with_typed_answers_and_an_edit(
     await bot.send(CHAT, "38,6")
     assert "• 最高体温: 38.6 °C" in bot.last_text(CHAT)
     await bot.tap(CHAT, "提交")
+    await deliver_outbox(engine, bot.stub, clock)
     assert "研究团队会尽快看您的回答" in bot.last_text(CHAT)
     async with session_factory(engine)() as session:
         decision = await session.scalar(select(TriageDecision))
@@ -248,31 +249,7 @@ async def test_it_takes_a_checkin_in_chinese_with_typed_answers_and_an_edit(
     assert decision.reasons == ["max_temp_infection", "fever_with_cough", "fever"]
     assert temperature == 38.6
     assert escalation is not None
-    assert escalation.next_step_at == clock.now()
-
-
-async def test_it_gives_urgent_advice_first_on_an_urgent_report(
-    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
-) -> None:
-    invite = await enrolled(engine, protocol, clock, language="en")
-    await onboard(bot, invite.code, agree="I agree")
-    await bot.send(CHAT, "/report")
-    await bot.tap(CHAT, "Yes")
-    await bot.send(CHAT, "39.8")
-    await bot.tap(CHAT, "Short of breath")
-    await bot.tap(CHAT, "Done")
-    await bot.tap(CHAT, "No")
-    before = len(bot.stub.texts_to(CHAT))
-    await bot.tap(CHAT, "Submit")
-    after = bot.stub.texts_to(CHAT)[before:]
-    assert after[0].startswith("⚠️ Your answers may need urgent care.")
-    assert "+86 10 8888 0000" in after[0]
-    assert "Your study team will look at your answers soon" in after[1]
-    async with session_factory(engine)() as session:
-        escalation = await session.scalar(select(Escalation))
-    assert escalation is not None
-    assert escalation.level.value == "urgent"
-    assert escalation.reasons == ["max_temp_urgent", "symptom_dyspnea", "fever"]
+    assert escalation.level.value == "infection"
 
 
 async def test_it_resumes_a_questionnaire_after_a_restart(
@@ -309,22 +286,6 @@ async def test_it_never_answers_twice_from_an_old_keyboard_or_a_double_tap(
     assert [(row.item_id, row.value) for row in rows] == [("fever", "no")]
     answered = [call for call in bot.stub.calls if call.method == "answerCallbackQuery"]
     assert answered[-1].params.get("text") == "This question was already answered."
-
-
-async def test_it_refuses_a_checkin_whose_window_has_closed(
-    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
-) -> None:
-    invite = await enrolled(engine, protocol, clock, language="en", group="control")
-    await onboard(bot, invite.code, agree="I agree")
-    await open_checkin_month_1(clock)
-    await bot.send(CHAT, "/checkin")
-    for label in ["No", "None of these", "No", "No", "No", "No", "No", "0", "None of these"]:
-        await bot.tap(CHAT, label)
-    clock.advance(timedelta(days=8))
-    await bot.tap(CHAT, "Submit")
-    assert "the time to answer this check-in has passed" in bot.last_text(CHAT)
-    async with session_factory(engine)() as session:
-        assert await session.scalar(select(func.count()).select_from(TriageDecision)) == 0
 
 
 async def test_it_handles_settings_commands(

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 ESCALATING = (TriageLevel.URGENT, TriageLevel.INFECTION)
 UNRESOLVED = (EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED)
+NOBODY_LINKED_RETRY = timedelta(minutes=30)
 
 
 async def unresolved_escalation(session: AsyncSession, *, patient_id: int) -> Escalation | None:
@@ -329,15 +330,27 @@ async def _advance_chain(
         staff = await recipients(session, escalation=escalation, roles=roles)
         label = f"repeat{escalation.repeats}"
         await _notify(session, escalation=escalation, staff=staff, label=label, protocol=protocol, now=now)
-    while escalation.stage < len(chain.steps):
+    reached = False
+    while escalation.stage < len(chain.steps) and not reached:
         step = chain.steps[escalation.stage]
         staff = await recipients(session, escalation=escalation, roles=list(step.roles))
         label = f"step{escalation.stage}"
         await _notify(session, escalation=escalation, staff=staff, label=label, protocol=protocol, now=now)
         escalation.stage += 1
-        if staff:
-            break
+        reached = bool(staff)
+    if not reached and escalation.stage >= len(chain.steps) and not await _anyone_notified(session, escalation):
+        # Nobody in the whole chain is linked: try again from the first step until someone is.
+        escalation.stage, escalation.next_step_at = 0, now + NOBODY_LINKED_RETRY
+        return
     escalation.next_step_at = _next_step(escalation, chain)
+
+
+async def _anyone_notified(session: AsyncSession, escalation: Escalation) -> bool:
+    await session.flush()
+    found = await session.scalar(
+        select(EscalationNotification.id).where(EscalationNotification.escalation_id == escalation.id).limit(1)
+    )
+    return found is not None
 
 
 async def step_escalations(session: AsyncSession, *, protocol: StudyProtocol, now: datetime) -> int:
