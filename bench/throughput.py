@@ -83,7 +83,7 @@ async def checkin_rate(users: int, database_url: str | None = None) -> tuple[int
                     code="PKU",
                     name="PKU",
                     timezone="Asia/Shanghai",
-                    phone=None,
+                    phone="+86 10 8888 0000",
                     actor="bench",
                     now=clock.now(),
                 )

@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.delivery.dispatcher import Dispatcher
 from bot.logs import log_failure
 from bot.protocol import StudyProtocol
+from bot.services.checkins import submit_unfinished
 from bot.services.digest import send_digests
 from bot.services.escalation import step_escalations
 from bot.services.reminders import process_due_contacts
@@ -45,6 +46,13 @@ class Jobs:
             handled += batch
             if batch < BATCH:
                 return handled
+
+    async def unfinished(self) -> int:
+        """Questionnaires left unfinished with answers that need an alert are submitted as partial."""
+        async with self.sessions() as session:
+            submitted = await submit_unfinished(session, protocol=self.protocol, now=self.clock.now())
+            await session.commit()
+            return submitted
 
     async def escalations(self) -> int:
         """Notify the next people in the chain of every unacknowledged alert whose time has come."""
@@ -73,6 +81,7 @@ class Jobs:
         """Every job, in the order one tick runs them."""
         return [
             ("contacts", self.contacts),
+            ("unfinished", self.unfinished),
             ("escalations", self.escalations),
             ("digest", self.digest),
             ("outbox", self.outbox),
@@ -99,6 +108,7 @@ def start_scheduler(jobs: Jobs, *, tick_seconds: int) -> AsyncIOScheduler:
     """Start the jobs in the running event loop: contacts every tick, the outbox every second."""
     every = {
         "contacts": tick_seconds,
+        "unfinished": tick_seconds,
         "escalations": tick_seconds,
         "digest": 60,
         "outbox": 1,

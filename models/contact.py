@@ -23,6 +23,7 @@ class ContactStatus(enum.StrEnum):
     UNCONFIRMED = "unconfirmed"  # dose reminder unanswered at the end of the patient's day
     MISSED = "missed"  # window closed without an answer (or before the patient could be reached)
     CANCELLED = "cancelled"  # follow-up ended first
+    PAUSED = "paused"  # dose day passed without a reminder: an urgent or infection alert was open (protocol)
 
 
 OPEN_STATUSES = (ContactStatus.PLANNED, ContactStatus.OPEN)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.db import sync_url
+from bot.db import create_engine as create_async_engine
+from bot.db import open_session, sync_url
+from bot.services.onboarding import CodeProblem, redeem
 from models import AuditEvent, Infection, Patient, PatientStatus, ScheduledContact, Staff
 
 LINK = re.compile(r"^https://t\.me/sle_followup_bot\?start=[A-Za-z0-9_-]{16,64}$")
@@ -230,13 +233,58 @@ def test_it_lists_sites_and_refuses_an_unknown_time_zone(study: str) -> None:
     code, out, _ = followup("sites", "list")
     assert "PKU" in out
     assert "Asia/Shanghai" in out
-    code, _, err = followup("sites", "add", "XX", "--name", "X", "--timezone", "Mars/Olympus")
+    code, _, err = followup(
+        "sites", "add", "XX", "--name", "X", "--timezone", "Mars/Olympus", "--phone", "+86 10 8832 5555"
+    )
     assert (code, err) == (
         1,
         "error: unknown time zone 'Mars/Olympus' (use an IANA name such as Asia/Shanghai)\n",
     )
-    code, _, err = followup("sites", "add", "PKU", "--name", "again", "--timezone", "Asia/Shanghai")
+    code, _, err = followup(
+        "sites", "add", "PKU", "--name", "again", "--timezone", "Asia/Shanghai", "--phone", "+86 10 8832 5555"
+    )
     assert (code, err) == (1, "error: site PKU exists already\n")
+
+
+def test_it_needs_a_24_hour_phone_for_every_site_and_updates_it_with_an_audit(study: str) -> None:
+    before = counts(study)
+    code, _, err = followup("sites", "add", "XX", "--name", "X", "--timezone", "Asia/Shanghai")
+    assert code == 2
+    assert "Missing option '--phone'" in err
+    code, _, err = followup("sites", "update", "PKU", "--phone", "call me")
+    assert (code, err) == (1, "error: site phone 'call me': use digits, spaces, '+', '-' or brackets\n")
+    code, _, err = followup("sites", "update", "PKU")
+    assert (code, err) == (1, "error: nothing to change: give --name, --timezone or --phone\n")
+    assert counts(study) == before
+    code, out, err = followup("sites", "update", "pku", "--phone", "+86 10 8832 6666", "--reason", "new night line")
+    assert (code, out, err) == (0, "site PKU updated\n", "")
+    engine = create_engine(sync_url(study))
+    with engine.connect() as connection:
+        event = connection.execute(select(AuditEvent).where(AuditEvent.action == "site.update")).one()
+    engine.dispose()
+    assert event.before == {"phone": "+86 10 8832 5555"}
+    assert event.after == {"phone": "+86 10 8832 6666", "reason": "new night line"}
+    assert "+86 10 8832 6666" in followup("sites", "list")[1]
+
+
+def test_it_lists_each_sites_linked_clinicians(study: str) -> None:
+    code, out, _ = followup("sites", "list")
+    assert code == 0
+    assert "none linked" in out
+    _code, invited, _err = followup("staff", "add", "--site", "PKU", "--role", "clinician", "--name", "Dr Li")
+    assert "none linked" in followup("sites", "list")[1], "invited is not linked"
+
+    async def link() -> None:
+        engine = create_async_engine(study)
+        async with open_session(engine) as session:
+            linked = await redeem(session, code=invited.split("start=")[1].strip(), chat_id=101, now=datetime.now(UTC))
+            assert not isinstance(linked, CodeProblem)
+        await engine.dispose()
+
+    asyncio.run(link())
+    out = followup("sites", "list")[1]
+    assert "Dr Li" in out
+    assert "none linked" not in out
 
 
 def test_it_stops_with_one_line_naming_a_bad_setting(cli_env: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -111,7 +111,12 @@ def test_it_asks_telegram_for_the_username_when_none_is_configured(
     monkeypatch.setenv("FOLLOWUP_TELEGRAM_API_URL", stub_in_thread.base_url)
     get_settings.cache_clear()
     runner = CliRunner()
-    assert runner.invoke(cli, ["sites", "add", "PKU", "--name", "PKU", "--timezone", "Asia/Shanghai"]).exit_code == 0
+    assert (
+        runner.invoke(
+            cli, ["sites", "add", "PKU", "--name", "PKU", "--timezone", "Asia/Shanghai", "--phone", "+86 10 8832 5555"]
+        ).exit_code
+        == 0
+    )
     result = runner.invoke(cli, ["staff", "add", "--site", "PKU", "--role", "pi", "--name", "Prof Zhang"])
     assert result.exit_code == 0, result.stderr
     assert re.search(r"https://t\.me/sle_followup_bot\?start=\S+$", result.stdout)

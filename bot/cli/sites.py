@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.links import bot_username
 from bot.cli.runtime import Runtime, console, run_with_session
 from bot.services.invites import deep_link
-from bot.services.sites import add_site, add_staff, list_sites, list_staff
+from bot.services.sites import add_site, add_staff, linked_clinicians, list_sites, list_staff, update_site
 from models import StaffRole
 
 sites_app = typer.Typer(help="Study sites.", no_args_is_help=True, rich_markup_mode=None)
@@ -23,7 +23,7 @@ def sites_add(
     code: Annotated[str, typer.Argument(help="Short site code, e.g. PKU")],
     name: Annotated[str, typer.Option(help="Site name")],
     timezone: Annotated[str, typer.Option(help="IANA time zone, e.g. Asia/Shanghai")],
-    phone: Annotated[str | None, typer.Option(help="Phone patients call (shown in urgent advice)")] = None,
+    phone: Annotated[str, typer.Option(help="The site's 24-hour phone (named in every urgent advice)")],
 ) -> None:
     """Add a study site."""
 
@@ -36,14 +36,44 @@ def sites_add(
     typer.echo(f"site {run_with_session(use_case)} added")
 
 
+@sites_app.command("update")
+def sites_update(
+    code: Annotated[str, typer.Argument(help="Site code")],
+    name: Annotated[str | None, typer.Option(help="New site name")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="New IANA time zone (the digest hour; patients keep theirs)")
+    ] = None,
+    phone: Annotated[str | None, typer.Option(help="New 24-hour phone (named in every urgent advice)")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the audit trail)")] = None,
+) -> None:
+    """Change a site's name, time zone or phone (audited)."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> str:
+        site = await update_site(
+            session,
+            code=code,
+            name=name,
+            timezone=timezone,
+            phone=phone,
+            reason=reason,
+            actor=rt.actor,
+            now=rt.clock.now(),
+        )
+        return site.code
+
+    typer.echo(f"site {run_with_session(use_case)} updated")
+
+
 @sites_app.command("list")
 def sites_list() -> None:
-    """List the sites."""
+    """List the sites with their phone and linked clinicians (who get every alert first)."""
 
     async def use_case(session: AsyncSession, rt: Runtime) -> Table:
-        table = Table("code", "name", "time zone", "phone")
+        table = Table("code", "name", "time zone", "phone", "linked clinicians")
+        clinicians = await linked_clinicians(session)
         for site in await list_sites(session):
-            table.add_row(site.code, site.name, site.timezone, site.phone or "")
+            names = ", ".join(member.name for member in clinicians.get(site.id, []))
+            table.add_row(site.code, site.name, site.timezone, site.phone or "", names or "none linked")
         return table
 
     console.print(run_with_session(use_case))

@@ -153,6 +153,7 @@ def _escalations(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             code(Patient.group),
             Escalation.id,
             Escalation.raised_at,
+            Escalation.level_raised_at,
             code(Escalation.level),
             Escalation.reasons,
             Escalation.acknowledged_at,
@@ -167,7 +168,9 @@ def _escalations(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
     )
 
     def row(record: Any) -> Row:
-        study_id, site, group, number, raised_at, level, reasons, acknowledged_at, role, outcome, why = record
+        study_id, site, group, number, raised_at, restarted_at, level, reasons, acknowledged_at, role, outcome, why = (
+            record
+        )
         waited = None
         if acknowledged_at is not None:
             waited = round((acknowledged_at - raised_at).total_seconds() / 60, 1)
@@ -177,6 +180,7 @@ def _escalations(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             group,
             number,
             raised_at,
+            restarted_at,
             level,
             ";".join(reasons),
             acknowledged_at,
@@ -239,9 +243,10 @@ async def _stream(session: AsyncSession, query: Query, convert: Callable[[Any], 
 
 def _wide(rows: list[Any], decoded: Decoded) -> Row:
     """One submitted response (its answer rows) as one wide row with every codebook column, in its order."""
-    study_id, site, group, response_id, form, month, submitted_at, level, reasons = rows[0][:9]
+    study_id, site, group, response_id, form, month, submitted_at, late, partial, level, reasons = rows[0][:11]
     answers = {item: decoded(text) for *_head, item, text in rows if item is not None}
-    wide = [study_id, site, group, response_id, form, month, submitted_at, level, ";".join(decoded(reasons) or [])]
+    wide = [study_id, site, group, response_id, form, month, submitted_at, bool(late), bool(partial), level]
+    wide.append(";".join(decoded(reasons) or []))
     for item in FORMS[FormKind.CHECKIN]:
         value = answers.get(item.id)
         if item.kind is Kind.MULTI:
@@ -264,6 +269,8 @@ async def _checkins(session: AsyncSession, site_code: str | None) -> AsyncIterat
             code(QuestionnaireResponse.form),
             ScheduledContact.month,
             instant(QuestionnaireResponse.submitted_at),
+            QuestionnaireResponse.late,
+            QuestionnaireResponse.partial,
             code(TriageDecision.level),
             json_text(TriageDecision.reasons),
             Answer.item_id,

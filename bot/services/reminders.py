@@ -6,7 +6,7 @@ study. A row due while the bot was down is still sent if its window is open; ded
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,9 +17,11 @@ from bot.delivery.outbox import enqueue
 from bot.i18n import N_, gettext_for, long_date
 from bot.plan import checkin_nudge_times
 from bot.protocol import StudyProtocol
+from bot.services.escalation import ESCALATING, UNRESOLVED
 from bot.services.follow_up import complete_if_final
-from models import ContactKind, ContactStatus, Patient, PatientStatus, ScheduledContact
+from models import ContactKind, ContactStatus, Escalation, Patient, PatientStatus, ScheduledContact
 
+PAUSE_RECHECK = timedelta(minutes=30)
 CHECKIN_OPEN = N_("📋 It is time for your monthly check-in (month {month} of {months}). It takes about two minutes.")
 CHECKIN_NUDGE = N_("📋 A gentle reminder: your monthly check-in is still waiting. You can answer until {date}.")
 DOSE_REMINDER = N_("💉 Today is an IL-2 day: {dose} (cycle {cycle}, dose {number} of {total}). Did you take it?")
@@ -75,10 +77,13 @@ async def _handle(
     if contact.status not in (ContactStatus.PLANNED, ContactStatus.OPEN):
         contact.next_action_at = None
         return
+    paused = contact.kind is ContactKind.DOSE and await _doses_paused(session, patient=patient, protocol=protocol)
     if now >= contact.window_end:
         contact.next_action_at = None
         if contact.status is ContactStatus.OPEN and contact.kind is ContactKind.DOSE:
             contact.status = ContactStatus.UNCONFIRMED
+        elif paused:
+            contact.status = ContactStatus.PAUSED
         else:
             contact.status = ContactStatus.MISSED
         await complete_if_final(session, patient=patient, contact=contact, protocol=protocol, now=now)
@@ -87,10 +92,27 @@ async def _handle(
     if not reachable or patient.unreachable:
         contact.next_action_at = contact.window_end  # look again when it closes (or when the patient consents)
         return
+    if paused and contact.status is ContactStatus.PLANNED:
+        contact.next_action_at = min(now + PAUSE_RECHECK, contact.window_end)  # resumes once the alert is resolved
+        return
     if contact.kind is ContactKind.CHECKIN:
         await _checkin(session, contact=contact, patient=patient, protocol=protocol, now=now)
     else:
         await _dose(session, contact=contact, patient=patient, protocol=protocol, now=now)
+
+
+async def _doses_paused(session: AsyncSession, *, patient: Patient, protocol: StudyProtocol) -> bool:
+    """While an urgent or infection alert is open for the patient, no dose reminders (protocol option)."""
+    if not protocol.safety.pause_doses_during_alert:
+        return False
+    open_alert = await session.scalar(
+        select(Escalation.id).where(
+            Escalation.patient_id == patient.id,
+            Escalation.status.in_(UNRESOLVED),
+            Escalation.level.in_(ESCALATING),
+        )
+    )
+    return open_alert is not None
 
 
 async def _send(

@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.audit import record_event, snapshot
+from bot.services.audit import audited, record_event, snapshot
 from bot.services.errors import DomainError, NotFound
 from bot.services.invites import issue_code
 from models import InvitePurpose, Site, Staff, StaffRole
 
 SITE_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
+PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,30}")
 
 
 def zone_or_error(name: str) -> ZoneInfo:
@@ -38,18 +39,18 @@ async def add_site(
     code: str,
     name: str,
     timezone: str,
-    phone: str | None,
+    phone: str,
     actor: str,
     now: datetime,
 ) -> Site:
+    """A new site, with the 24-hour phone every urgent advice names."""
     code = code.strip().upper()
     if not SITE_CODE.match(code):
         raise DomainError(f"site code {code!r}: use 1-32 letters, digits, '-' or '_'")
     if not name.strip():
         raise DomainError("site name: must not be empty")
     zone_or_error(timezone)
-    if phone is not None and not re.fullmatch(r"\+?[0-9][0-9 ()-]{4,30}", phone):
-        raise DomainError(f"site phone {phone!r}: use digits, spaces, '+', '-' or brackets")
+    phone = checked_phone(phone)
     if await session.scalar(select(Site.id).where(Site.code == code)) is not None:
         raise DomainError(f"site {code} exists already")
     site = Site(code=code, name=name.strip(), timezone=timezone, phone=phone, created_at=now)
@@ -60,8 +61,56 @@ async def add_site(
     return site
 
 
+def checked_phone(phone: str) -> str:
+    phone = " ".join(phone.split())
+    if not PHONE.fullmatch(phone):
+        raise DomainError(f"site phone {phone!r}: use digits, spaces, '+', '-' or brackets")
+    return phone
+
+
+async def update_site(
+    session: AsyncSession,
+    *,
+    code: str,
+    name: str | None,
+    timezone: str | None,
+    phone: str | None,
+    reason: str | None,
+    actor: str,
+    now: datetime,
+) -> Site:
+    """Change a site's name, time zone (its digest hour; patients keep their own zone) or phone; audited."""
+    site = await get_site(session, code=code)
+    if name is None and timezone is None and phone is None:
+        raise DomainError("nothing to change: give --name, --timezone or --phone")
+    if name is not None and not name.strip():
+        raise DomainError("site name: must not be empty")
+    if timezone is not None:
+        zone_or_error(timezone)
+    checked = checked_phone(phone) if phone is not None else None
+    with audited(session, entity=site, actor=actor, action="site.update", at=now) as notes:
+        site.name = name.strip() if name is not None else site.name
+        site.timezone = timezone or site.timezone
+        site.phone = checked or site.phone
+        if reason:
+            notes["reason"] = reason
+    await session.commit()
+    return site
+
+
 async def list_sites(session: AsyncSession) -> Sequence[Site]:
     return (await session.scalars(select(Site).order_by(Site.code))).all()
+
+
+async def linked_clinicians(session: AsyncSession) -> dict[int, list[Staff]]:
+    """Each site's linked, active clinicians (the first step of every alert), by site id."""
+    found: dict[int, list[Staff]] = {}
+    query = select(Staff).where(
+        Staff.role == StaffRole.CLINICIAN, Staff.active.is_(True), Staff.telegram_user_id.is_not(None)
+    )
+    for member in await session.scalars(query.order_by(Staff.id)):
+        found.setdefault(member.site_id, []).append(member)
+    return found
 
 
 async def add_staff(

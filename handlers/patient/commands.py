@@ -26,6 +26,7 @@ DOSE_STATUS = {
     ContactStatus.SKIPPED: N_("skipped"),
     ContactStatus.UNCONFIRMED: N_("not confirmed"),
     ContactStatus.MISSED: N_("not confirmed"),
+    ContactStatus.PAUSED: N_("no reminder: your study team was looking at your report"),
 }
 
 
