@@ -120,7 +120,9 @@ async def test_it_answers_a_redelivered_update_that_changed_nothing_only_once(
 
 
 async def _add_site(session: AsyncSession, code: str, clock: FakeClock) -> None:
-    await add_site(session, code=code, name=code, timezone="Asia/Shanghai", phone=None, actor="test", now=clock.now())
+    await add_site(
+        session, code=code, name=code, timezone="Asia/Shanghai", phone="+86 10 8888 0000", actor="test", now=clock.now()
+    )
 
 
 async def test_it_keeps_only_the_first_of_two_copies_of_an_update_handled_at_the_same_time(
