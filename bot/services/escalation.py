@@ -124,7 +124,7 @@ async def _fold(
             session,
             escalation=escalation,
             staff=await _since_acknowledged_audience(session, escalation=escalation),
-            label=f"report-{trigger.source}",
+            label="step0" if restart else f"report-{trigger.source}",  # a restart's first step: once per person
             protocol=protocol,
             now=now,
         )

@@ -249,6 +249,11 @@ class BotApiStub:
             Fault(status, description or default.get(status, "Error"), times, retry_after, chat_id)
         )
 
+    def heal(self) -> None:
+        """Telegram works again: every injected fault and flaky method is forgotten."""
+        self._faults.clear()
+        self._flaky.clear()
+
     async def wait_for_calls(self, method: str, count: int = 1) -> list[ApiCall]:
         """Wait until `count` calls of `method` have arrived (woken by each call, never by polling).
 
