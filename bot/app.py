@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import BotCommand, BotCommandScopeAllPrivateChats
 from telegram.ext import Application, ApplicationBuilder, CallbackContext, ContextTypes, ExtBot
@@ -21,7 +20,7 @@ from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
-from bot.scheduler import Jobs, start_scheduler
+from bot.scheduler import Jobs, RunningJobs, start_scheduler
 from bot.update_processor import ACTIVE_UPDATES, ChatOrderedUpdateProcessor
 from bot.update_scope import current_scope, update_scope
 
@@ -128,7 +127,7 @@ def build_application(
 
     # Durations as timedelta: python-telegram-bot's future default, chosen now so no deprecation fires.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
-    scheduler: list[AsyncIOScheduler] = []
+    scheduler: list[RunningJobs] = []
 
     async def on_start(application: AnyApplication) -> None:
         await _set_commands(application)
@@ -144,7 +143,7 @@ def build_application(
 
     async def on_stop(_application: AnyApplication) -> None:
         for running in scheduler:
-            running.shutdown(wait=False)
+            await running.stop()
 
     application = cast(
         BotApplication,

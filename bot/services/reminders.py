@@ -18,7 +18,7 @@ from bot.i18n import N_, gettext_for, long_date
 from bot.plan import checkin_nudge_times
 from bot.protocol import StudyProtocol
 from bot.services.follow_up import complete_if_final
-from models import ContactKind, ContactStatus, Patient, PatientStatus, ScheduledContact
+from models import ContactKind, ContactStatus, Lane, Patient, PatientStatus, ScheduledContact
 
 CHECKIN_OPEN = N_("📋 It is time for your monthly check-in (month {month} of {months}). It takes about two minutes.")
 CHECKIN_NUDGE = N_("📋 A gentle reminder: your monthly check-in is still waiting. You can answer until {date}.")
@@ -110,6 +110,7 @@ async def _send(
         payload={"text": text, "reply_markup": markup},
         now=now,
         patient_id=patient.id,
+        lane=Lane.BULK,
     )
     contact.reminders_sent += 1
 
