@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import FailedUpdate
@@ -32,11 +31,3 @@ async def record_update_failure(
         row.gave_up_at = now
     await session.commit()
     return row
-
-
-async def given_up_updates(session: AsyncSession) -> list[FailedUpdate]:
-    return list(
-        await session.scalars(
-            select(FailedUpdate).where(FailedUpdate.gave_up_at.is_not(None)).order_by(FailedUpdate.gave_up_at)
-        )
-    )
