@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import BotCommand, BotCommandScopeAllPrivateChats
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.ext import Application, ApplicationBuilder, CallbackContext, ContextTypes, ExtBot
 
 from bot.clock import Clock
@@ -20,11 +21,14 @@ from bot.db import use_session
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import TelegramSender
+from bot.logs import log_failure
 from bot.protocol import StudyProtocol
-from bot.scheduler import Jobs, start_scheduler
+from bot.scheduler import Jobs, RunningJobs, start_scheduler
+from bot.services.failed_updates import record_update_failure
 from bot.update_processor import ACTIVE_UPDATES, ChatOrderedUpdateProcessor
 from bot.update_scope import current_scope, update_scope
 
+RETRY_DELAYS = (0.5, 2.0)  # seconds before the second and the third attempt at a failed update
 WRONG_CODES_ALLOWED = 5
 WRONG_CODE_WINDOW = timedelta(hours=1)
 
@@ -37,6 +41,7 @@ class Deps:
     protocol: StudyProtocol
     clock: Clock
     sessions: async_sessionmaker[AsyncSession]
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # the pause before a failed update is handled again
     wrong_codes: dict[int, deque[datetime]] = field(default_factory=lambda: defaultdict(deque))
 
     def session(self) -> AbstractAsyncContextManager[AsyncSession]:
@@ -67,13 +72,49 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]  # what python-telegram-bot's hooks are typed with
 
 
+UpdateFailed = Callable[["BotApplication", Update], Awaitable[None]]
+
+
 class BotApplication(Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[str, Any], Any]):
-    """python-telegram-bot's Application; each update is handled inside its own update scope."""
+    """python-telegram-bot's Application; each update is handled inside its own update scope.
+
+    An update whose handling failed (see `bot.update_scope`) is handled again after a short pause, up to
+    `GIVE_UP_AFTER` failures; each failure is counted in `failed_updates`, and when it is given up the person is
+    told (`on_update_failed`, registered with the handlers)."""
+
+    on_update_failed: UpdateFailed | None = None
 
     async def process_update(self, update: object) -> None:
         deps: Deps = self.bot_data["deps"]
-        async with update_scope(deps.sessions):
-            await super().process_update(update)
+        for delay in (*RETRY_DELAYS, None):
+            async with update_scope(deps.sessions) as scope:
+                await super().process_update(update)
+            if scope.failure is None or not isinstance(update, Update):
+                return
+            gave_up = await self._count_failure(update, scope.failure)
+            if gave_up or scope.marked or delay is None:
+                if self.on_update_failed is not None:
+                    await self.on_update_failed(self, update)
+                return
+            await deps.sleep(delay)
+
+    async def _count_failure(self, update: Update, error: BaseException) -> bool:
+        """Record one failure; True once the update is given up. A failure to record it is only logged."""
+        deps: Deps = self.bot_data["deps"]
+        kind = next((str(kind) for kind in Update.ALL_TYPES if getattr(update, kind, None) is not None), "other")
+        try:
+            async with deps.session() as session:
+                failed = await record_update_failure(
+                    session,
+                    update_id=update.update_id,
+                    update_type=kind,
+                    error_type=type(error).__name__,
+                    now=deps.clock.now(),
+                )
+        except Exception as recording_error:
+            log_failure(f"recording the failure of update {update.update_id}", recording_error)
+            return False
+        return failed.gave_up_at is not None
 
 
 PATIENT_COMMANDS = {
@@ -128,7 +169,7 @@ def build_application(
 
     # Durations as timedelta: python-telegram-bot's future default, chosen now so no deprecation fires.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
-    scheduler: list[AsyncIOScheduler] = []
+    scheduler: list[RunningJobs] = []
 
     async def on_start(application: AnyApplication) -> None:
         await _set_commands(application)
@@ -144,7 +185,7 @@ def build_application(
 
     async def on_stop(_application: AnyApplication) -> None:
         for running in scheduler:
-            running.shutdown(wait=False)
+            await running.stop()
 
     application = cast(
         BotApplication,

@@ -6,6 +6,8 @@ once, in order (contacts and escalations before the outbox, so what falls due go
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from models import ProcessedUpdate
 log = logging.getLogger(__name__)
 BATCH = 500
 KEEP_UPDATE_IDS = timedelta(days=7)
+OUTBOX_SECONDS = 1.0  # how often the outbox is polled for rows other processes wrote
 
 
 @dataclass
@@ -104,18 +107,34 @@ def _guarded(name: str, job: Callable[[], Awaitable[int]]) -> Callable[[], Await
     return run
 
 
-def start_scheduler(jobs: Jobs, *, tick_seconds: int) -> AsyncIOScheduler:
-    """Start the jobs in the running event loop: contacts every tick, the outbox every second."""
+@dataclass
+class RunningJobs:
+    """The jobs of `followup run`: APScheduler's intervals, and the dispatcher's own loop for the outbox."""
+
+    scheduler: AsyncIOScheduler
+    outbox: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        self.outbox.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.outbox
+
+
+def start_scheduler(jobs: Jobs, *, tick_seconds: int) -> RunningJobs:
+    """Start the jobs in the running event loop: contacts every tick; the outbox every second, and at once when
+    this process commits an urgent message (`Dispatcher.serve`)."""
     every = {
         "contacts": tick_seconds,
         "unfinished": tick_seconds,
         "escalations": tick_seconds,
         "digest": 60,
-        "outbox": 1,
         "housekeeping": 6 * 3600,
     }
     scheduler = AsyncIOScheduler(timezone=UTC)
     for name, job in jobs.named():
+        if name not in every:
+            continue
         scheduler.add_job(
             _guarded(name, job),
             "interval",
@@ -127,4 +146,4 @@ def start_scheduler(jobs: Jobs, *, tick_seconds: int) -> AsyncIOScheduler:
             misfire_grace_time=None,
         )
     scheduler.start()
-    return scheduler
+    return RunningJobs(scheduler, asyncio.create_task(jobs.dispatcher.serve(interval=OUTBOX_SECONDS)))

@@ -5,7 +5,12 @@ An update id already in `processed_updates` is dropped before any handler runs (
 to that table inside the transaction of the first commit its handling makes, so the change and the mark land
 together or not at all, and the mark costs no commit of its own. Two copies handled at the same moment (two
 processes) are caught there too: the second one's commit fails with `RepeatedUpdate` and nothing of it is kept.
-An update whose handling commits nothing (a help text, a refusal, a failure) is marked when its handling ends.
+An update whose handling commits nothing (a help text, a refusal) is marked when its handling ends.
+
+A failed update (the error handler calls `fail`) is not marked: what it left uncommitted is rolled back, and
+`BotApplication.process_update` handles it again, and so does a redelivered copy. Only when a change of the
+update committed before the failure does the mark stay (it landed with that change): handling it again would
+apply the change twice.
 
 Every handler of the update gets the same session from `Deps.session()` while the scope is open.
 """
@@ -19,7 +24,7 @@ from contextvars import ContextVar
 from datetime import datetime
 
 from sqlalchemy import event, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -39,6 +44,7 @@ class UpdateScope:
         self.update_id: int | None = None  # set once the update is claimed
         self.received_at: datetime | None = None
         self.marked = False  # the mark is committed
+        self.failure: BaseException | None = None  # why handling failed, if it did
         self._mark_in_transaction = False
         event.listen(session.sync_session, "before_commit", self._before_commit)
         event.listen(session.sync_session, "after_commit", self._after_commit)
@@ -68,15 +74,22 @@ class UpdateScope:
         if transaction.parent is None:
             self._mark_in_transaction = False
 
+    def fail(self, error: BaseException) -> None:
+        """Handling raised: nothing more of it is committed, and the update is not marked as handled."""
+        self.failure = error
+
     async def finish(self) -> None:
-        """Roll back what the handlers left uncommitted; mark the update if nothing marked it yet."""
+        """Roll back what the handlers left uncommitted; mark the update if it succeeded and nothing marked it yet."""
         await self.session.rollback()
-        if self.update_id is None or self.marked:
+        if self.update_id is None or self.marked or self.failure is not None:
             return
         try:
             await self.session.commit()  # an empty transaction: only the mark
         except RepeatedUpdate:
             log.info("update %s was handled at the same time elsewhere", self.update_id)
+            await self.session.rollback()
+        except SQLAlchemyError as error:  # e.g. SQLite's "database is locked": handled again, not lost
+            self.failure = error
             await self.session.rollback()
 
 

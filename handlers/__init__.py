@@ -28,6 +28,7 @@ def register_handlers(application: BotApplication) -> None:
         drop_repeated_update,
         ignore_outside_private_chats,
         on_error,
+        tell_update_failed,
     )
     from handlers.patient import commands, doses, membership, onboarding, questionnaire
     from handlers.staff import alerts, coordination
@@ -65,3 +66,4 @@ def register_handlers(application: BotApplication) -> None:
         ]
     )
     application.add_error_handler(on_error)
+    application.on_update_failed = tell_update_failed

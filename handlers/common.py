@@ -1,15 +1,19 @@
-"""What every handler shares: the private-chat filter, update de-duplication, a safe error handler."""
+"""What every handler shares: the private-chat filter, update de-duplication, a safe error handler, and the
+"please try again" of an update that could not be handled."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, filters
 
-from bot.app import BotContext
-from bot.i18n import Gettext, gettext_for, language_from_telegram
+from bot.app import BotApplication, BotContext, Deps
+from bot.i18n import N_, Gettext, gettext_for, language_from_telegram
 from bot.logs import log_failure
+from bot.services import onboarding
 from bot.update_scope import RepeatedUpdate, current_scope
 
 log = logging.getLogger(__name__)
@@ -29,12 +33,45 @@ async def drop_repeated_update(update: Update, context: BotContext) -> None:
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    """Log the update id and the error's type and place, never the update's content or user data."""
+    """Log the update id and the error's type and place, never the update's content or user data; the update's
+    uncommitted changes are dropped, it is not marked as handled, and no later handler runs for it (it will
+    be handled again: see `BotApplication.process_update`)."""
     update_id = update.update_id if isinstance(update, Update) else None
     if isinstance(context.error, RepeatedUpdate):
         log.info("update %s was handled at the same time elsewhere: its changes were rolled back", update_id)
         return
     log_failure(f"update {update_id}", context.error)
+    scope = current_scope()
+    if scope is not None and context.error is not None:
+        scope.fail(context.error)
+        raise ApplicationHandlerStop
+
+
+TRY_AGAIN = N_("Sorry, something went wrong on our side. Please try again in a minute.")
+
+
+async def tell_update_failed(application: BotApplication, update: Update) -> None:
+    """The update was given up: clear a button's spinner and ask the person, in their language, to try again."""
+    deps: Deps = application.bot_data["deps"]
+    chat = update.effective_chat
+    if update.callback_query is not None:
+        with contextlib.suppress(TelegramError):  # the handler may have answered it before it failed
+            await update.callback_query.answer()
+    try:
+        if chat is None or chat.type != chat.PRIVATE:
+            return
+        async with deps.session() as session:
+            patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
+            staff = await onboarding.staff_for_user(session, user_id=chat.id)
+        if patient is not None:
+            _ = gettext_for(patient.language.value)
+        elif staff is not None:
+            _ = gettext_for(staff.language)
+        else:
+            _ = stranger_gettext(update)
+        await application.bot.send_message(chat.id, _(TRY_AGAIN))
+    except Exception as error:  # the database or Telegram is still failing: the failure is already counted
+        log_failure(f"telling update {update.update_id} failed", error)
 
 
 async def ignore_outside_private_chats(update: Update, context: BotContext) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -13,12 +15,12 @@ from telegram import Bot
 from bot.clock import FakeClock
 from bot.db import create_engine, session_factory
 from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.outbox import enqueue, next_due
+from bot.delivery.outbox import enqueue, listen_for_urgent, next_due, stop_listening
 from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.sender import TelegramSender
+from bot.delivery.sender import Outcome, TelegramSender
 from bot.protocol import StudyProtocol
 from bot.simulator.bot_api import BotApiStub
-from models import OutboxMessage, OutboxStatus, Patient
+from models import Lane, OutboxMessage, OutboxStatus, Patient
 from tests.bot_fixtures import enrolled
 from tests.conftest import requires_postgres
 
@@ -257,3 +259,113 @@ async def test_it_retries_a_send_that_timed_out(engine: AsyncEngine, stub: BotAp
     assert row is not None
     assert (row.status, row.attempts) == (OutboxStatus.SENT, 2)
     assert [message.text for message in stub.screen(3)] == ["after a timeout"]
+
+
+class TimedSender(TelegramSender):
+    """Sends through the stub and notes when (on the fake clock) each chat's message went."""
+
+    def __init__(self, bot: Bot, clock: FakeClock) -> None:
+        super().__init__(bot)
+        self.clock = clock
+        self.sent: list[tuple[float, int]] = []
+
+    async def send(self, message: OutboxMessage) -> Outcome:
+        self.sent.append((self.clock.now().timestamp(), message.chat_id))
+        return await super().send(message)
+
+
+def assert_within_limits(sent: list[tuple[float, int]], rate: float) -> None:
+    times = [at for at, _chat in sent]
+    assert all(later - earlier >= 1 / rate - 1e-6 for earlier, later in itertools.pairwise(times))
+    last_to: dict[int, float] = {}
+    for at, chat in sent:
+        assert at - last_to.get(chat, -10.0) >= 1 - 1e-6
+        last_to[chat] = at
+
+
+URGENT_CHAT = 9999
+BACKLOG = [(chat, f"reminder {chat}") for chat in range(1, 201)]
+
+
+async def test_it_sends_urgent_rows_before_due_bulk_rows(
+    engine: AsyncEngine, telegram: Bot, stub: BotApiStub, clock: FakeClock
+) -> None:
+    await queue(engine, clock, BACKLOG, lane=Lane.BULK)
+    clock.advance(timedelta(seconds=30))  # the urgent row is the newest due row
+    await queue(engine, clock, [(URGENT_CHAT, "urgent advice")], lane=Lane.URGENT)
+    await dispatcher(engine, telegram, clock, FakeSleep(clock)).drain()
+    sends = [call.params["chat_id"] for call in stub.calls if call.method == "sendMessage"]
+    assert sends[0] == URGENT_CHAT
+    assert len(sends) == 201
+
+
+async def test_it_lets_an_urgent_row_overtake_the_bulk_batch_already_claimed(
+    engine: AsyncEngine, telegram: Bot, clock: FakeClock
+) -> None:
+    """A reminder backlog is draining at 25/s when a handler commits an urgent row: it goes at the next send
+    slot, ahead of the rest of the claimed batch, still 1/25 s after the previous message."""
+    await queue(engine, clock, BACKLOG, lane=Lane.BULK)
+    sender = TimedSender(telegram, clock)
+    sleep = FakeSleep(clock)
+    worker = Dispatcher(
+        sessions=session_factory(engine),
+        sender=sender,
+        clock=clock,
+        limiter=RateLimiter(clock=clock, per_second=25),
+        sleep=sleep,
+    )
+    listen_for_urgent(worker.urgent_waiting)
+    committed_at: list[float] = []
+
+    async def sleep_then_submit(seconds: float) -> None:
+        await asyncio.sleep(0)  # the sends already started note their time before the clock moves on
+        await sleep(seconds)
+        if len(sleep.waits) == 5:  # the fifth bulk message of the first batch of 25 is about to go
+            committed_at.append(clock.now().timestamp())
+            await queue(engine, clock, [(URGENT_CHAT, "urgent advice")], lane=Lane.URGENT)
+
+    worker.sleep = sleep_then_submit
+    try:
+        await worker.drain()
+    finally:
+        stop_listening(worker.urgent_waiting)
+    chats = [chat for _at, chat in sender.sent]
+    position = chats.index(URGENT_CHAT)
+    assert position == 6, "right after the message whose slot was already taken"
+    assert sender.sent[position][0] - committed_at[0] <= 2 / 25
+    assert len(chats) == 201
+    assert_within_limits(sender.sent, rate=25)
+
+
+async def test_it_claims_about_one_second_of_sending_at_a_time(
+    engine: AsyncEngine, telegram: Bot, clock: FakeClock
+) -> None:
+    await queue(engine, clock, BACKLOG, lane=Lane.BULK)
+    worker = dispatcher(engine, telegram, clock, FakeSleep(clock), rate=25)
+    assert await worker.drain_once() == 25
+
+
+async def test_it_wakes_the_resident_dispatcher_when_an_urgent_row_is_committed(
+    engine: AsyncEngine, telegram: Bot, stub: BotApiStub, clock: FakeClock
+) -> None:
+    worker = dispatcher(engine, telegram, clock, FakeSleep(clock))
+    first_pass_done = asyncio.Event()
+    drain = worker.drain
+
+    async def drain_and_tell() -> int:
+        handled = await drain()
+        first_pass_done.set()
+        return handled
+
+    worker.drain = drain_and_tell  # type: ignore[method-assign]
+    serving = asyncio.create_task(worker.serve(interval=3600))  # no polling pass while the test runs
+    try:
+        async with asyncio.timeout(5):
+            await first_pass_done.wait()
+            await queue(engine, clock, [(URGENT_CHAT, "urgent advice")], lane=Lane.URGENT)
+            await stub.wait_for_calls("sendMessage")
+        assert stub.texts_to(URGENT_CHAT) == ["urgent advice"]
+    finally:
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving

@@ -6,6 +6,7 @@ import typer
 
 from bot.cli import infections, patients, sites
 from bot.cli.data import demo_command, export_command, report_command
+from bot.cli.doctor import doctor_command
 from bot.cli.ops import run_command, tick_command
 from bot.cli.runtime import fail, runtime
 from bot.cli.triage import triage_command
@@ -30,6 +31,7 @@ app.command("tick")(tick_command)
 app.command("export")(export_command)
 app.command("report")(report_command)
 app.command("demo")(demo_command)
+app.command("doctor")(doctor_command)
 
 
 @db_app.command("upgrade")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import os
 import random
 import socket
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,11 +18,12 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.delivery.outbox import claim_due
+from bot.delivery.outbox import claim_due, listen_for_urgent, stop_listening
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import Delivered, Outcome, Permanent, Retry, Sender
+from bot.logs import log_failure
 from bot.services.reachability import mark_unreachable
-from models import OutboxMessage, OutboxStatus, Patient
+from models import Lane, OutboxMessage, OutboxStatus, Patient
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
@@ -49,33 +53,47 @@ def round_robin(messages: list[OutboxMessage]) -> list[OutboxMessage]:
 
 @dataclass
 class Dispatcher:
+    """Sends what is due, urgent lanes first.
+
+    A batch is about one second of the configured rate, and send slots are taken one message at a time, just
+    before it goes: an URGENT row committed in this process (see `outbox.listen_for_urgent`) is claimed at the
+    next slot and goes ahead of the rest of the batch, so it never waits behind a reminder backlog."""
+
     sessions: async_sessionmaker[AsyncSession]
     sender: Sender
     clock: Clock
     limiter: RateLimiter
     sleep: Sleep = asyncio.sleep
-    batch: int = 100
+    batch: int | None = None  # None: one second's worth at the limiter's rate
     concurrency: int = 16
     lease: timedelta = timedelta(minutes=2)
     worker: str = field(default_factory=worker_name)
     rng: random.Random = field(default_factory=random.Random)
+    urgent_waiting: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def batch_size(self) -> int:
+        return self.batch if self.batch is not None else max(1, math.ceil(self.limiter.per_second))
 
     async def drain_once(self) -> int:
         """Claim one batch of due messages and send it. Returns how many rows were handled."""
-        async with self.sessions() as session:
-            claimed = await claim_due(
-                session, worker=self.worker, now=self.clock.now(), limit=self.batch, lease=self.lease
-            )
-        if not claimed:
-            return 0
+        self.urgent_waiting.clear()  # this claim takes the urgent rows first
+        queue = deque(round_robin(await self._claim(self.batch_size())))
         gate = asyncio.Semaphore(self.concurrency)
-
-        async def one(message: OutboxMessage) -> None:
-            async with gate:
-                await self._deliver(message)
-
-        await asyncio.gather(*(one(message) for message in round_robin(claimed)))
-        return len(claimed)
+        in_flight: set[asyncio.Task[None]] = set()
+        handled = 0
+        while queue:
+            await gate.acquire()
+            if self.urgent_waiting.is_set():
+                self.urgent_waiting.clear()
+                queue.extendleft(reversed(await self._claim(self.batch_size(), lane=Lane.URGENT)))
+            message = queue.popleft()
+            await self._wait_for_slot(message)
+            task = asyncio.create_task(self._send(message))
+            task.add_done_callback(lambda _task: gate.release())
+            in_flight.add(task)
+            handled += 1
+        await asyncio.gather(*in_flight)
+        return handled
 
     async def drain(self) -> int:
         """Send everything due now; returns the number of rows handled."""
@@ -84,11 +102,34 @@ class Dispatcher:
             total += handled
         return total
 
-    async def _deliver(self, message: OutboxMessage) -> None:
+    async def serve(self, *, interval: float) -> None:
+        """The resident loop of `followup run`: drain, then wait `interval` seconds or until this process
+        commits an URGENT row, whichever comes first. Runs until cancelled."""
+        listen_for_urgent(self.urgent_waiting)
+        try:
+            while True:
+                try:
+                    await self.drain()
+                except Exception as error:
+                    log_failure("job outbox", error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.urgent_waiting.wait(), interval)
+        finally:
+            stop_listening(self.urgent_waiting)
+
+    async def _claim(self, limit: int, lane: Lane | None = None) -> list[OutboxMessage]:
+        async with self.sessions() as session:
+            return await claim_due(
+                session, worker=self.worker, now=self.clock.now(), limit=limit, lease=self.lease, lane=lane
+            )
+
+    async def _wait_for_slot(self, message: OutboxMessage) -> None:
         slot = self.limiter.reserve(message.chat_id)
         wait = (slot - self.clock.now()).total_seconds()
         if wait > 0:
             await self.sleep(wait)
+
+    async def _send(self, message: OutboxMessage) -> None:
         outcome = await self.sender.send(message)
         await self._record(message, outcome)
 

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from models import Lane, OutboxMessage, OutboxStatus
+
+_urgent_listeners: set[asyncio.Event] = set()
+
+
+def listen_for_urgent(wakeup: asyncio.Event) -> None:
+    """`wakeup` is set whenever this process commits an URGENT row (the resident dispatcher waits on it).
+
+    Only a signal: the database stays the one record, and other processes' rows are found by polling."""
+    _urgent_listeners.add(wakeup)
+
+
+def stop_listening(wakeup: asyncio.Event) -> None:
+    _urgent_listeners.discard(wakeup)
+
+
+def _wake_listeners(_session: Session) -> None:
+    for wakeup in list(_urgent_listeners):
+        wakeup.set()
 
 
 async def enqueue(
@@ -48,13 +68,23 @@ async def enqueue(
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
     result = await session.execute(statement)
-    return int(getattr(result, "rowcount", 0) or 0)
+    added = int(getattr(result, "rowcount", 0) or 0)
+    if added and lane is Lane.URGENT and _urgent_listeners:
+        event.listen(session.sync_session, "after_commit", _wake_listeners, once=True)
+    return added
 
 
 async def claim_due(
-    session: AsyncSession, *, worker: str, now: datetime, limit: int, lease: timedelta
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    lane: Lane | None = None,
 ) -> list[OutboxMessage]:
-    """Take up to `limit` due rows for this worker, atomically, and commit the claim.
+    """Take up to `limit` due rows for this worker, atomically, and commit the claim: urgent lanes first, then
+    the oldest. With `lane`, only that lane's rows.
 
     On PostgreSQL rows locked by another dispatcher are skipped (FOR UPDATE SKIP LOCKED); everywhere the
     conditional UPDATE (status still pending) makes a row one worker's only. Rows claimed by a worker that
@@ -68,10 +98,12 @@ async def claim_due(
     due = (
         select(OutboxMessage.id)
         .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now)
-        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .order_by(OutboxMessage.lane, OutboxMessage.not_before, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if lane is not None:
+        due = due.where(OutboxMessage.lane == int(lane))
     ids = list((await session.scalars(due)).all())
     if not ids:
         await session.commit()
@@ -91,7 +123,7 @@ async def claim_due(
             await session.scalars(
                 select(OutboxMessage)
                 .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker)
-                .order_by(OutboxMessage.not_before, OutboxMessage.id)
+                .order_by(OutboxMessage.lane, OutboxMessage.not_before, OutboxMessage.id)
                 .execution_options(populate_existing=True)
             )
         ).all()

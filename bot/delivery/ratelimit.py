@@ -14,6 +14,7 @@ from bot.clock import Clock
 class RateLimiter:
     def __init__(self, *, clock: Clock, per_second: float, per_chat_interval: timedelta = timedelta(seconds=1)):
         self._clock = clock
+        self.per_second = per_second
         self._spacing = timedelta(seconds=1 / per_second)
         self._per_chat = per_chat_interval
         self._next_global: datetime | None = None

@@ -18,6 +18,7 @@ from bot.services.escalation import recipients_of_site
 from models import (
     ContactKind,
     ContactStatus,
+    Lane,
     OutboxMessage,
     Patient,
     PatientStatus,
@@ -111,6 +112,7 @@ async def send_digests(session: AsyncSession, *, protocol: StudyProtocol, now: d
                 now=now,
                 staff_id=member.id,
                 payload={"text": "\n".join(lines)},
+                lane=Lane.BULK,
             )
         queued += 1
     await session.commit()

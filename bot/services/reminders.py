@@ -19,7 +19,7 @@ from bot.plan import checkin_nudge_times
 from bot.protocol import StudyProtocol
 from bot.services.escalation import ESCALATING, UNRESOLVED
 from bot.services.follow_up import complete_if_final
-from models import ContactKind, ContactStatus, Escalation, Patient, PatientStatus, ScheduledContact
+from models import ContactKind, ContactStatus, Escalation, Lane, Patient, PatientStatus, ScheduledContact
 
 PAUSE_RECHECK = timedelta(minutes=30)
 CHECKIN_OPEN = N_("📋 It is time for your monthly check-in (month {month} of {months}). It takes about two minutes.")
@@ -132,6 +132,7 @@ async def _send(
         payload={"text": text, "reply_markup": markup},
         now=now,
         patient_id=patient.id,
+        lane=Lane.BULK,
     )
     contact.reminders_sent += 1
 
