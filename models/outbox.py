@@ -34,6 +34,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_messages_status_not_before", "status", "not_before"),
         Index("ix_outbox_messages_status_lane_not_before", "status", "lane", "not_before"),
+        Index("ix_outbox_messages_chat_id_status", "chat_id", "status"),  # a chat's messages go in order
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

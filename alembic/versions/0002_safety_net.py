@@ -67,6 +67,7 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('lane', sa.SmallInteger(), server_default='1', nullable=False))
         batch_op.create_index('ix_outbox_messages_status_lane_not_before', ['status', 'lane', 'not_before'], unique=False)
+        batch_op.create_index('ix_outbox_messages_chat_id_status', ['chat_id', 'status'], unique=False)
 
     with op.batch_alter_table('patients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('awaiting_since', sa.DateTime(timezone=True), nullable=True))
@@ -102,6 +103,7 @@ def downgrade() -> None:
         batch_op.drop_column('awaiting_since')
 
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_messages_chat_id_status')
         batch_op.drop_index('ix_outbox_messages_status_lane_not_before')
         batch_op.drop_column('lane')
 

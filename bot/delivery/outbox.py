@@ -6,11 +6,11 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import ColumnElement, and_, event, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from models import Lane, OutboxMessage, OutboxStatus
 
@@ -97,7 +97,11 @@ async def claim_due(
     )
     due = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.not_before <= now,
+            ~_held_back_in_its_chat(now),
+        )
         .order_by(OutboxMessage.lane, OutboxMessage.not_before, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -130,6 +134,25 @@ async def claim_due(
     )
     await session.commit()
     return claimed
+
+
+def _held_back_in_its_chat(now: datetime) -> ColumnElement[bool]:
+    """A chat's messages arrive in order (urgent lanes first): a row waits while a row ahead of it in the same
+    chat is being sent, is due, or failed and waits for its retry. So an urgent advice that Telegram refused
+    once is still the first thing the patient reads, and a batch holds at most one row per chat. Rows planned
+    for later (not yet due, never tried) hold nothing back."""
+    ahead = aliased(OutboxMessage)
+    return exists().where(
+        ahead.chat_id == OutboxMessage.chat_id,
+        or_(
+            ahead.lane < OutboxMessage.lane,
+            and_(ahead.lane == OutboxMessage.lane, ahead.id < OutboxMessage.id),
+        ),
+        or_(
+            ahead.status == OutboxStatus.SENDING,
+            and_(ahead.status == OutboxStatus.PENDING, or_(ahead.not_before <= now, ahead.attempts > 0)),
+        ),
+    )
 
 
 async def next_due(session: AsyncSession) -> datetime | None:
