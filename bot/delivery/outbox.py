@@ -66,9 +66,10 @@ async def enqueue(
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)
     )
-    result = await session.execute(statement)
-    added = int(getattr(result, "rowcount", 0) or 0)
+    # RETURNING, not rowcount: psycopg reports -1 rows for INSERT … ON CONFLICT DO NOTHING.
+    added = 0 if (await session.execute(statement)).scalar() is None else 1
     if added and lane is Lane.URGENT and _urgent_listeners:
         event.listen(session.sync_session, "after_commit", _wake_listeners, once=True)
     return added
