@@ -21,6 +21,7 @@ from bot.logs import log_failure
 from bot.protocol import StudyProtocol
 from bot.services.digest import send_digests
 from bot.services.escalation import step_escalations
+from bot.services.onboarding import apply_default_reminder_times
 from bot.services.reminders import process_due_contacts
 from models import ProcessedUpdate
 
@@ -35,6 +36,11 @@ class Jobs:
     protocol: StudyProtocol
     clock: Clock
     dispatcher: Dispatcher
+
+    async def onboarding(self) -> int:
+        """Apply the default reminder time to patients who consented but did not choose one in time."""
+        async with self.sessions() as session:
+            return await apply_default_reminder_times(session, protocol=self.protocol, now=self.clock.now())
 
     async def contacts(self) -> int:
         """Turn every due contact into an outbox message (or close it)."""
@@ -72,6 +78,7 @@ class Jobs:
     def named(self) -> list[tuple[str, Callable[[], Awaitable[int]]]]:
         """Every job, in the order one tick runs them."""
         return [
+            ("onboarding", self.onboarding),
             ("contacts", self.contacts),
             ("escalations", self.escalations),
             ("digest", self.digest),
@@ -98,6 +105,7 @@ def _guarded(name: str, job: Callable[[], Awaitable[int]]) -> Callable[[], Await
 def start_scheduler(jobs: Jobs, *, tick_seconds: int) -> AsyncIOScheduler:
     """Start the jobs in the running event loop: contacts every tick, the outbox every second."""
     every = {
+        "onboarding": tick_seconds,
         "contacts": tick_seconds,
         "escalations": tick_seconds,
         "digest": 60,

@@ -116,13 +116,9 @@ async def seed_study(engine: AsyncEngine, protocol: StudyProtocol, clock: FakeCl
         )
         chat = 70_000 + number
         async with session_factory(engine)() as session:
-            linked = await onboarding.redeem(
-                session, code=invite.code, chat_id=chat, protocol=protocol, now=clock.now()
-            )
+            linked = await onboarding.redeem(session, code=invite.code, chat_id=chat, now=clock.now())
             assert isinstance(linked, onboarding.LinkedPatient)
-            await onboarding.give_consent(
-                session, patient=linked.patient, agree=True, protocol=protocol, now=clock.now()
-            )
+            await onboarding.give_consent(session, patient=linked.patient, agree=True, now=clock.now())
         chats.append(chat)
     staff_chats = {}
     for chat, (site, role) in {
