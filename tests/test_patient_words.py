@@ -290,3 +290,42 @@ async def test_it_takes_typed_text_as_the_answer_to_the_newest_prompt(study: Stu
         patient = await session.scalar(select(Patient).where(Patient.study_id == "S002"))
     assert patient is not None
     assert patient.reminder_time == time(7, 30)
+
+
+async def test_it_raises_the_alarm_for_red_flags_typed_at_the_time_prompt(study: Study) -> None:
+    bot = study.bot
+    await bot.send(PATIENT, f"/start {study.code}")
+    await bot.tap(PATIENT, "我同意")
+    await bot.send(PATIENT, "12点")
+    assert bot.last_text(PATIENT).startswith("请点一个时间"), "not a time, not alarming: asked again"
+    await bot.send(PATIENT, "胸痛，喘不过气")
+    await study.jobs.tick()
+    (message,) = await study.messages()
+    assert message.red_flags == ["喘不过气", "胸痛"]
+    (escalation,) = await study.escalations()
+    assert escalation.patient_message_id == message.id
+    assert any(text.startswith("⚠️") and "120" in text for text in bot.stub.texts_to(PATIENT))
+
+
+async def test_it_lists_the_newest_patient_messages_first_and_only_a_few(study: Study) -> None:
+    bot = study.bot
+    await onboarded(study)
+    for number in range(12):
+        study.clock.advance(timedelta(minutes=1))
+        await bot.send(PATIENT, f"消息{number}")
+    await bot.handled(bot.stub.user_sends_sticker(PATIENT))
+    await bot.send(CLINICIAN, "/alerts")
+    lines = bot.last_text(CLINICIAN).splitlines()[1:]
+    assert len(lines) == 10
+    assert lines[0].endswith(": sticker")
+    assert [line.rsplit(": ", 1)[1] for line in lines[1:]] == [f"“消息{number}”" for number in range(11, 2, -1)]
+
+
+async def test_it_gives_the_numbers_to_a_patient_whose_follow_up_ended_on_any_command(study: Study) -> None:
+    bot = study.bot
+    await onboarded(study)
+    await bot.send(PATIENT, "/stop")
+    await bot.tap(PATIENT, "是的，退出")
+    await bot.send(PATIENT, "/checkin")
+    assert "随访已经结束" in bot.last_text(PATIENT)
+    assert PHONE in bot.last_text(PATIENT)
