@@ -329,3 +329,37 @@ async def test_it_gives_the_numbers_to_a_patient_whose_follow_up_ended_on_any_co
     await bot.send(PATIENT, "/checkin")
     assert "随访已经结束" in bot.last_text(PATIENT)
     assert PHONE in bot.last_text(PATIENT)
+
+
+async def test_it_raises_the_alarm_for_red_flags_in_a_free_text_answer(study: Study) -> None:
+    bot = study.bot
+    await onboarded(study)
+    await open_checkin_month_1(study.clock)
+    await bot.send(PATIENT, "/checkin")
+    for label in ["没有", "都没有", "没有", "没有", "没有", "没有"]:
+        await bot.tap(PATIENT, label)
+    await bot.tap(PATIENT, "有")  # a test found a germ: which one? (free text)
+    await bot.send(PATIENT, "肺炎，现在喘不上气")
+    await study.jobs.tick()
+    async with session_factory(study.engine)() as session:
+        organism = await session.scalar(select(Answer.value).where(Answer.item_id == "organism"))
+    assert organism == "肺炎，现在喘不上气"
+    (message,) = await study.messages()
+    assert message.red_flags == ["喘不上气"]
+    (escalation,) = await study.escalations()
+    assert escalation.patient_message_id == message.id
+    assert any(text.startswith("⚠️") and "120" in text for text in bot.stub.texts_to(PATIENT))
+
+
+async def test_it_takes_a_high_temperature_typed_as_the_answer_without_a_second_advice(study: Study) -> None:
+    bot = study.bot
+    await onboarded(study)
+    await open_checkin_month_1(study.clock)
+    await bot.send(PATIENT, "/checkin")
+    await bot.tap(PATIENT, "有")
+    await bot.send(PATIENT, "40度")
+    await study.jobs.tick()
+    assert await study.messages() == [], "an answer, not a message"
+    assert len([text for text in bot.stub.texts_to(PATIENT) if text.startswith("⚠️")]) == 1
+    (escalation,) = await study.escalations()
+    assert escalation.response_id is not None

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, Message, Update
 
 from bot.app import BotContext
+from bot.forms import ITEMS, Kind
 from bot.i18n import Gettext, clock, long_date
 from bot.services import checkins
 from bot.services.checkins import AskItem, NothingDue, Summary
@@ -166,13 +167,18 @@ async def on_typed_answer(update: Update, context: BotContext, patient: Patient,
     if message is None or message.text is None:
         return False
     deps = context.deps
+    alarming = has_red_flags(message.text, deps.protocol)
+    waiting = await checkins.in_progress(session, patient=patient)
+    free_text = (
+        waiting is not None and waiting.current_item is not None and ITEMS[waiting.current_item].kind is Kind.TEXT
+    )
     step = await checkins.type_answer(
         session, patient=patient, text=message.text[:1000], protocol=deps.protocol, now=deps.clock.now()
     )
     if step is None:
         return False
     if isinstance(step, AskItem) and step.problem:
-        if has_red_flags(message.text, deps.protocol):  # not an answer, but words that mean danger
+        if alarming:  # not an answer, but words that mean danger
             await on_patient_words(update, context, patient, session)
             return True
         _ = patient_gettext(patient)
@@ -183,4 +189,6 @@ async def on_typed_answer(update: Update, context: BotContext, patient: Patient,
     if step.message_id is not None:  # the question answered by typing loses its buttons
         await message.get_bot().edit_message_reply_markup(message.chat_id, step.message_id, reply_markup=None)
     await show(message, patient, step, session)
+    if alarming and free_text:  # kept as the answer (e.g. the organism), and still words that mean danger
+        await on_patient_words(update, context, patient, session)
     return True
