@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
 from bot.scheduler import Jobs
+from bot.services.sites import add_staff
 from bot.simulator.bot_api import BotApiStub
 from bot.simulator.harness import Harness
 from models import Answer, Escalation, MessageKind, Patient, PatientMessage, PatientStatus, StaffRole, TriageLevel
@@ -48,8 +49,8 @@ class Study:
             return list(await session.scalars(select(Escalation)))
 
 
-@pytest.fixture
-async def study(
+@pytest.fixture(name="study")
+async def study_fixture(
     bot: Harness, engine: AsyncEngine, stub: BotApiStub, clock: FakeClock, protocol: StudyProtocol
 ) -> AsyncIterator[Study]:
     """A Chinese-speaking patient (not yet linked), a clinician and a coordinator at PKU, a clinician at BER."""
@@ -59,12 +60,15 @@ async def study(
     for chat, role in ((CLINICIAN, StaffRole.CLINICIAN), (COORDINATOR, StaffRole.COORDINATOR)):
         await bot.send(chat, f"/start {await staff_invite(engine, clock, role, f'Staff {chat}')}", language="en")
     async with session_factory(engine)() as session:
-        from bot.services.sites import add_staff
-
         _staff, code = await add_staff(
-            session, site_code="BER", role=StaffRole.CLINICIAN, name="Dr Berg", actor="cli:test",
-            now=clock.now(), invite_valid_days=7,
-        )  # fmt: skip
+            session,
+            site_code="BER",
+            role=StaffRole.CLINICIAN,
+            name="Dr Berg",
+            actor="cli:test",
+            now=clock.now(),
+            invite_valid_days=7,
+        )
     await bot.send(OTHER_SITE, f"/start {code}", language="en")
     async with Bot(stub.token, base_url=stub.base_url) as telegram:
         sessions = session_factory(engine)
@@ -226,70 +230,6 @@ async def test_it_shows_both_numbers_on_the_consent_screen_the_welcome_and_help(
             await bot.send(PATIENT, "/help")
         assert "120" in bot.last_text(PATIENT), screen
         assert PHONE in bot.last_text(PATIENT), screen
-
-
-LATE = 310  # a patient enrolled a month ago, whose month-1 check-in is open when they first open the bot
-
-
-async def consented_late(study: Study, protocol: StudyProtocol) -> None:
-    invite = await enrolled(study.engine, protocol, study.clock, study_id="S002", enrolled_on=date(2026, 2, 1))
-    await study.bot.send(LATE, f"/start {invite.code}")
-    await study.bot.tap(LATE, "我同意")
-    assert "几点提醒您" in study.bot.last_text(LATE)
-
-
-def checkins_sent(study: Study) -> list[str]:
-    return [text for text in study.bot.stub.texts_to(LATE) if "该做每月随访了" in text]
-
-
-async def test_it_sends_check_ins_only_once_the_reminder_time_is_chosen(study: Study, protocol: StudyProtocol) -> None:
-    await consented_late(study, protocol)
-    study.clock.advance(timedelta(minutes=5))
-    await study.jobs.tick()
-    assert checkins_sent(study) == []
-    assert "几点提醒您" in study.bot.last_text(LATE), "only the time prompt"
-    await study.bot.tap(LATE, "20:00")
-    await study.jobs.tick()
-    assert len(checkins_sent(study)) == 1
-
-
-async def test_it_applies_the_default_time_after_15_minutes_and_says_so(study: Study, protocol: StudyProtocol) -> None:
-    await consented_late(study, protocol)
-    study.clock.advance(timedelta(minutes=protocol.safety.reminder_time_default_after_minutes - 1))
-    await study.jobs.tick()
-    assert checkins_sent(study) == []
-    study.clock.advance(timedelta(minutes=1))
-    due = study.clock.now()
-    await study.jobs.tick()
-    texts = study.bot.stub.texts_to(LATE)
-    assert any("09:00" in text and "/time" in text for text in texts)
-    assert len(checkins_sent(study)) == 1
-    async with session_factory(study.engine)() as session:
-        patient = await session.scalar(select(Patient).where(Patient.study_id == "S002"))
-    assert patient is not None
-    assert patient.onboarded_at == due
-    assert patient.awaiting is None
-
-
-async def test_it_takes_typed_text_as_the_answer_to_the_newest_prompt(study: Study, protocol: StudyProtocol) -> None:
-    await consented_late(study, protocol)
-    study.clock.advance(timedelta(minutes=1))
-    await study.bot.send(LATE, "/checkin")
-    await study.bot.tap(LATE, "有")
-    await study.bot.send(LATE, "38.6")
-    async with session_factory(study.engine)() as session:
-        temperature = await session.scalar(select(Answer.value).where(Answer.item_id == "max_temp"))
-        patient = await session.scalar(select(Patient).where(Patient.study_id == "S002"))
-    assert temperature == 38.6
-    assert patient is not None
-    assert patient.reminder_time == time(9, 0)
-    study.clock.advance(timedelta(minutes=1))
-    await study.bot.send(LATE, "/time")  # now the time prompt is the newest
-    await study.bot.send(LATE, "7:30")
-    async with session_factory(study.engine)() as session:
-        patient = await session.scalar(select(Patient).where(Patient.study_id == "S002"))
-    assert patient is not None
-    assert patient.reminder_time == time(7, 30)
 
 
 async def test_it_raises_the_alarm_for_red_flags_typed_at_the_time_prompt(study: Study) -> None:
