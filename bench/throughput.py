@@ -99,7 +99,13 @@ async def checkin_rate(users: int, database_url: str | None = None) -> tuple[int
                     linked = await onboarding.redeem(session, code=enrolled.code, chat_id=5000 + user, now=clock.now())
                     assert isinstance(linked, onboarding.LinkedPatient)
                     await onboarding.give_consent(session, patient=linked.patient, agree=True, now=clock.now())
-                    await onboarding.await_input(session, patient=linked.patient, what=None)
+                    await onboarding.set_reminder_time(
+                        session,
+                        patient=linked.patient,
+                        reminder_time=linked.patient.reminder_time,
+                        protocol=protocol,
+                        now=clock.now(),
+                    )
                 people.append(Person(5000 + user, request.study_id))
             clock.set(MONTH_ONE_OPEN)
             async with running(stub, application) as harness:

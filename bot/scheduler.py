@@ -24,6 +24,7 @@ from bot.protocol import StudyProtocol
 from bot.services.checkins import submit_unfinished
 from bot.services.digest import send_digests
 from bot.services.escalation import step_escalations
+from bot.services.onboarding import apply_default_reminder_times
 from bot.services.reminders import process_due_contacts
 from models import ProcessedUpdate
 
@@ -39,6 +40,11 @@ class Jobs:
     protocol: StudyProtocol
     clock: Clock
     dispatcher: Dispatcher
+
+    async def onboarding(self) -> int:
+        """Apply the default reminder time to patients who consented but did not choose one in time."""
+        async with self.sessions() as session:
+            return await apply_default_reminder_times(session, protocol=self.protocol, now=self.clock.now())
 
     async def contacts(self) -> int:
         """Turn every due contact into an outbox message (or close it)."""
@@ -83,6 +89,7 @@ class Jobs:
     def named(self) -> list[tuple[str, Callable[[], Awaitable[int]]]]:
         """Every job, in the order one tick runs them."""
         return [
+            ("onboarding", self.onboarding),
             ("contacts", self.contacts),
             ("unfinished", self.unfinished),
             ("escalations", self.escalations),
@@ -125,6 +132,7 @@ def start_scheduler(jobs: Jobs, *, tick_seconds: int) -> RunningJobs:
     """Start the jobs in the running event loop: contacts every tick; the outbox every second, and at once when
     this process commits an urgent message (`Dispatcher.serve`)."""
     every = {
+        "onboarding": tick_seconds,
         "contacts": tick_seconds,
         "unfinished": tick_seconds,
         "escalations": tick_seconds,

@@ -54,6 +54,7 @@ def register_handlers(application: BotApplication) -> None:
             CallbackQueryHandler(onboarding.on_time_chosen, pattern=r"^time\|"),
             CallbackQueryHandler(questionnaire.on_questionnaire_button, pattern=r"^q[bsei]?\|"),
             CallbackQueryHandler(questionnaire.on_start_button, pattern=r"^checkin\|start$"),
+            CallbackQueryHandler(questionnaire.on_report_button, pattern=r"^report\|start$"),
             CallbackQueryHandler(doses.on_dose_button, pattern=r"^dose\|"),
             CallbackQueryHandler(commands.on_language, pattern=r"^lang\|"),
             CallbackQueryHandler(commands.on_stop, pattern=r"^stop\|"),

@@ -307,7 +307,7 @@ async def test_it_handles_settings_commands(
     await bot.tap(CHAT, "中文")
     assert bot.last_text(CHAT) == "以后我会用中文和您交流。"
     await bot.send(CHAT, "hello")
-    assert bot.last_text(CHAT).startswith("我没看懂")
+    assert bot.last_text(CHAT).startswith("谢谢您的留言")
     await bot.send(CHAT, "/stop")
     await bot.tap(CHAT, "是的，退出")
     assert "您已经退出研究" in bot.last_text(CHAT)

@@ -58,12 +58,15 @@ def test_it_runs_one_tick_from_the_command_line(
             linked = await onboarding.redeem(session, code=invite.code, chat_id=321, now=now)
             assert isinstance(linked, onboarding.LinkedPatient)
             await onboarding.give_consent(session, patient=linked.patient, agree=True, now=now)
+            await onboarding.set_reminder_time(
+                session, patient=linked.patient, reminder_time=linked.patient.reminder_time, protocol=protocol, now=now
+            )
         await engine.dispose()
 
     asyncio.run(prepare())
     result = CliRunner().invoke(cli, ["tick"])
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.strip().startswith('{"contacts": ')
+    assert result.stdout.strip().startswith('{"onboarding": 0, "contacts": ')
     assert [message.text.split(":")[0] for message in stub_in_thread.screen(321)] == ["💉 Today is an IL-2 day"]
 
 

@@ -54,6 +54,13 @@ async def consenting_patient(
         linked = await onboarding.redeem(session, code=invite.code, chat_id=CHAT, now=clock.now())
         assert isinstance(linked, onboarding.LinkedPatient)
         await onboarding.give_consent(session, patient=linked.patient, agree=True, now=clock.now())
+        await onboarding.set_reminder_time(
+            session,
+            patient=linked.patient,
+            reminder_time=linked.patient.reminder_time,
+            protocol=protocol,
+            now=clock.now(),
+        )
         return linked.patient
 
 

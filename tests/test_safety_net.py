@@ -57,7 +57,10 @@ def shown(stub: BotApiStub, chat: int) -> list[str]:
 
 
 def advice_to(study: Study, chat: int) -> list[str]:
-    return [text for text in shown(study.bot.stub, chat) if "120" in text and SITE_PHONE in text]
+    """The emergency advice messages: both numbers, after a warning sign."""
+    return [
+        text for text in shown(study.bot.stub, chat) if text.startswith("⚠️") and "120" in text and SITE_PHONE in text
+    ]
 
 
 async def responses(engine: AsyncEngine) -> list[QuestionnaireResponse]:
@@ -120,8 +123,11 @@ async def test_it_triages_a_checkin_submitted_one_minute_after_its_window_closed
     assert decision.level.value == "urgent"
     assert {"max_temp_urgent", "symptom_dyspnea", "hospitalized"} <= set(decision.reasons)
     assert exported[0][7] is True, "exported as late"
-    assert len(advice_to(study, PATIENT)) == 2, "the advice, then the thank-you with both numbers"
-    assert shown(study.bot.stub, PATIENT)[-1].startswith("谢谢您。研究团队会尽快看您的回答。")
+    assert len(advice_to(study, PATIENT)) == 1
+    thanks = shown(study.bot.stub, PATIENT)[-1]
+    assert thanks.startswith("谢谢您。研究团队会尽快看您的回答。"), "the thank-you after a late submission"
+    assert "120" in thanks
+    assert SITE_PHONE in thanks
     alert = study.alerts_to(CLINICIAN_A)
     assert len(alert) == 1
     assert "• Stayed in hospital: Yes" in alert[0] or "hospital" in alert[0].lower()

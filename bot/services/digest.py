@@ -1,5 +1,6 @@
-"""The site's daily digest at the protocol's hour (site time): review-level reports, missed check-ins and
-patients who cannot be reached. Sent once a day per staff member (dedupe key), only when there is news."""
+"""The site's daily digest at the protocol's hour (site time): review-level reports, missed check-ins,
+patients who cannot be reached and what patients wrote to the bot. Sent once a day per staff member (dedupe
+key), only when there is news."""
 
 from __future__ import annotations
 
@@ -10,17 +11,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import enqueue
-from bot.i18n import gettext_for
+from bot.i18n import Gettext, gettext_for
 from bot.plan import local_instant
 from bot.protocol import StudyProtocol
 from bot.services.alerts import reason_label
 from bot.services.escalation import recipients_of_site
+from bot.services.patient_messages import describe, received_between
 from models import (
     ContactKind,
     ContactStatus,
     Lane,
     OutboxMessage,
     Patient,
+    PatientMessage,
     PatientStatus,
     ScheduledContact,
     Site,
@@ -89,7 +92,8 @@ async def send_digests(session: AsyncSession, *, protocol: StudyProtocol, now: d
                 .order_by(Patient.study_id)
             )
         ).all()
-        if not (reviews or missed or unreachable):
+        messages = await received_between(session, site_id=site.id, since=since, until=until)
+        if not (reviews or missed or unreachable or messages):
             continue
         for member in await recipients_of_site(session, site_id=site.id, roles=DIGEST_ROLES):
             assert member.telegram_user_id is not None
@@ -105,6 +109,7 @@ async def send_digests(session: AsyncSession, *, protocol: StudyProtocol, now: d
                 lines.append(_("Missed monthly check-ins: {patients}").format(patients=", ".join(missed)))
             if unreachable:
                 lines.append(_("Cannot be reached in Telegram: {patients}").format(patients=", ".join(unreachable)))
+            lines += message_lines(messages, _)
             await enqueue(
                 session,
                 dedupe_key=f"{key}:staff{member.id}",
@@ -117,3 +122,13 @@ async def send_digests(session: AsyncSession, *, protocol: StudyProtocol, now: d
         queued += 1
     await session.commit()
     return queued
+
+
+def message_lines(messages: list[tuple[PatientMessage, str]], _: Gettext) -> list[str]:
+    """ "Patient messages:" and one line per message (study ID, kind, the text shortened); none: no lines."""
+    if not messages:
+        return []
+    return [_("Patient messages:")] + [
+        "• " + _("patient message from {study_id}: {message}").format(study_id=study_id, message=describe(message, _))
+        for message, study_id in messages
+    ]

@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import enqueue
+from bot.i18n import Gettext, gettext_for
 from models import StaffRole
 
 COORDINATING = (StaffRole.COORDINATOR, StaffRole.PI)
+SITE_TEAM = (StaffRole.CLINICIAN, *COORDINATING)
 
 
-async def tell_coordinators(session: AsyncSession, *, site_id: int, key: str, text: str, now: datetime) -> int:
-    """Queue a plain notice to the linked coordinators and PI of a site. Returns how many were queued."""
+async def tell_coordinators(
+    session: AsyncSession,
+    *,
+    site_id: int,
+    key: str,
+    text: str | Callable[[Gettext], str],
+    now: datetime,
+    roles: Sequence[StaffRole] = COORDINATING,
+) -> int:
+    """Queue a plain notice to the linked coordinators and PI of a site (or to `roles`, e.g. SITE_TEAM).
+
+    `text` is the notice, or a function that writes it with each staff member's translator. Returns how many
+    were queued."""
     from bot.services.escalation import recipients_of_site
 
     queued = 0
-    for member in await recipients_of_site(session, site_id=site_id, roles=COORDINATING):
+    for member in await recipients_of_site(session, site_id=site_id, roles=roles):
         assert member.telegram_user_id is not None
         queued += await enqueue(
             session,
             dedupe_key=f"{key}:staff{member.id}",
             chat_id=member.telegram_user_id,
-            payload={"text": text},
+            payload={"text": text if isinstance(text, str) else text(gettext_for(member.language))},
             now=now,
             staff_id=member.id,
         )

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery.outbox import enqueue
+from bot.i18n import N_, clock, gettext_for
 from bot.protocol import StudyProtocol
+from bot.services import checkins
 from bot.services.audit import audited, record_event
 from bot.services.follow_up import ENDED_STATUSES, end_follow_up
 from bot.services.invites import find_code
 from bot.services.reachability import send_open_contacts_now
 from bot.services.schedule import change_reminder_time
 from models import (
+    Answer,
     InvitePurpose,
     Language,
     Patient,
@@ -122,7 +126,10 @@ async def _site(session: AsyncSession, site_id: int) -> Site:
 
 
 async def give_consent(session: AsyncSession, *, patient: Patient, agree: bool, now: datetime) -> bool:
-    """Record the answer to the consent question. Returns False if it was already answered (a stale tap)."""
+    """Record the answer to the consent question. Returns False if it was already answered (a stale tap).
+
+    After "I agree" the reminder time is asked; no check-in or dose reminder goes out until it is chosen or
+    the protocol's default delay has passed (`apply_default_reminder_times`)."""
     if patient.status is not PatientStatus.ENROLLED:
         return False
     actor = f"patient:{patient.study_id}"
@@ -138,12 +145,12 @@ async def give_consent(session: AsyncSession, *, patient: Patient, agree: bool, 
         await session.commit()
         return True
     with audited(session, entity=patient, actor=actor, action="patient.consent", at=now):
-        patient.status, patient.consented_at, patient.awaiting = (
+        patient.status, patient.consented_at, patient.awaiting, patient.awaiting_since = (
             PatientStatus.ACTIVE,
             now,
             FIRST_REMINDER_TIME,
+            now,
         )
-    await send_open_contacts_now(session, patient=patient, now=now)  # those that fell due before consent
     await session.commit()
     return True
 
@@ -151,7 +158,11 @@ async def give_consent(session: AsyncSession, *, patient: Patient, agree: bool, 
 async def set_reminder_time(
     session: AsyncSession, *, patient: Patient, reminder_time: time, protocol: StudyProtocol, now: datetime
 ) -> None:
-    patient.awaiting = None
+    """The patient chose a time; the first choice ends onboarding, and what is already due goes out."""
+    patient.awaiting, patient.awaiting_since = None, None
+    if patient.onboarded_at is None:
+        _onboard(session, patient=patient, how="chosen", now=now)
+        await send_open_contacts_now(session, patient=patient, now=now)
     await change_reminder_time(
         session,
         patient=patient,
@@ -162,8 +173,8 @@ async def set_reminder_time(
     )
 
 
-async def await_input(session: AsyncSession, *, patient: Patient, what: str | None) -> None:
-    patient.awaiting = what
+async def await_input(session: AsyncSession, *, patient: Patient, what: str | None, now: datetime) -> None:
+    patient.awaiting, patient.awaiting_since = what, (now if what else None)
     await session.commit()
 
 
@@ -171,3 +182,84 @@ async def set_language(session: AsyncSession, *, patient: Patient, language: Lan
     with audited(session, entity=patient, actor=f"patient:{patient.study_id}", action="patient.language", at=now):
         patient.language = language
     await session.commit()
+
+
+def _onboard(session: AsyncSession, *, patient: Patient, how: str, now: datetime) -> None:
+    """The reminder time is settled: from now on check-ins and dose reminders may go out."""
+    patient.onboarded_at = now
+    record_event(
+        session,
+        actor=f"patient:{patient.study_id}" if how == "chosen" else "system",
+        action="patient.onboarded",
+        entity=patient,
+        at=now,
+        after={"reminder_time": how},
+    )
+
+
+DEFAULT_TIME_APPLIED = N_(
+    "You have not chosen a reminder time, so I will remind you at {time}. You can change it at any time with "
+    "/time. If you feel unwell at any time, send /report."
+)
+
+
+async def apply_default_reminder_times(session: AsyncSession, *, protocol: StudyProtocol, now: datetime) -> int:
+    """Patients who consented but chose no reminder time within the protocol's delay keep the time they
+    were enrolled with: they are told which, and their contacts start. Commits; returns how many."""
+    asked_before = now - timedelta(minutes=protocol.safety.reminder_time_default_after_minutes)
+    waiting = await session.scalars(
+        select(Patient)
+        .where(
+            Patient.status == PatientStatus.ACTIVE,
+            Patient.onboarded_at.is_(None),
+            Patient.awaiting_since <= asked_before,
+        )
+        .order_by(Patient.id)
+        .with_for_update(skip_locked=True)
+    )
+    applied = 0
+    for patient in waiting.all():
+        if patient.awaiting == FIRST_REMINDER_TIME:
+            patient.awaiting, patient.awaiting_since = None, None
+        _onboard(session, patient=patient, how="default", now=now)
+        await send_open_contacts_now(session, patient=patient, now=now)
+        if patient.telegram_chat_id is not None:
+            _ = gettext_for(patient.language.value)
+            await enqueue(
+                session,
+                dedupe_key=f"default-time:{patient.id}",
+                chat_id=patient.telegram_chat_id,
+                patient_id=patient.id,
+                now=now,
+                payload={"text": _(DEFAULT_TIME_APPLIED).format(time=clock(patient.reminder_time))},
+            )
+        applied += 1
+    await session.commit()
+    return applied
+
+
+class Prompt(enum.StrEnum):
+    REMINDER_TIME = "reminder_time"
+    QUESTION = "question"
+
+
+async def prompt_for_typed_text(session: AsyncSession, *, patient: Patient) -> Prompt | None:
+    """Which prompt typed text answers: the one the patient saw last.
+
+    Two prompts can wait at once: the reminder-time question (shown at `patients.awaiting_since`) and an item
+    of an open questionnaire (shown when the questionnaire started, or when its latest answer moved it on),
+    e.g. a patient who sends /checkin before choosing a time, or /time in the middle of a check-in. The newer
+    one wins; on a tie the questionnaire does (a lost time is simply asked again). None: no prompt waits, so
+    the text is the patient's own words.
+    """
+    response = await checkins.in_progress(session, patient=patient)
+    question_at = None
+    if response is not None and response.current_item is not None:
+        latest = select(func.max(Answer.answered_at)).where(Answer.response_id == response.id)
+        last_answer = await session.scalar(latest)
+        question_at = max(response.started_at, last_answer) if last_answer is not None else response.started_at
+    if patient.awaiting in (FIRST_REMINDER_TIME, REMINDER_TIME) and (
+        question_at is None or (patient.awaiting_since is not None and patient.awaiting_since > question_at)
+    ):
+        return Prompt.REMINDER_TIME
+    return Prompt.QUESTION if question_at is not None else None

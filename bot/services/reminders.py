@@ -89,8 +89,8 @@ async def _handle(
         await complete_if_final(session, patient=patient, contact=contact, protocol=protocol, now=now)
         return
     reachable = patient.status is PatientStatus.ACTIVE and patient.telegram_chat_id is not None
-    if not reachable or patient.unreachable:
-        contact.next_action_at = contact.window_end  # look again when it closes (or when the patient consents)
+    if not reachable or patient.unreachable or patient.onboarded_at is None:
+        contact.next_action_at = contact.window_end  # look again when it closes (or when onboarding ends)
         return
     if paused and contact.status is ContactStatus.PLANNED:
         contact.next_action_at = min(now + PAUSE_RECHECK, contact.window_end)  # resumes once the alert is resolved

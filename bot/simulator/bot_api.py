@@ -155,6 +155,17 @@ class BotApiStub:
         }
         return self._push("message", message)
 
+    def user_sends_voice(self, chat_id: int, seconds: int = 5) -> int:
+        """A person sends a voice message (nothing the bot can read)."""
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(self.now),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "User"},
+            "voice": {"file_id": "voice1", "file_unique_id": "v1", "duration": seconds, "mime_type": "audio/ogg"},
+        }
+        return self._push("message", message)
+
     def user_presses(self, chat_id: int, message_id: int, data: str) -> int:
         """A person taps a button under one of the bot's messages (sent as it looks now, like Telegram)."""
         shown = self.messages.get((chat_id, message_id))

@@ -7,9 +7,10 @@ from telegram import Update
 
 from bot.app import BotContext
 from bot.services import onboarding
+from bot.services.safety import emergency_line
 from handlers.common import stranger_gettext
 from handlers.patient.onboarding import HELP_FOR_STRANGERS, patient_gettext
-from models import Patient, PatientStatus
+from models import Patient, PatientStatus, Site
 
 
 async def active_patient(update: Update, session: AsyncSession) -> Patient | None:
@@ -26,7 +27,8 @@ async def not_active(update: Update, context: BotContext) -> None:
         return
     async with context.deps.session() as session:
         patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
-    if patient is None:
+        site = None if patient is None else await session.get_one(Site, patient.site_id)
+    if patient is None or site is None:
         await message.reply_text(stranger_gettext(update)(HELP_FOR_STRANGERS))
         return
     _ = patient_gettext(patient)
@@ -35,7 +37,11 @@ async def not_active(update: Update, context: BotContext) -> None:
             _("Please answer the question above first (I agree / I do not agree). Send /start to see it again.")
         )
     else:
-        await message.reply_text(_("Your follow-up in this study has ended. Thank you for taking part."))
+        await message.reply_text(
+            _("Your follow-up in this study has ended. Thank you for taking part.")
+            + "\n\n"
+            + emergency_line(_, site=site, protocol=context.deps.protocol)
+        )
 
 
 async def patient_or_explain(update: Update, context: BotContext, session: AsyncSession) -> Patient | None:

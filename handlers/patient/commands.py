@@ -13,13 +13,16 @@ from bot.services import onboarding
 from bot.services.doses import recent_doses, upcoming_doses
 from bot.services.follow_up import withdraw_patient
 from bot.services.notices import tell_coordinators
+from bot.services.patient_messages import has_red_flags
+from bot.services.safety import emergency_line
 from handlers.common import stranger_gettext
 from handlers.patient.access import active_patient, not_active, patient_or_explain
+from handlers.patient.messages import on_patient_words
 from handlers.patient.onboarding import HELP_FOR_STRANGERS, ask_time_text, patient_gettext, save_time, time_keyboard
 from handlers.patient.questionnaire import on_typed_answer
 from handlers.render import button, keyboard
 from handlers.staff.alerts import current_staff, on_staff_text, staff_help
-from models import ContactStatus, Group, Language, Site
+from models import ContactStatus, Group, Language, PatientStatus, Site
 
 DOSE_STATUS = {
     ContactStatus.TAKEN: N_("taken"),
@@ -72,7 +75,9 @@ async def change_time(update: Update, context: BotContext) -> None:
         patient = await patient_or_explain(update, context, session)
         if patient is None:
             return
-        await onboarding.await_input(session, patient=patient, what=onboarding.REMINDER_TIME)
+        await onboarding.await_input(
+            session, patient=patient, what=onboarding.REMINDER_TIME, now=context.deps.clock.now()
+        )
         await message.reply_text(ask_time_text(patient), reply_markup=time_keyboard())
 
 
@@ -117,8 +122,9 @@ async def help_command(update: Update, context: BotContext) -> None:
         site = await session.get_one(Site, patient.site_id)
     _ = patient_gettext(patient)
     lines = [
-        _("Your study team: {site}, phone {phone}.").format(site=site.name, phone=site.phone or "-"),
+        _("Your study team: {site}.").format(site=site.name),
         _("If you feel very unwell, go to the emergency department or call your study team. Do not wait for this bot."),
+        emergency_line(_, site=site, protocol=context.deps.protocol),
         "",
         _("/checkin – answer this month's questions"),
         _("/report – tell us you feel unwell now"),
@@ -185,7 +191,8 @@ async def on_stop(update: Update, context: BotContext) -> None:
 
 
 async def on_text(update: Update, context: BotContext) -> None:
-    """Free text: a reminder time the bot asked for, a questionnaire answer, or a gentle hint."""
+    """Free text answers the prompt the patient saw last (a reminder time or a questionnaire item, see
+    `onboarding.prompt_for_typed_text`); anything else is the patient's own words, never ignored."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
         return
@@ -194,32 +201,40 @@ async def on_text(update: Update, context: BotContext) -> None:
         if staff is not None:
             await on_staff_text(update, context, staff, session)
             return
-        patient = await patient_or_explain(update, context, session)
+        patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
         if patient is None:
+            await message.reply_text(stranger_gettext(update)(HELP_FOR_STRANGERS))
             return
-        _ = patient_gettext(patient)
-        if patient.awaiting in (onboarding.FIRST_REMINDER_TIME, onboarding.REMINDER_TIME):
+        if patient.status is not PatientStatus.ACTIVE:
+            await on_patient_words(update, context, patient, session)
+            return
+        prompt = await onboarding.prompt_for_typed_text(session, patient=patient)
+        if prompt is onboarding.Prompt.REMINDER_TIME:
             chosen = parse_clock_time(message.text or "")
-            if chosen is None:
+            if chosen is not None:
+                await save_time(message, patient, chosen, session, context)
+            elif has_red_flags(message.text or "", context.deps.protocol):
+                await on_patient_words(update, context, patient, session)
+            else:
+                _ = patient_gettext(patient)
                 await message.reply_text(_("Please tap a time, or type one like 07:30."), reply_markup=time_keyboard())
-                return
-            await save_time(message, patient, chosen, session, context)
             return
-        if await on_typed_answer(update, context, patient, session):
+        if prompt is onboarding.Prompt.QUESTION and await on_typed_answer(update, context, patient, session):
             return
-        await message.reply_text(
-            _("I did not understand. Send /checkin for this month's questions, /report if you feel unwell, or /help.")
-        )
+        await on_patient_words(update, context, patient, session)
 
 
 async def on_other_message(update: Update, context: BotContext) -> None:
-    """Stickers, photos, voice: the bot cannot read them, and says so kindly."""
-    message = update.effective_message
-    if message is None:
+    """Voice, photos, stickers, files: the bot cannot read them, but the site team sees that they came."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
         return
-    _ = stranger_gettext(update)
     async with context.deps.session() as session:
-        patient = await onboarding.patient_for_chat(session, chat_id=message.chat_id)
-        if patient is not None:
-            _ = patient_gettext(patient)
-    await message.reply_text(_("Sorry, I can only read text and button taps. Please tap a button or type your answer."))
+        patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
+        if patient is None:
+            _ = stranger_gettext(update)
+            await message.reply_text(
+                _("Sorry, I can only read text and button taps. Please tap a button or type your answer.")
+            )
+            return
+        await on_patient_words(update, context, patient, session)

@@ -15,6 +15,7 @@ from bot.services import onboarding
 from bot.services.checkins import next_checkin_due
 from bot.services.doses import upcoming_doses
 from bot.services.onboarding import FIRST_REMINDER_TIME, REMINDER_TIME, CodeProblem, LinkedStaff
+from bot.services.safety import emergency_line
 from handlers.common import stranger_gettext
 from handlers.render import button, keyboard
 from handlers.staff.alerts import staff_help
@@ -103,7 +104,9 @@ async def ask_consent(message: Message, patient: Patient, site: Site, context: B
             _(
                 "This bot does not replace your doctor. If you feel very unwell, do not wait for the bot: "
                 "go to the emergency department or call your study team."
-            ),
+            )
+            + "\n"
+            + emergency_line(_, site=site, protocol=context.deps.protocol),
             _("Do you agree to answer the study questions here in Telegram?"),
         ]
     )
@@ -209,4 +212,6 @@ async def greet(message: Message, patient: Patient, session: AsyncSession, conte
                 )
             )
     lines.append(_("If you feel unwell at any time, send /report. For help, send /help."))
+    site = await session.get_one(Site, patient.site_id)
+    lines.append(emergency_line(_, site=site, protocol=context.deps.protocol))
     await message.reply_text("\n\n".join(lines))

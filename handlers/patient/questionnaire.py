@@ -9,11 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, Message, Update
 
 from bot.app import BotContext
+from bot.forms import ITEMS, Kind
 from bot.i18n import Gettext, clock, long_date
 from bot.services import checkins
 from bot.services.checkins import AskItem, NothingDue, Summary
 from bot.services.escalation import ESCALATING
+from bot.services.patient_messages import has_red_flags
 from handlers.patient.access import active_patient, patient_or_explain
+from handlers.patient.messages import on_patient_words, unwell_outside_follow_up
 from handlers.patient.onboarding import patient_gettext
 from handlers.render import edit_menu, view
 from models import FormKind, Patient
@@ -61,7 +64,16 @@ async def checkin(update: Update, context: BotContext) -> None:
 
 
 async def report(update: Update, context: BotContext) -> None:
-    await _open(update, context, FormKind.REPORT)
+    """/report: the report form; for someone whose follow-up ended, the emergency advice (no questions)."""
+    if not await unwell_outside_follow_up(update, context):
+        await _open(update, context, FormKind.REPORT)
+
+
+async def on_report_button(update: Update, context: BotContext) -> None:
+    """The "I feel unwell now" button under a reply to the patient's own words: the same as /report."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await report(update, context)
 
 
 async def on_start_button(update: Update, context: BotContext) -> None:
@@ -155,12 +167,20 @@ async def on_typed_answer(update: Update, context: BotContext, patient: Patient,
     if message is None or message.text is None:
         return False
     deps = context.deps
+    alarming = has_red_flags(message.text, deps.protocol)
+    waiting = await checkins.in_progress(session, patient=patient)
+    free_text = (
+        waiting is not None and waiting.current_item is not None and ITEMS[waiting.current_item].kind is Kind.TEXT
+    )
     step = await checkins.type_answer(
         session, patient=patient, text=message.text[:1000], protocol=deps.protocol, now=deps.clock.now()
     )
     if step is None:
         return False
     if isinstance(step, AskItem) and step.problem:
+        if alarming:  # not an answer, but words that mean danger
+            await on_patient_words(update, context, patient, session)
+            return True
         _ = patient_gettext(patient)
         await message.reply_text(
             "⚠️ " + _(step.problem).format(minimum=f"{step.item.minimum:g}", maximum=f"{step.item.maximum:g}")
@@ -169,4 +189,6 @@ async def on_typed_answer(update: Update, context: BotContext, patient: Patient,
     if step.message_id is not None:  # the question answered by typing loses its buttons
         await message.get_bot().edit_message_reply_markup(message.chat_id, step.message_id, reply_markup=None)
     await show(message, patient, step, session)
+    if alarming and free_text:  # kept as the answer (e.g. the organism), and still words that mean danger
+        await on_patient_words(update, context, patient, session)
     return True

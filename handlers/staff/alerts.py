@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
 
 from bot.app import BotContext
 from bot.i18n import N_, Gettext, gettext_for, local_datetime
 from bot.services import escalation as escalations
-from bot.services import infection_form
+from bot.services import infection_form, patient_messages
 from bot.services.alerts import LEVEL_TITLES, resolve_buttons
 from bot.services.errors import DomainError
 from bot.services.escalation import AckResult
@@ -199,9 +201,11 @@ async def alerts_command(update: Update, context: BotContext) -> None:
             await message.reply_text(stranger_gettext(update)(STAFF_ONLY))
             return
         _ = staff_gettext(staff)
+        recent = await recent_messages_text(session, staff, context.deps.clock.now())
         rows = await escalations.open_for(session, staff=staff)
         if not rows:
             await message.reply_text(_("No open alerts."))
+            await _reply_if(message, recent)
             return
         lines = [_("Open alerts:")]
         buttons = []
@@ -213,6 +217,28 @@ async def alerts_command(update: Update, context: BotContext) -> None:
             if escalations.may_acknowledge(staff, escalation) and escalation.status is EscalationStatus.OPEN:
                 buttons.append([button("👀 " + _("Acknowledge") + f" {patient.study_id}", f"esc|{escalation.id}|ack")])
     await message.reply_text("\n".join(lines), reply_markup=keyboard(buttons) if buttons else None)
+    await _reply_if(message, recent)
+
+
+async def recent_messages_text(session: AsyncSession, staff: Staff, now: datetime) -> str | None:
+    """/alerts' second message: what patients of the staff member's site (admins: all) wrote lately, newest
+    first (bounded, see bot.services.patient_messages.recent_for). None when nobody wrote."""
+    recent = await patient_messages.recent_for(session, staff=staff, now=now)
+    if not recent:
+        return None
+    _ = staff_gettext(staff)
+    lines = [_("💬 Recent messages from patients:")]
+    for sent, patient, site in recent:
+        received = local_datetime(sent.received_at, site.timezone, staff.language)
+        flag = "🚨 " if sent.red_flags else ""
+        described = patient_messages.describe(sent, _)
+        lines.append(f"• {flag}{patient.study_id} ({site.code}), {received}: {described}")
+    return "\n".join(lines)
+
+
+async def _reply_if(message: Message, text: str | None) -> None:
+    if text is not None:
+        await message.reply_text(text)
 
 
 async def staff_help(message: Message, staff: Staff) -> None:

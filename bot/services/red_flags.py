@@ -1,0 +1,87 @@
+"""Red flags in a patient's own words: the protocol's lexicon and a high temperature, however it was typed.
+
+A pure function, so the rules can be tested on their own (tests/test_red_flags.py):
+
+- Chinese terms match as substrings ("我喘不上气了" has 喘不上气);
+- English terms match case-insensitively on word boundaries ("fit" would not match "benefit"), with curly
+  apostrophes read as straight ones ("can’t breathe");
+- a temperature at or above the urgent threshold matches when it is written as one: a number with a unit
+  ("40度", "39度8", "39.8°", "39.5℃", "39,6 °C", "40 degrees", "104F", "103 °F") or right after a word for
+  fever ("发烧40", "体温39.6", "fever of 40"). Fahrenheit is converted; full-width digits are read as digits.
+  A number without either ("2 tablets", "120", a date) is not a temperature.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from bot.protocol import RedFlags
+
+_NUMBER = r"(?<![\d.,])(\d{2,3}(?:[.,]\d{1,2})?)"
+_WITH_UNIT = re.compile(
+    _NUMBER
+    + r"\s*(?:(度)(\d)?(?!\d)|°\s*([cf])?|degrees?(?:\s*([cf])(?![a-z])|\s*(celsius|fahrenheit))?|([cf])(?![a-z]))",
+)
+_AFTER_FEVER_WORD = re.compile(
+    r"(?:发烧|发热|高烧|烧到|体温|fever|temperature|temp)\s*(?:of|is|was|到|了|是|有)?\s*[:：]?\s*"
+    + _NUMBER
+    + r"(?![\d°度])"
+)
+_PLAUSIBLE_C = (34.0, 45.0)
+_FAHRENHEIT_WITHOUT_LETTER = (93.0, 113.0)  # "104度" / "104°" / "104 degrees": read as °F, as the form does
+
+
+def normalise(text: str) -> str:
+    """Full-width digits and letters to ASCII, ℃/℉ to °C/°F, curly apostrophes straight, lower case."""
+    return unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'").replace("`", "'").lower()
+
+
+@lru_cache(maxsize=64)
+def _english_pattern(term: str) -> re.Pattern[str]:
+    words = [re.escape(word) for word in normalise(term).split()]
+    return re.compile(r"(?<![a-z0-9'])" + r"\s+".join(words) + r"(?![a-z0-9])")
+
+
+def _celsius(number: str, fraction: str | None, unit: str) -> float | None:
+    value = float(number.replace(",", "."))
+    if fraction:  # 39度8 = 39.8
+        value += int(fraction) / 10
+    fahrenheit = unit in ("f", "fahrenheit") or (
+        unit in ("", "度") and _FAHRENHEIT_WITHOUT_LETTER[0] <= value <= _FAHRENHEIT_WITHOUT_LETTER[1]
+    )
+    if fahrenheit:
+        value = (value - 32) * 5 / 9
+    value = round(value, 1)
+    return value if _PLAUSIBLE_C[0] <= value <= _PLAUSIBLE_C[1] else None
+
+
+def temperatures(text: str) -> list[float]:
+    """Every temperature (°C, one decimal) written in the text, in the order written."""
+    cleaned = normalise(text)
+    found: list[tuple[int, float]] = []
+    for match in _WITH_UNIT.finditer(cleaned):
+        number, du, fraction, degree_letter, degrees_letter, degrees_word, letter = match.groups()
+        unit = degree_letter or degrees_letter or degrees_word or letter or du or ""
+        value = _celsius(number, fraction, unit)
+        if value is not None:
+            found.append((match.start(), value))
+    taken = {start for start, _value in found}
+    for match in _AFTER_FEVER_WORD.finditer(cleaned):
+        value = _celsius(match.group(1), None, "")
+        if value is not None and match.start(1) not in taken:
+            found.append((match.start(1), value))
+    return [value for _start, value in sorted(found)]
+
+
+def red_flags(text: str, lexicon: RedFlags, urgent_temperature_c: float) -> list[str]:
+    """The lexicon terms the text contains (Chinese first, then English, as listed in the protocol), then the
+    first temperature at or above `urgent_temperature_c` (as "40.0 °C"). Empty when nothing matched."""
+    cleaned = normalise(text)
+    matched = [term for term in lexicon.zh_CN if normalise(term) in cleaned]
+    matched += [term for term in lexicon.en if _english_pattern(term).search(cleaned)]
+    high = [value for value in temperatures(text) if value >= urgent_temperature_c]
+    if high:
+        matched.append(f"{high[0]:.1f} °C")
+    return list(dict.fromkeys(matched))
