@@ -42,7 +42,7 @@ from models import (
     TriageDecision,
 )
 from tests.bot_fixtures import enrolled
-from tests.escalation_study import CLINICIAN_A, PATIENT, PI_A, Study, urgent_report
+from tests.escalation_study import CLINICIAN_A, COORDINATOR_A, PATIENT, PI_A, Study, urgent_report
 from tests.factories import make_site
 from tests.test_outbox import FakeSleep
 from tests.test_processes import in_stub_loop
@@ -399,3 +399,20 @@ def test_it_delivers_the_urgent_advice_after_the_bot_is_killed(
     assert "call 120" in advice[0]
     assert SITE_PHONE in advice[0]
     assert any(text.startswith("🚨 URGENT · S001") for text in shown(stub_in_thread, clinician_chat))
+
+
+async def test_it_warns_a_site_without_a_linked_clinician_in_the_daily_digest(study: Study) -> None:
+    bot, jobs, clock, engine = study.bot, study.jobs, study.clock, study.engine
+    async with session_factory(engine)() as session:
+        await make_site(session, clock, code="RJH")
+        _staff, code = await add_staff(
+            session, site_code="RJH", role=StaffRole.COORDINATOR, name="Ms Zhou", actor="test", now=clock.now(),
+            invite_valid_days=7,
+        )  # fmt: skip
+    await bot.send(302, f"/start {code}", language="en")
+    clock.advance(timedelta(days=1))  # past the next 09:00 at every site
+    await jobs.tick()
+    digest = [text for text in shown(bot.stub, 302) if text.startswith("📰")]
+    assert len(digest) == 1
+    assert "⚠️ No clinician of this site is linked in Telegram" in digest[0]
+    assert not any("No clinician" in text for text in shown(bot.stub, COORDINATOR_A)), "PKU has Dr Li"

@@ -17,6 +17,7 @@ from bot.protocol import StudyProtocol
 from bot.services.alerts import reason_label
 from bot.services.escalation import recipients_of_site
 from bot.services.patient_messages import describe, received_between
+from bot.services.sites import linked_clinicians
 from models import (
     ContactKind,
     ContactStatus,
@@ -46,6 +47,7 @@ async def _already_sent(session: AsyncSession, key: str) -> bool:
 async def send_digests(session: AsyncSession, *, protocol: StudyProtocol, now: datetime) -> int:
     """Queue today's digest for every site whose digest hour has passed; commit. Returns digests queued."""
     queued = 0
+    clinicians = await linked_clinicians(session)
     for site in (await session.scalars(select(Site))).all():
         zone = ZoneInfo(site.timezone)
         day = now.astimezone(zone).date()
@@ -93,12 +95,21 @@ async def send_digests(session: AsyncSession, *, protocol: StudyProtocol, now: d
             )
         ).all()
         messages = await received_between(session, site_id=site.id, since=since, until=until)
-        if not (reviews or missed or unreachable or messages):
+        no_responder = site.id not in clinicians
+        if not (reviews or missed or unreachable or messages or no_responder):
             continue
         for member in await recipients_of_site(session, site_id=site.id, roles=DIGEST_ROLES):
             assert member.telegram_user_id is not None
             _ = gettext_for(member.language)
             lines = [_("📰 Daily digest for {site}, {day}").format(site=site.code, day=day.isoformat())]
+            if no_responder:
+                lines.append(
+                    "⚠️ "
+                    + _(
+                        "No clinician of this site is linked in Telegram: alerts go first to the PI and "
+                        "coordinators. Please link one (followup staff add)."
+                    )
+                )
             if reviews:
                 lines.append(_("To review (no alert was raised):"))
                 lines += [

@@ -1,6 +1,6 @@
 """Deployment checks for `followup doctor`: one function per check, each returning plain data.
 
-The daily digest can reuse `sites_without_responder` to warn a site team that nobody would receive an alert.
+The daily digest warns a site team the same way (`bot.services.sites.linked_clinicians`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import FailedUpdate, OutboxMessage, OutboxStatus, Patient, PatientStatus, Site, Staff, StaffRole
+from bot.services.sites import linked_clinicians, list_sites
+from models import FailedUpdate, OutboxMessage, OutboxStatus, Patient, PatientStatus, Site
 
 BACKLOG_AGE = timedelta(minutes=10)  # pending messages due longer ago than this mean nothing is sending
 
@@ -24,10 +25,8 @@ class Backlog:
 
 async def sites_without_responder(session: AsyncSession) -> list[str]:
     """Codes of the sites with no active clinician linked in Telegram: an alert's first step reaches nobody."""
-    responders = select(Staff.site_id).where(
-        Staff.role == StaffRole.CLINICIAN, Staff.active.is_(True), Staff.telegram_user_id.is_not(None)
-    )
-    return list(await session.scalars(select(Site.code).where(Site.id.not_in(responders)).order_by(Site.code)))
+    responders = await linked_clinicians(session)
+    return [site.code for site in await list_sites(session) if site.id not in responders]
 
 
 async def sites_without_phone(session: AsyncSession) -> list[str]:
