@@ -16,6 +16,7 @@ from bot.i18n import gettext_for
 from bot.protocol import EscalationChain, StudyProtocol
 from bot.services.alerts import ROLE_NAMES, acknowledged_line, alert_buttons, alert_text
 from bot.services.audit import audited, record_event, snapshot
+from bot.services.text import visible_text
 from models import (
     Answer,
     ContactStatus,
@@ -324,7 +325,7 @@ async def dismiss(
 ) -> Escalation | None:
     """ "Not an infection", with the reason. None if this staff member may not, or it is already resolved."""
     escalation = await get_for_update(session, Escalation, escalation_id)
-    reason = " ".join(reason.split())[:1000]
+    reason = visible_text(reason)[:1000]
     if escalation is None or not may_acknowledge(staff, escalation) or not reason:
         return None
     if escalation.status not in UNRESOLVED:

@@ -8,7 +8,7 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from bot.app import BotContext
 from bot.i18n import N_, Gettext, gettext_for, local_datetime
 from bot.services import escalation as escalations
-from bot.services import infection_form
+from bot.services import infection_form, staff_prompts
 from bot.services.alerts import LEVEL_TITLES, resolve_buttons
 from bot.services.errors import DomainError
 from bot.services.escalation import AckResult
@@ -83,7 +83,7 @@ async def on_escalation_button(update: Update, context: BotContext) -> None:
                     _("This alert has already been resolved, or it is not yours to resolve."), show_alert=True
                 )
                 return
-            staff.awaiting = f"dismiss:{escalation.id}"
+            staff_prompts.ask_dismissal_reason(staff, escalation_id=escalation.id, now=deps.clock.now())
             await session.commit()
             await query.answer()
             await query.message.reply_text(_("Why is it not an infection? Please type the reason."))
@@ -160,11 +160,20 @@ async def on_staff_text(update: Update, context: BotContext, staff: Staff, sessi
         return
     _ = staff_gettext(staff)
     deps = context.deps
-    if staff.awaiting and staff.awaiting.startswith("dismiss:"):
+    escalation_id = staff_prompts.awaited_dismissal(staff)
+    if escalation_id is not None and await staff_prompts.lapse_if_stale(session, staff=staff, now=deps.clock.now()):
+        await message.reply_text(
+            _(
+                "This was not recorded as a reason: “Not an infection” was tapped more than 30 minutes ago. "
+                "Tap it again on the alert to give the reason."
+            )
+        )
+        return
+    if escalation_id is not None:
         dismissed = await escalations.dismiss(
             session,
             staff=staff,
-            escalation_id=int(staff.awaiting.split(":")[1]),
+            escalation_id=escalation_id,
             reason=message.text,
             now=deps.clock.now(),
         )
