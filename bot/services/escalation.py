@@ -350,7 +350,7 @@ async def open_for(session: AsyncSession, *, staff: Staff) -> list[tuple[Escalat
         select(Escalation, Patient)
         .join(Patient, Escalation.patient_id == Patient.id)
         .where(Escalation.status.in_(UNRESOLVED))
-        .order_by(Escalation.raised_at)
+        .order_by(Escalation.raised_at, Escalation.id)
     )
     if staff.role is not StaffRole.ADMIN:
         query = query.where(Escalation.site_id == staff.site_id)

@@ -18,6 +18,7 @@ from handlers.render import button, keyboard
 from models import Escalation, EscalationStatus, Site, Staff
 
 STAFF_ONLY = N_("This is for study staff only.")
+ALERTS_PER_PAGE = 10
 
 
 def staff_gettext(staff: Staff) -> Gettext:
@@ -64,12 +65,12 @@ async def on_escalation_button(update: Update, context: BotContext) -> None:
                 await query.edit_message_text(f"{query.message.text}\n\n" + _("This alert has already been resolved."))
         elif action == "confirm":
             first = await infection_form.begin(session, staff=staff, escalation_id=int(escalation_id))
-            await query.answer()
             if first is None:
                 await query.answer(
                     _("This alert has already been resolved, or it is not yours to resolve."), show_alert=True
                 )
                 return
+            await query.answer()
             await query.edit_message_reply_markup(reply_markup=None)
             await ask_field(query.message, staff, first)
         elif action == "dismiss":
@@ -207,21 +208,57 @@ async def alerts_command(update: Update, context: BotContext) -> None:
         if staff is None:
             await message.reply_text(stranger_gettext(update)(STAFF_ONLY))
             return
-        _ = staff_gettext(staff)
-        rows = await escalations.open_for(session, staff=staff)
-        if not rows:
-            await message.reply_text(_("No open alerts."))
+        text, markup = await alerts_page(session, staff, page=0)
+    await message.reply_text(text, reply_markup=markup)
+
+
+async def on_alerts_page(update: Update, context: BotContext) -> None:
+    """◀ / ▶ under /alerts: show another page in the same message."""
+    query = update.callback_query
+    if query is None or query.data is None or not isinstance(query.message, Message):
+        return
+    page = query.data.removeprefix("alerts|")
+    async with context.deps.session() as session:
+        staff = await current_staff(update, session)
+        if staff is None:
+            await query.answer(stranger_gettext(update)(STAFF_ONLY), show_alert=True)
             return
-        lines = [_("Open alerts:")]
-        buttons = []
-        for escalation, patient in rows:
-            site = await session.get_one(Site, escalation.site_id)
-            state = _("acknowledged") if escalation.status is EscalationStatus.ACKNOWLEDGED else _("waiting")
-            raised = local_datetime(escalation.raised_at, site.timezone, staff.language)
-            lines.append(f"• {_(LEVEL_TITLES[escalation.level])} {patient.study_id} ({site.code}), {raised}: {state}")
-            if escalations.may_acknowledge(staff, escalation) and escalation.status is EscalationStatus.OPEN:
-                buttons.append([button("👀 " + _("Acknowledge") + f" {patient.study_id}", f"esc|{escalation.id}|ack")])
-    await message.reply_text("\n".join(lines), reply_markup=keyboard(buttons) if buttons else None)
+        if not page.isdecimal() or len(page) > 4:
+            await query.answer()
+            return
+        text, markup = await alerts_page(session, staff, page=int(page))
+    await query.answer()
+    await query.edit_message_text(text, reply_markup=markup)
+
+
+async def alerts_page(session: AsyncSession, staff: Staff, *, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the open alerts this staff member may see, ALERTS_PER_PAGE at a time (well under Telegram's
+    4,096 characters), with Acknowledge buttons and ◀ / ▶ between pages."""
+    _ = staff_gettext(staff)
+    rows = await escalations.open_for(session, staff=staff)
+    if not rows:
+        return _("No open alerts."), None
+    pages = -(-len(rows) // ALERTS_PER_PAGE)
+    page = min(page, pages - 1)
+    lines = [
+        _("Open alerts:")
+        if pages == 1
+        else _("Open alerts, page {page} of {pages}:").format(page=page + 1, pages=pages)
+    ]
+    buttons = []
+    for escalation, patient in rows[page * ALERTS_PER_PAGE : (page + 1) * ALERTS_PER_PAGE]:
+        site = await session.get_one(Site, escalation.site_id)
+        state = _("acknowledged") if escalation.status is EscalationStatus.ACKNOWLEDGED else _("waiting")
+        raised = local_datetime(escalation.raised_at, site.timezone, staff.language)
+        lines.append(f"• {_(LEVEL_TITLES[escalation.level])} {patient.study_id} ({site.code}), {raised}: {state}")
+        if escalations.may_acknowledge(staff, escalation) and escalation.status is EscalationStatus.OPEN:
+            buttons.append([button("👀 " + _("Acknowledge") + f" {patient.study_id}", f"esc|{escalation.id}|ack")])
+    turns = [button("◀ " + _("Previous page"), f"alerts|{page - 1}")] if page > 0 else []
+    if page < pages - 1:
+        turns.append(button(_("Next page") + " ▶", f"alerts|{page + 1}"))
+    if turns:
+        buttons.append(turns)
+    return "\n".join(lines), keyboard(buttons) if buttons else None
 
 
 async def staff_help(message: Message, staff: Staff) -> None:
