@@ -12,6 +12,7 @@ from bot.app import BotContext
 from bot.i18n import Gettext, clock, long_date
 from bot.services import checkins
 from bot.services.checkins import AskItem, NothingDue, Submitted, Summary, WindowClosed
+from handlers.common import record_id
 from handlers.patient.access import active_patient, patient_or_explain
 from handlers.patient.onboarding import patient_gettext
 from handlers.render import edit_menu, view
@@ -79,11 +80,12 @@ async def on_questionnaire_button(update: Update, context: BotContext) -> None:
     deps = context.deps
     async with deps.session() as session:
         patient = await active_patient(update, session)
-        if patient is None or len(parts) < 2 or not parts[1].isdigit():
+        response_id = record_id(parts[1]) if len(parts) >= 2 else None
+        if patient is None or response_id is None:
             await query.answer()
             return
         _ = patient_gettext(patient)
-        response_id, now = int(parts[1]), deps.clock.now()
+        now = deps.clock.now()
         kind = parts[0]
         if kind == "q" and len(parts) == 4:
             step = await checkins.choose(

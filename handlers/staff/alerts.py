@@ -13,7 +13,7 @@ from bot.services.alerts import LEVEL_TITLES, resolve_buttons
 from bot.services.errors import DomainError
 from bot.services.escalation import AckResult
 from bot.services.onboarding import staff_for_user
-from handlers.common import stranger_gettext
+from handlers.common import record_id, stranger_gettext
 from handlers.render import button, keyboard
 from models import Escalation, EscalationStatus, Site, Staff
 
@@ -34,17 +34,21 @@ async def on_escalation_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is None or query.data is None or not isinstance(query.message, Message):
         return
-    _kind, escalation_id, action = [*query.data.split("|"), "", ""][:3]
+    _kind, raw_id, action = [*query.data.split("|"), "", ""][:3]
+    escalation_id = record_id(raw_id)
     deps = context.deps
     async with deps.session() as session:
         staff = await current_staff(update, session)
-        if staff is None or not escalation_id.isdigit():
+        if staff is None:
             await query.answer(stranger_gettext(update)(STAFF_ONLY), show_alert=True)
+            return
+        if escalation_id is None:
+            await query.answer()
             return
         _ = staff_gettext(staff)
         if action == "ack":
             result, escalation = await escalations.acknowledge(
-                session, staff=staff, escalation_id=int(escalation_id), now=deps.clock.now()
+                session, staff=staff, escalation_id=escalation_id, now=deps.clock.now()
             )
             if result is AckResult.DENIED or escalation is None:
                 await query.answer(
@@ -64,7 +68,7 @@ async def on_escalation_button(update: Update, context: BotContext) -> None:
             else:
                 await query.edit_message_text(f"{query.message.text}\n\n" + _("This alert has already been resolved."))
         elif action == "confirm":
-            first = await infection_form.begin(session, staff=staff, escalation_id=int(escalation_id))
+            first = await infection_form.begin(session, staff=staff, escalation_id=escalation_id)
             if first is None:
                 await query.answer(
                     _("This alert has already been resolved, or it is not yours to resolve."), show_alert=True
@@ -74,7 +78,7 @@ async def on_escalation_button(update: Update, context: BotContext) -> None:
             await query.edit_message_reply_markup(reply_markup=None)
             await ask_field(query.message, staff, first)
         elif action == "dismiss":
-            escalation = await session.get(Escalation, int(escalation_id))
+            escalation = await session.get(Escalation, escalation_id)
             if (
                 escalation is None
                 or not escalations.may_acknowledge(staff, escalation)
