@@ -40,48 +40,35 @@ SEEDS = [
     "inf|cancel|",
     "alerts|1",
 ]
-HOSTILE = st.one_of(
-    st.sampled_from(
-        [
-            "99999999999999999999999",
-            "9223372036854775808",
-            "2147483648",
-            "-1",
-            "0",
-            "",
-            "٣",
-            "１",
-            "1e5",
-            "NaN",
-            "-0",
-            " 1",
-            "1 ",
-            "x" * 40,
-            "\x00",
-            "|",
-            "🤒",
-        ]
-    ),
-    st.text(max_size=12),
+NUMBERS = st.one_of(
+    st.sampled_from(["99999999999999999999999", "9223372036854775808", "2147483648", "-1", "0", "-0", "1e5"]),
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
 )
+JUNK = st.one_of(
+    st.sampled_from(["", "٣", "１", "²", "NaN", " 1", "1 ", "x" * 40, "\x00", "|", "🤒"]),
+    st.text(max_size=12),
+)
+HOSTILE = st.one_of(NUMBERS, JUNK)
 
 
 @st.composite
 def callback_data(draw: st.DrawFn) -> str:
+    """A seed whose fields after the prefix are replaced or appended (one to three), sometimes cut short, within
+    Telegram's 64 bytes. (Garbage prefixes come from the plain-text branch of DATA.)"""
     fields = draw(st.sampled_from(SEEDS)).split("|")
-    for index in draw(st.lists(st.integers(0, 4), max_size=3)):
+    for index in draw(st.lists(st.integers(1, len(fields)), min_size=1, max_size=3, unique=True)):
         if index < len(fields):
             fields[index] = draw(HOSTILE)
         else:
             fields.append(draw(HOSTILE))
-    if draw(st.booleans()):
+    if draw(st.integers(0, 4)) == 0:
         fields = fields[: draw(st.integers(1, len(fields)))]
     data = "|".join(fields)
     return data.encode("utf-8")[:64].decode("utf-8", "ignore") or "|"
 
 
-DATA = st.one_of(callback_data(), st.text(min_size=1, max_size=64).filter(lambda text: len(text.encode()) <= 64))
+ANY_TEXT = st.text(min_size=1, max_size=64).filter(lambda text: len(text.encode()) <= 64)
+DATA = st.one_of(callback_data(), callback_data(), callback_data(), ANY_TEXT)
 
 
 @pytest.fixture
@@ -132,20 +119,21 @@ async def personas(bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, c
     return {"patient": patient, "clinician": clinician, "stranger": stranger}
 
 
-@example(taps=[("clinician", "esc|99999999999999999999999|ack")])
-@example(taps=[("clinician", "esc|2147483648|dismiss"), ("clinician", "esc|١|confirm")])
-@example(taps=[("patient", "dose|99999999999999999999999|taken"), ("patient", "q|99999999999999999999999|fever|yes")])
-@example(taps=[("patient", "qi|99999999999999999999999|fever"), ("patient", "qb|-1"), ("patient", "qs|" + "9" * 30)])
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(taps=st.lists(st.tuples(st.sampled_from(["patient", "clinician", "stranger"]), DATA), min_size=1, max_size=8))
+@example(taps=["esc|99999999999999999999999|ack"])
+@example(taps=["esc|2147483648|dismiss", "esc|١|confirm", "esc|²|ack"])
+@example(taps=["dose|99999999999999999999999|taken", "q|99999999999999999999999|fever|yes"])
+@example(taps=["qi|99999999999999999999999|fever", "qb|-1", "qs|" + "9" * 30])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(taps=st.lists(DATA, min_size=1, max_size=3))
 async def test_it_answers_and_ignores_any_callback_data(
-    bot: Harness, personas: dict[str, int], raised: list[BaseException], taps: list[tuple[str, str]]
+    bot: Harness, personas: dict[str, int], raised: list[BaseException], taps: list[str]
 ) -> None:
-    for who, data in taps:
-        shown = bot.stub.screen(personas[who])
-        message_id = shown[-1].message_id if shown else 1
-        answers = len([call for call in bot.stub.calls if call.method == "answerCallbackQuery"])
-        await bot.tap_data(personas[who], message_id, data)
-        answered = [call for call in bot.stub.calls if call.method == "answerCallbackQuery"]
-        assert len(answered) == answers + 1, f"{who} tapped {data!r}: answered {len(answered) - answers} times"
+    for data in taps:
+        for who, chat in personas.items():
+            shown = bot.stub.screen(chat)
+            message_id = shown[-1].message_id if shown else 1
+            answers = len([call for call in bot.stub.calls if call.method == "answerCallbackQuery"])
+            await bot.tap_data(chat, message_id, data)
+            answered = [call for call in bot.stub.calls if call.method == "answerCallbackQuery"]
+            assert len(answered) == answers + 1, f"{who} tapped {data!r}: answered {len(answered) - answers} times"
     assert raised == []
