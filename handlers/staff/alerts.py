@@ -232,7 +232,8 @@ async def on_alerts_page(update: Update, context: BotContext) -> None:
             return
         text, markup = await alerts_page(session, staff, page=int(page))
     await query.answer()
-    await query.edit_message_text(text, reply_markup=markup)
+    if text != query.message.text:  # a double tap: Telegram refuses an edit that changes nothing
+        await query.edit_message_text(text, reply_markup=markup)
 
 
 async def alerts_page(session: AsyncSession, staff: Staff, *, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
