@@ -232,7 +232,21 @@ DATASETS: dict[str, list[Column]] = {
     ],
 }
 
-CODEBOOK_COLUMNS = ["dataset", "variable", "label_en", "label_zh", "type", "codes"]
+CODEBOOK_COLUMNS = ["dataset", "variable", "label_en", "label_zh", "type", "codes", "note"]
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FREE_TEXT_NOTE = (
+    "Free text. In CSV and xlsx, a text starting with = + - @, a tab or a carriage return is prefixed with ' "
+    "so that no spreadsheet runs it as a formula; Parquet and Stata keep the text as typed. / "
+    "自由文本。CSV和xlsx中，以= + - @、制表符或回车开头的文本前加 '，以免电子表格把它当作公式执行；"
+    "Parquet和Stata保留原文。"
+)
+
+
+def spreadsheet_text(value: object) -> object:
+    """A text a spreadsheet would run as a formula, prefixed with ' (OWASP's CSV-injection advice); else as is."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
 
 
 def codebook_rows() -> list[dict[str, str]]:
@@ -244,6 +258,7 @@ def codebook_rows() -> list[dict[str, str]]:
             "label_zh": column.zh,
             "type": column.type,
             "codes": "; ".join(f"{code}={en} / {zh}" for code, (en, zh) in column.codes.items()),
+            "note": FREE_TEXT_NOTE if column.type == "string" and not column.codes else "",
         }
         for name, columns in DATASETS.items()
         for column in columns
