@@ -13,8 +13,7 @@ from bot.db import session_factory
 from bot.protocol import StudyProtocol
 from bot.scheduler import Jobs
 from models import Lane, OutboxMessage
-from tests.test_escalation import PATIENT, Study
-from tests.test_escalation import study as study  # the fixture
+from tests.escalation_study import PATIENT, Study
 from tests.test_reminders import CHAT, consenting_patient, run_until
 from tests.test_reminders import jobs as jobs  # the fixture
 
