@@ -21,7 +21,14 @@ import pyarrow.parquet as pq
 from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.codebook import CODEBOOK_COLUMNS, DATASETS, Column, codebook_rows, spreadsheet_text
+from bot.services.codebook import (
+    CODEBOOK_COLUMNS,
+    DATASETS,
+    Column,
+    codebook_rows,
+    is_free_text,
+    spreadsheet_text,
+)
 from bot.services.exports import Row, count_rows, stream_dataset
 
 Format = Literal["csv", "xlsx", "parquet", "stata"]
@@ -81,7 +88,8 @@ def write_csv_rows(writer: Any, rows: list[Row], columns: list[Column]) -> None:
 
 
 def _text_indexes(columns: list[Column]) -> list[int]:
-    return [index for index, column in enumerate(columns) if column.type == "string"]
+    """The free-text columns: the only ones a spreadsheet could take for a formula (codes never start so)."""
+    return [index for index, column in enumerate(columns) if is_free_text(column)]
 
 
 def _xlsx_row(row: Row, texts: list[int]) -> list[Any]:

@@ -138,3 +138,20 @@ async def test_it_answers_and_ignores_any_callback_data(
             answered = [call for call in bot.stub.calls if call.method == "answerCallbackQuery"]
             assert len(answered) == answers + 1, f"{who} tapped {data!r}: answered {len(answered) - answers} times"
     assert raised == []
+
+
+async def test_it_ignores_a_reminder_time_button_after_the_patient_stopped(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, raised: list[BaseException]
+) -> None:
+    chat = 8_300_001
+    invite = await enrolled(engine, protocol, FakeClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC)), study_id="C0002")
+    await bot.send(chat, f"/start {invite.code}")
+    await bot.tap(chat, "我同意")
+    time_message, time_data = bot.stub.find_button(chat, "09:00")
+    await bot.send(chat, "/stop")
+    stop_message, stop_data = bot.stub.find_button(chat, "是的，退出")
+    await bot.tap_data(chat, stop_message, stop_data)
+    answers = len([call for call in bot.stub.calls if call.method == "answerCallbackQuery"])
+    await bot.tap_data(chat, time_message, time_data)
+    assert len([call for call in bot.stub.calls if call.method == "answerCallbackQuery"]) == answers + 1
+    assert raised == []

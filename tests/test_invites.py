@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -86,3 +87,11 @@ def test_it_says_when_a_printed_link_expires_in_the_site_zone(study: str) -> Non
     code, out, err = followup("staff", "add", "--site", "PKU", "--role", "clinician", "--name", "Dr Li")
     assert code == 0, err
     assert abs(_said_until(out) - _expected_until(7)) < timedelta(minutes=2)
+
+
+def test_it_says_when_imported_links_expire(study: str, tmp_path: Path) -> None:  # noqa: F811
+    (tmp_path / "patients.csv").write_text("study_id,site,group\nI001,PKU,il2\nI002,PKU,control\n", encoding="utf-8")
+    code, _, err = followup("patients", "import", "patients.csv")
+    assert code == 0, err
+    assert err.startswith("imported 2 patients; the links are valid until ")
+    assert abs(_said_until(err) - _expected_until(30)) < timedelta(minutes=2)

@@ -242,6 +242,11 @@ FREE_TEXT_NOTE = (
 )
 
 
+def is_free_text(column: Column) -> bool:
+    """A text column without a fixed set of codes: what a person typed (an organism, a reason, an answer)."""
+    return column.type == "string" and not column.codes
+
+
 def spreadsheet_text(value: object) -> object:
     """A text a spreadsheet would run as a formula, prefixed with ' (OWASP's CSV-injection advice); else as is."""
     if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
@@ -258,7 +263,7 @@ def codebook_rows() -> list[dict[str, str]]:
             "label_zh": column.zh,
             "type": column.type,
             "codes": "; ".join(f"{code}={en} / {zh}" for code, (en, zh) in column.codes.items()),
-            "note": FREE_TEXT_NOTE if column.type == "string" and not column.codes else "",
+            "note": FREE_TEXT_NOTE if is_free_text(column) else "",
         }
         for name, columns in DATASETS.items()
         for column in columns
