@@ -3,9 +3,11 @@
 
 The resident dispatcher of `followup run` (`Dispatcher.serve`: a poll every second, woken at once when this
 process commits an URGENT row) sends through python-telegram-bot's HTTP client to the loopback stub with
-Telegram's limits switched on. An urgent Submit is modelled as what the submission writes: one transaction with
-one URGENT advice row to the patient's chat and one URGENT alert row to a clinician's chat. Arrival is the
-moment the stub receives the sendMessage call.
+Telegram's limits switched on. An urgent Submit is the real one: `checkins.submit` on a patient's /report whose
+answers are 40.2 °C and short of breath (triage, the advice, the escalation and its first step, in one
+transaction). Each submit is a different patient of one site whose clinician receives every alert, so submits
+are spaced past Telegram's one message a second per chat. Arrival is the moment the stub receives the
+sendMessage call.
 
 The backlog window is shortened: the submits are measured while the first few hundred of the 10,000 reminders
 drain (the rest are still queued when the run stops, and reported), instead of waiting 400 s for all of them.
@@ -18,6 +20,7 @@ import contextlib
 import statistics
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,25 +30,43 @@ from telegram import Bot
 
 from bench.databases import fresh
 from bot.clock import SystemClock
+from bot.config import SHIPPED_PROTOCOL
 from bot.db import create_engine, session_factory
 from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.outbox import enqueue
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import TelegramSender
+from bot.protocol import StudyProtocol, load_protocol
+from bot.services import checkins, onboarding
+from bot.services.enrollment import EnrollmentRequest, enroll_patient
+from bot.services.sites import add_site, add_staff
 from bot.simulator.bot_api import BotApiStub
-from models import Lane, OutboxMessage, OutboxStatus
+from models import (
+    Answer,
+    FormKind,
+    Lane,
+    OutboxMessage,
+    OutboxStatus,
+    Patient,
+    QuestionnaireResponse,
+    ResponseStatus,
+    StaffRole,
+    TriageLevel,
+)
 
 PATIENT_CHATS = 1_000_000  # urgent chats, far from the reminders' chats 1..backlog
-CLINICIAN_CHATS = 2_000_000
-SPACING = 0.5  # seconds between two submits (distinct patients and clinicians: no per-chat wait)
+CLINICIAN_CHAT = 2_000_000
+SPACING = 1.1  # seconds between two submits: one clinician gets every alert, Telegram allows 1 message/s a chat
 
 
 class Arrivals:
-    """When (perf_counter) the stub first received a message for each chat, noted as each call arrives."""
+    """When (perf_counter) the stub first and last received a message for each chat, and how many, noted as each
+    call arrives."""
 
     def __init__(self, stub: BotApiStub) -> None:
         self.stub = stub
         self.at: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.counts: Counter[int] = Counter()
         self._seen = 0
         self._changed = asyncio.Condition()
 
@@ -57,6 +78,8 @@ class Arrivals:
                 chat = call.params.get("chat_id")
                 if isinstance(chat, int):
                     self.at.setdefault(chat, now)
+                    self.last[chat] = now
+                    self.counts[chat] += 1
             self._seen = len(calls)
             async with self._changed:
                 self._changed.notify_all()
@@ -65,29 +88,64 @@ class Arrivals:
         async with self._changed:
             await self._changed.wait_for(lambda: all(chat in self.at for chat in chats))
 
+    def count(self, chat: int) -> int:
+        return self.counts[chat]
 
-async def submit(sessions: async_sessionmaker[AsyncSession], number: int) -> float:
-    """One urgent Submit: the advice and the alert in one transaction. Returns when it started."""
-    started = time.perf_counter()
+    async def counted(self, chat: int, count: int) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.counts[chat] >= count)
+
+
+URGENT_ANSWERS = {"fever": "yes", "max_temp": 40.2, "symptoms": ["dyspnea"], "doctor_visit": "no"}
+
+
+async def prepare(sessions: async_sessionmaker[AsyncSession], protocol: StudyProtocol, patients: int) -> list[int]:
+    """A site, its linked clinician, and `patients` linked patients each at the summary of an urgent /report
+    (answers written as rows, so nothing was raised before the Submit). Returns the patients' ids."""
     now = datetime.now(UTC)
     async with sessions() as session:
-        await enqueue(
-            session,
-            dedupe_key=f"bench:advice:{number}",
-            chat_id=PATIENT_CHATS + number,
-            payload={"text": "🚨 Please call 120 or your study team now."},
-            now=now,
-            lane=Lane.URGENT,
+        await add_site(
+            session, code="PKU", name="PKU", timezone="Asia/Shanghai", phone="+86 10 8888 0000", actor="bench", now=now
         )
-        await enqueue(
-            session,
-            dedupe_key=f"bench:alert:{number}",
-            chat_id=CLINICIAN_CHATS + number,
-            payload={"text": "URGENT S001: temperature 40.2 °C, short of breath"},
-            now=now,
-            lane=Lane.URGENT,
+        _staff, code = await add_staff(
+            session, site_code="PKU", role=StaffRole.CLINICIAN, name="Dr Li", actor="bench", now=now,
+            invite_valid_days=7,
+        )  # fmt: skip
+        await onboarding.redeem(session, code=code, chat_id=CLINICIAN_CHAT, now=now, language="en")
+    ids = []
+    for number in range(patients):
+        async with sessions() as session:
+            request = EnrollmentRequest(study_id=f"B{number:04d}", site="PKU", group="il2")
+            enrolled = await enroll_patient(session, request=request, protocol=protocol, actor="bench", now=now)
+            linked = await onboarding.redeem(session, code=enrolled.code, chat_id=PATIENT_CHATS + number, now=now)
+            assert isinstance(linked, onboarding.LinkedPatient)
+            await onboarding.give_consent(session, patient=linked.patient, agree=True, now=now)
+            response = QuestionnaireResponse(
+                patient_id=linked.patient.id, form=FormKind.REPORT, status=ResponseStatus.IN_PROGRESS, started_at=now
+            )
+            session.add(response)
+            await session.flush()
+            session.add_all(
+                Answer(response_id=response.id, item_id=item, value=value, answered_at=now)
+                for item, value in URGENT_ANSWERS.items()
+            )
+            await session.commit()
+            ids.append(linked.patient.id)
+    return ids
+
+
+async def submit(sessions: async_sessionmaker[AsyncSession], protocol: StudyProtocol, patient_id: int) -> float:
+    """One urgent Submit through the submission service. Returns when it started."""
+    started = time.perf_counter()
+    async with sessions() as session:
+        patient = await session.get_one(Patient, patient_id)
+        response = await checkins.in_progress(session, patient=patient)
+        assert response is not None
+        submitted = await checkins.submit(
+            session, patient=patient, response_id=response.id, protocol=protocol, now=datetime.now(UTC)
         )
-        await session.commit()
+        assert submitted is not None
+        assert submitted.result.level is TriageLevel.URGENT
     return started
 
 
@@ -120,14 +178,21 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
 
 
 async def phase(
-    sessions: async_sessionmaker[AsyncSession], arrivals: Arrivals, first: int, submits: int
+    sessions: async_sessionmaker[AsyncSession],
+    protocol: StudyProtocol,
+    arrivals: Arrivals,
+    patients: list[int],
+    first: int,
+    submits: int,
 ) -> dict[str, dict[str, float]]:
     advice, alert = [], []
     for number in range(first, first + submits):
-        started = await submit(sessions, number)
-        await asyncio.wait_for(arrivals.arrived(PATIENT_CHATS + number, CLINICIAN_CHATS + number), 10)
+        alerts_before = arrivals.count(CLINICIAN_CHAT)
+        started = await submit(sessions, protocol, patients[number])
+        await asyncio.wait_for(arrivals.arrived(PATIENT_CHATS + number), 10)
+        await asyncio.wait_for(arrivals.counted(CLINICIAN_CHAT, alerts_before + 1), 10)
         advice.append(arrivals.at[PATIENT_CHATS + number] - started)
-        alert.append(arrivals.at[CLINICIAN_CHATS + number] - started)
+        alert.append(arrivals.last[CLINICIAN_CHAT] - started)
         await asyncio.sleep(SPACING)
     return {"advice": percentiles(advice), "alert": percentiles(alert)}
 
@@ -141,6 +206,7 @@ async def pending(engine: AsyncEngine) -> int:
 
 
 async def measure(reminders: int, rate: float, submits: int) -> dict[str, object]:
+    protocol = load_protocol(SHIPPED_PROTOCOL)
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         fresh(url)
@@ -158,11 +224,12 @@ async def measure(reminders: int, rate: float, submits: int) -> dict[str, object
                     clock=clock,
                     limiter=RateLimiter(clock=clock, per_second=rate),
                 )
+                patients = await prepare(sessions, protocol, 2 * submits)
                 serving = asyncio.create_task(dispatcher.serve(interval=1.0))
-                empty = await phase(sessions, arrivals, 0, submits)
+                empty = await phase(sessions, protocol, arrivals, patients, 0, submits)
                 await queue_backlog(engine, reminders)
                 await arrivals.arrived(1, 2, 3)  # the regular poll found the backlog: it is draining
-                loaded = await phase(sessions, arrivals, submits, submits)
+                loaded = await phase(sessions, protocol, arrivals, patients, submits, submits)
                 left = await pending(engine)
                 serving.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -33,7 +33,9 @@ class RateLimiter:
         now = self._clock.now()
         slot = self._earliest(chat_id, now if planned is None else max(planned, now - self._spacing))
         self._next_global = slot + self._spacing
-        self._next_for_chat[chat_id] = slot + self._per_chat
+        # a chat's next message is a full interval after this one really goes: the catch-up is for the global
+        # rate only, or two messages to one chat could reach Telegram less than a second apart (a 429)
+        self._next_for_chat[chat_id] = max(slot, now) + self._per_chat
         if len(self._next_for_chat) > 50_000:
             self._forget_old(now)
         return slot
