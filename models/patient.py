@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum
@@ -32,6 +32,14 @@ class Patient(Base):
     """A pseudonymous participant: no name, no phone number, ever."""
 
     __tablename__ = "patients"
+    __table_args__ = (  # the onboarding job's look-up: consented, no reminder time settled yet
+        Index(
+            "ix_patients_awaiting_since_not_onboarded",
+            "awaiting_since",
+            sqlite_where=text("onboarded_at IS NULL"),
+            postgresql_where=text("onboarded_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[str] = mapped_column(String(32), unique=True)

@@ -72,6 +72,7 @@ def upgrade() -> None:
     with op.batch_alter_table('patients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('awaiting_since', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('onboarded_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_patients_awaiting_since_not_onboarded', ['awaiting_since'], unique=False, sqlite_where=sa.text('onboarded_at IS NULL'), postgresql_where=sa.text('onboarded_at IS NULL'))
 
     with op.batch_alter_table('questionnaire_responses', schema=None) as batch_op:
         batch_op.add_column(sa.Column('late', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -99,6 +100,7 @@ def downgrade() -> None:
         batch_op.drop_column('late')
 
     with op.batch_alter_table('patients', schema=None) as batch_op:
+        batch_op.drop_index('ix_patients_awaiting_since_not_onboarded', sqlite_where=sa.text('onboarded_at IS NULL'), postgresql_where=sa.text('onboarded_at IS NULL'))
         batch_op.drop_column('onboarded_at')
         batch_op.drop_column('awaiting_since')
 

@@ -447,15 +447,16 @@ async def submit_unfinished(session: AsyncSession, *, protocol: StudyProtocol, n
     urgent are submitted as partial (flagged) and escalated; the others stay open. Commits each one."""
     idle_since = now - timedelta(minutes=protocol.safety.unfinished_after_minutes)
     last_answer = (
-        select(Answer.response_id, func.max(Answer.answered_at).label("at")).group_by(Answer.response_id).subquery()
+        select(func.max(Answer.answered_at))
+        .where(Answer.response_id == QuestionnaireResponse.id)
+        .correlate(QuestionnaireResponse)
+        .scalar_subquery()
     )
-    stale = await session.execute(
+    stale = await session.execute(  # in-progress responses only (a partial index): the answers of a few
         select(QuestionnaireResponse, Patient)
         .join(Patient, QuestionnaireResponse.patient_id == Patient.id)
-        .join(last_answer, last_answer.c.response_id == QuestionnaireResponse.id)
-        .where(QuestionnaireResponse.status == ResponseStatus.IN_PROGRESS, last_answer.c.at <= idle_since)
-        .order_by(QuestionnaireResponse.id)
-    )
+        .where(QuestionnaireResponse.status == ResponseStatus.IN_PROGRESS, last_answer <= idle_since)
+    )  # no ORDER BY: SQLite would scan every response in id order instead of the partial index
     submitted = 0
     for response, patient in stale.all():
         answers = _values(await _answer_rows(session, response.id))

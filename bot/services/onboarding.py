@@ -216,16 +216,14 @@ async def apply_default_reminder_times(session: AsyncSession, *, protocol: Study
     asked_before = now - timedelta(minutes=protocol.safety.reminder_time_default_after_minutes)
     waiting = await session.scalars(
         select(Patient)
-        .where(
-            Patient.status == PatientStatus.ACTIVE,
-            Patient.onboarded_at.is_(None),
-            Patient.awaiting_since <= asked_before,
-        )
-        .order_by(Patient.id)
+        .where(Patient.onboarded_at.is_(None), Patient.awaiting_since <= asked_before)  # a partial index
+        .order_by(Patient.awaiting_since)
         .with_for_update(skip_locked=True)
     )
     applied = 0
     for patient in waiting.all():
+        if patient.status is not PatientStatus.ACTIVE:
+            continue
         if patient.awaiting == FIRST_REMINDER_TIME:
             patient.awaiting, patient.awaiting_since = None, None
         _onboard(session, patient=patient, how="default", now=now)
