@@ -239,7 +239,7 @@ async def test_it_takes_a_checkin_in_chinese_with_typed_answers_and_an_edit(
     assert "• 最高体温: 38.6 °C" in bot.last_text(CHAT)
     await bot.tap(CHAT, "提交")
     await deliver_outbox(engine, bot.stub, clock)
-    assert "研究团队会尽快看您的回答" in bot.last_text(CHAT)
+    assert "研究团队会尽快查看您的回答" in bot.last_text(CHAT)
     async with session_factory(engine)() as session:
         decision = await session.scalar(select(TriageDecision))
         escalation = await session.scalar(select(Escalation))

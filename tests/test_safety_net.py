@@ -81,7 +81,7 @@ async def test_it_acts_on_a_red_flag_when_it_is_answered_not_at_submit(study: St
     await jobs.tick()
     advice = advice_to(study, PATIENT)
     assert len(advice) == 1
-    assert advice[0].startswith("⚠️ 根据您告诉我们的情况，您可能需要紧急处理。请马上拨打120")
+    assert advice[0].startswith("⚠️ 根据您告诉我们的情况，您可能需要马上就医。请立即拨打120")
     alert = study.alerts_to(CLINICIAN_A)
     assert len(alert) == 1
     assert alert[0].startswith("🚨 URGENT · S001")
@@ -125,7 +125,7 @@ async def test_it_triages_a_checkin_submitted_one_minute_after_its_window_closed
     assert exported[0][7] is True, "exported as late"
     assert len(advice_to(study, PATIENT)) == 1
     thanks = shown(study.bot.stub, PATIENT)[-1]
-    assert thanks.startswith("谢谢您。研究团队会尽快看您的回答。"), "the thank-you after a late submission"
+    assert thanks.startswith("谢谢您。研究团队会尽快查看您的回答。"), "the thank-you after a late submission"
     assert "120" in thanks
     assert SITE_PHONE in thanks
     alert = study.alerts_to(CLINICIAN_A)
@@ -247,7 +247,7 @@ async def test_it_retries_the_urgent_advice_after_a_telegram_error_and_sends_it_
     assert (row.status, row.attempts) == (OutboxStatus.SENT, 2), "sent on the second attempt"
     texts = shown(bot.stub, PATIENT)
     advice = [index for index, text in enumerate(texts) if text.startswith("⚠️ 根据您告诉我们的情况")]
-    thanks = [index for index, text in enumerate(texts) if text.startswith("谢谢您。研究团队会尽快看您的回答。")]
+    thanks = [index for index, text in enumerate(texts) if text.startswith("谢谢您。研究团队会尽快查看您的回答。")]
     assert len(advice) == 1
     assert len(thanks) == 1
     assert advice[0] < thanks[0], "the advice comes first"
