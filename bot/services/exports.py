@@ -12,13 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.forms import FORMS, Kind
+from bot.forms import EXPORTED, Kind
 from bot.services.codebook import DATASETS
 from models import (
     Answer,
     ContactKind,
     Escalation,
-    FormKind,
     Infection,
     Patient,
     QuestionnaireResponse,
@@ -247,7 +246,7 @@ def _wide(rows: list[Any], decoded: Decoded) -> Row:
     answers = {item: decoded(text) for *_head, item, text in rows if item is not None}
     wide = [study_id, site, group, response_id, form, month, submitted_at, bool(late), bool(partial), level]
     wide.append(";".join(decoded(reasons) or []))
-    for item in FORMS[FormKind.CHECKIN]:
+    for item in EXPORTED:
         value = answers.get(item.id)
         if item.kind is Kind.MULTI:
             wide += [None if value is None else int(option in value) for option in item.options]

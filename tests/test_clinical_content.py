@@ -1,0 +1,185 @@
+"""What a patient is asked and what raises the alarm (issue 14): hospital stays, the in-hospital advice, the
+steroid dose as patients know it, "same as last month", numbers as people type them. Through the real
+Application and the loopback Bot API, in Chinese (the study's patients)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.db import session_factory
+from models import Answer, Escalation, TriageDecision
+from tests.escalation_study import CLINICIAN_A, PATIENT, Study
+from tests.test_safety_net import MONTH_1_OPENS, advice_to
+
+MONTH_2_OPENS = datetime(2026, 5, 2, 1, 30, tzinfo=UTC)
+
+
+async def answers_of_last_submission(study: Study) -> dict[str, Any]:
+    async with session_factory(study.engine)() as session:
+        decision = await session.scalar(select(TriageDecision).order_by(TriageDecision.id.desc()))
+        assert decision is not None
+        rows = await session.scalars(select(Answer).where(Answer.response_id == decision.response_id))
+        return {row.item_id: row.value for row in rows}
+
+
+async def checkin_up_to_hospital(study: Study) -> None:
+    bot = study.bot
+    study.clock.set(MONTH_1_OPENS)
+    await study.jobs.tick()
+    await bot.send(PATIENT, "/checkin")
+    await bot.tap(PATIENT, "没有")  # fever
+    await bot.tap(PATIENT, "都没有")  # symptoms
+    for _ in range(3):  # doctor visit, infection diagnosed, antimicrobials
+        await bot.tap(PATIENT, "没有")
+    await bot.tap(PATIENT, "有")  # admitted to hospital since the last check-in
+
+
+async def finish_checkin(study: Study, *, steroid: str = "泼尼松", amount: str = "2") -> None:
+    bot = study.bot
+    await bot.tap(PATIENT, "没有")  # positive test
+    await bot.tap(PATIENT, steroid)
+    await bot.send(PATIENT, amount)
+    await bot.tap(PATIENT, "羟氯喹")
+    await bot.tap(PATIENT, "完成")
+    await bot.tap(PATIENT, "都没有")  # IL-2 reactions
+    await bot.tap(PATIENT, "提交")
+    await study.jobs.tick()
+
+
+async def test_it_asks_every_monthly_question_about_the_time_since_the_last_checkin(study: Study) -> None:
+    bot = study.bot
+    study.clock.set(MONTH_1_OPENS)
+    await study.jobs.tick()
+    await bot.send(PATIENT, "/checkin")
+    assert bot.last_text(PATIENT) == "(1/10) 自上次随访以来，您有没有发过烧（体温37.3℃或更高）？"
+    await bot.tap(PATIENT, "没有")
+    assert "(2/10) 自上次随访以来，您有没有下面这些情况？" in bot.last_text(PATIENT)
+    await bot.tap(PATIENT, "都没有")
+    for _ in range(3):
+        await bot.tap(PATIENT, "没有")
+    assert "(6/10) 自上次随访以来，您有没有住过院（在医院住了至少一晚）？" in bot.last_text(PATIENT)
+
+
+async def test_it_raises_no_alarm_for_a_planned_infusion_stay(study: Study) -> None:
+    await checkin_up_to_hospital(study)
+    assert "您是因为什么住院的？" in study.bot.last_text(PATIENT)
+    await study.bot.tap(PATIENT, "按计划住院治疗或检查")
+    await study.bot.tap(PATIENT, "没有，现在不在医院")
+    await finish_checkin(study)
+    assert advice_to(study, PATIENT) == []
+    assert study.alerts_to(CLINICIAN_A) == []
+    async with session_factory(study.engine)() as session:
+        decision = await session.scalar(select(TriageDecision))
+    assert decision is not None
+    assert (decision.level.value, decision.reasons) == ("none", [])
+
+
+async def test_it_waits_for_the_reason_before_it_raises_the_alarm_for_a_stay(study: Study) -> None:
+    await checkin_up_to_hospital(study)
+    await study.jobs.tick()
+    assert advice_to(study, PATIENT) == [], "no alarm before the patient said why"
+    await study.bot.tap(PATIENT, "生了新的病")
+    await study.jobs.tick()
+    assert advice_to(study, PATIENT) == []
+    await study.bot.tap(PATIENT, "没有，现在不在医院")
+    await study.jobs.tick()
+    [advice] = advice_to(study, PATIENT)
+    assert "请马上拨打120，或者去最近的医院急诊" in advice
+    assert study.alerts_to(CLINICIAN_A)[0].startswith("🚨 URGENT · S001")
+
+
+async def test_it_tells_a_patient_in_hospital_to_tell_the_ward_not_to_go_to_an_emergency_department(
+    study: Study,
+) -> None:
+    await checkin_up_to_hospital(study)
+    await study.bot.tap(PATIENT, "生了新的病")
+    await study.bot.tap(PATIENT, "是的，现在还在住院")
+    await study.jobs.tick()
+    [advice] = advice_to(study, PATIENT)
+    assert "请马上告诉病房的医生或护士" in advice
+    assert "急诊" not in advice
+    assert "我们已经通知了您的研究团队" in advice
+    assert "stayed in hospital" in study.alerts_to(CLINICIAN_A)[0]
+
+
+async def test_it_stores_the_steroid_as_told_and_its_prednisone_equivalent(study: Study) -> None:
+    await checkin_up_to_hospital(study)
+    await study.bot.tap(PATIENT, "按计划住院治疗或检查")
+    await study.bot.tap(PATIENT, "没有，现在不在医院")
+    await finish_checkin(study, steroid="甲泼尼龙", amount="1.5片")
+    answers = await answers_of_last_submission(study)
+    assert (answers["steroid"], answers["steroid_amount"], answers["prednisone_mg"]) == (
+        "methylprednisolone",
+        "1.5 tablets",
+        7.5,  # 1.5 × 4 mg methylprednisolone = 6 mg = 7.5 mg prednisone
+    )
+
+
+async def test_it_copies_last_months_steroid_and_medicines_in_one_tap(study: Study) -> None:
+    await checkin_up_to_hospital(study)
+    await study.bot.tap(PATIENT, "按计划住院治疗或检查")
+    await study.bot.tap(PATIENT, "没有，现在不在医院")
+    await study.bot.tap(PATIENT, "没有")  # positive test
+    first_steroid_question = study.bot.stub.screen(PATIENT)[-1]
+    assert "和上个月一样" not in [label for label, _data in first_steroid_question.buttons], "nothing to copy yet"
+    await study.bot.tap(PATIENT, "泼尼松")
+    await study.bot.send(PATIENT, "7.5毫克")
+    await study.bot.tap(PATIENT, "羟氯喹")
+    await study.bot.tap(PATIENT, "泰它西普")
+    await study.bot.tap(PATIENT, "完成")
+    await study.bot.tap(PATIENT, "都没有")
+    await study.bot.tap(PATIENT, "提交")
+
+    study.clock.set(MONTH_2_OPENS)
+    await study.jobs.tick()
+    await study.bot.send(PATIENT, "/checkin")
+    await study.bot.tap(PATIENT, "没有")
+    await study.bot.tap(PATIENT, "都没有")
+    for _ in range(5):  # doctor visit, infection diagnosed, antimicrobials, hospital, positive test
+        await study.bot.tap(PATIENT, "没有")
+    await study.bot.tap(PATIENT, "和上个月一样")  # steroid and its amount
+    assert "✔ 激素：泼尼松（强的松），每片5毫克" in study.bot.last_text(PATIENT)
+    await study.bot.tap(PATIENT, "和上个月一样")  # the other medicines
+    await study.bot.tap(PATIENT, "都没有")  # IL-2 reactions
+    summary = study.bot.last_text(PATIENT)
+    assert "• 每天激素用量：每天7.5毫克" in summary
+    assert "• 其他药物：羟氯喹、泰它西普" in summary
+    await study.bot.tap(PATIENT, "提交")
+    answers = await answers_of_last_submission(study)
+    assert answers["steroid_amount"] == "7.5 mg"
+    assert answers["prednisone_mg"] == 7.5
+    assert answers["immunosuppressants"] == ["hydroxychloroquine", "telitacicept"]
+
+
+async def test_it_reads_a_temperature_typed_in_chinese_numerals(study: Study) -> None:
+    bot = study.bot
+    await bot.send(PATIENT, "/report")
+    await bot.tap(PATIENT, "有")
+    await bot.send(PATIENT, "三十八度五")
+    assert "✔ 最高体温：38.5℃" in bot.last_text(PATIENT)
+    await bot.tap(PATIENT, "寒战")
+    await bot.tap(PATIENT, "完成")
+    await bot.tap(PATIENT, "没有")
+    await bot.tap(PATIENT, "提交")
+    await study.jobs.tick()
+    async with session_factory(study.engine)() as session:
+        decision = await session.scalar(select(TriageDecision))
+        escalation = await session.scalar(select(Escalation))
+    assert decision is not None
+    assert decision.reasons == ["max_temp_infection", "fever_with_chills", "fever"]
+    assert escalation is not None
+    alert = study.alerts_to(CLINICIAN_A)[0]
+    assert "Reasons: temperature 38.0 °C or higher; fever with rigors\n" in alert
+
+
+async def test_it_treats_fever_with_a_headache_and_stiff_neck_as_urgent(study: Study) -> None:
+    bot = study.bot
+    await bot.send(PATIENT, "/report")
+    await bot.tap(PATIENT, "有")
+    await bot.send(PATIENT, "38度2")
+    await bot.tap(PATIENT, "头痛得厉害，脖子发硬")
+    await study.jobs.tick()
+    assert len(advice_to(study, PATIENT)) == 1, "urgent as soon as it is answered"
