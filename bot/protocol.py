@@ -53,6 +53,7 @@ class Study(_Strict):
 class DoseRegimen(_Strict):
     group: Literal["il2"]
     text: Bilingual
+    amount: Bilingual  # the dose as the reminder names it: "1 million IU" / "100万单位（IU）"
     cycle_days: int = Field(ge=1, le=365)
     dose_days: list[int] = Field(min_length=1)
     cycles: int = Field(ge=1, le=100)

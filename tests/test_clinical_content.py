@@ -183,3 +183,40 @@ async def test_it_treats_fever_with_a_headache_and_stiff_neck_as_urgent(study: S
     await bot.tap(PATIENT, "头痛得厉害，脖子发硬")
     await study.jobs.tick()
     assert len(advice_to(study, PATIENT)) == 1, "urgent as soon as it is answered"
+
+
+async def checkin_with_a_mild_fever(study: Study) -> list[str]:
+    bot = study.bot
+    study.clock.set(MONTH_1_OPENS)
+    await study.jobs.tick()
+    await bot.send(PATIENT, "/checkin")
+    await bot.tap(PATIENT, "有")
+    await bot.send(PATIENT, "37.8")
+    await bot.send(PATIENT, "1")
+    await bot.tap(PATIENT, "都没有")
+    for _ in range(4):  # doctor visit, infection diagnosed, antimicrobials, hospital
+        await bot.tap(PATIENT, "没有")
+    await finish_checkin(study)
+    async with session_factory(study.engine)() as session:
+        decision = await session.scalar(select(TriageDecision))
+    assert decision is not None
+    return decision.reasons
+
+
+async def test_it_links_a_reported_fever_to_a_dose_confirmed_in_the_month_it_covers(study: Study) -> None:
+    await study.jobs.tick()  # the first IL-2 day, at the patient's reminder time
+    assert study.bot.last_text(PATIENT).startswith("💉 今天该打IL-2针了：第1疗程第1针（共7针），剂量100万单位（IU）。")
+    await study.bot.tap(PATIENT, "已打针")
+    assert await checkin_with_a_mild_fever(study) == ["fever", "possible_il2_reaction"]
+
+
+async def test_it_does_not_link_a_fever_to_doses_that_were_not_confirmed(study: Study) -> None:
+    assert await checkin_with_a_mild_fever(study) == ["fever"]
+
+
+async def test_it_never_reads_as_stop_your_medicine_after_the_planned_cycles(study: Study) -> None:
+    study.clock.set(datetime(2026, 6, 10, 1, 0, tzinfo=UTC))  # after the third cycle
+    await study.bot.send(PATIENT, "/doses")
+    text = study.bot.last_text(PATIENT)
+    assert "目前还没有安排下一次打IL-2针。是否继续打，由研究医生决定。其他药请继续按医生的嘱咐用。" in text
+    assert "没有安排其他用药了" not in text

@@ -1,4 +1,4 @@
-"""`followup patients`: enroll, import, list, show, withdraw, shift-doses."""
+"""`followup patients`: enroll, import, list, show, withdraw, shift-doses, add-cycles."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from bot.services.enrollment import (
 )
 from bot.services.follow_up import withdraw_patient
 from bot.services.invites import deep_link
-from bot.services.schedule import shift_doses
+from bot.services.schedule import add_cycles, shift_doses
 from models import ContactKind, ContactStatus
 
 app = typer.Typer(
@@ -202,3 +202,22 @@ def shift(
 
     moved = run_with_session(use_case)
     typer.echo(f"{moved} future doses of {study_id} moved by {days:+d} days")
+
+
+@app.command("add-cycles")
+def add_cycles_command(
+    study_id: Annotated[str, typer.Argument(help="Study ID")],
+    cycles: Annotated[int, typer.Option(help="How many more IL-2 cycles to plan (1-20)")],
+) -> None:
+    """Plan more IL-2 cycles after the last planned one (the regimen is at least 3 cycles)."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> list[str]:
+        patient = await get_patient(session, study_id=study_id)
+        rows = await add_cycles(
+            session, patient=patient, cycles=cycles, protocol=rt.protocol, actor=rt.actor, now=rt.clock.now()
+        )
+        cycles_added = f"cycles {rows[0].cycle}-{rows[-1].cycle}"
+        return [f"{len(rows)} doses added to {study_id}, {cycles_added}, from {rows[0].planned_date}"]
+
+    for line in run_with_session(use_case):
+        typer.echo(line)

@@ -7,8 +7,9 @@ double tap) return None: the caller ignores them, so nothing is answered twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,7 @@ from bot.forms import (
     visible_items,
 )
 from bot.i18n import N_
+from bot.plan import local_instant
 from bot.protocol import StudyProtocol
 from bot.services.audit import record_event
 from bot.services.errors import DomainError
@@ -38,6 +40,7 @@ from models import (
     ContactKind,
     ContactStatus,
     FormKind,
+    Group,
     Patient,
     QuestionnaireResponse,
     ResponseStatus,
@@ -352,14 +355,41 @@ async def edit(session: AsyncSession, *, patient: Patient, response_id: int, ite
     return step
 
 
-async def hours_since_confirmed_dose(session: AsyncSession, *, patient: Patient, now: datetime) -> float | None:
-    taken = await session.scalar(
-        select(ScheduledContact.answered_at)
-        .where(ScheduledContact.patient_id == patient.id, ScheduledContact.status == ContactStatus.TAKEN)
-        .order_by(ScheduledContact.answered_at.desc())
+REPORT_RECALL = timedelta(days=3)  # /report asks about now "or the last few days"
+
+
+async def recall_start(
+    session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse, now: datetime
+) -> datetime:
+    """The start of the period the answers cover: the last submitted check-in (or the baseline) for a check-in,
+    the last few days for /report."""
+    if response.form is FormKind.REPORT:
+        return now - REPORT_RECALL
+    last = await session.scalar(
+        select(func.max(QuestionnaireResponse.submitted_at)).where(
+            QuestionnaireResponse.patient_id == patient.id,
+            QuestionnaireResponse.form == FormKind.CHECKIN,
+            QuestionnaireResponse.status == ResponseStatus.SUBMITTED,
+            QuestionnaireResponse.id != response.id,
+        )
+    )
+    return last if last is not None else local_instant(patient.baseline_date, time(0), ZoneInfo(patient.timezone))
+
+
+async def confirmed_dose_between(session: AsyncSession, *, patient: Patient, start: datetime, end: datetime) -> bool:
+    """The dose log has a dose the patient confirmed (Taken) planned in start..end."""
+    found = await session.scalar(
+        select(ScheduledContact.id)
+        .where(
+            ScheduledContact.patient_id == patient.id,
+            ScheduledContact.kind == ContactKind.DOSE,
+            ScheduledContact.status == ContactStatus.TAKEN,
+            ScheduledContact.due_at >= start,
+            ScheduledContact.due_at <= end,
+        )
         .limit(1)
     )
-    return None if taken is None else (now - taken).total_seconds() / 3600
+    return found is not None
 
 
 async def submit(
@@ -398,7 +428,7 @@ async def _finish(
     for item_id, value in derived(kept).items():  # stored with the answers they come from
         session.add(Answer(response_id=response.id, item_id=item_id, value=value, answered_at=now))
         kept[item_id] = value
-    result = await _triage(session, patient=patient, answers=kept, protocol=protocol, now=now)
+    result = await _triage(session, patient=patient, response=response, answers=kept, protocol=protocol, now=now)
     response.status, response.submitted_at, response.late, response.partial = (
         ResponseStatus.SUBMITTED,
         now,
@@ -440,13 +470,25 @@ async def _finish(
 
 
 async def _triage(
-    session: AsyncSession, *, patient: Patient, answers: dict[str, Any], protocol: StudyProtocol, now: datetime
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    response: QuestionnaireResponse,
+    answers: dict[str, Any],
+    protocol: StudyProtocol,
+    now: datetime,
 ) -> TriageResult:
+    """Triage with the dose log: a reported fever may follow a dose confirmed in the period the answers cover."""
+    dose_in_recall = False
+    if patient.group is Group.IL2 and answers.get("fever") == "yes":
+        start = await recall_start(session, patient=patient, response=response, now=now)
+        dose_in_recall = await confirmed_dose_between(session, patient=patient, start=start, end=now)
     return triage(
         Answers.model_validate(answers),
         group=patient.group,
         rules=protocol.triage,
-        hours_since_il2_dose=await hours_since_confirmed_dose(session, patient=patient, now=now),
+        hours_since_il2_dose=None,
+        il2_dose_in_recall=dose_in_recall,
     )
 
 
@@ -466,7 +508,7 @@ async def alarm_on_answer(
     for item_id, follow_ups in DECIDED_BY.items():  # "in hospital": not an alarm until we know why
         if any(follow_up in shown and follow_up not in answers for follow_up in follow_ups):
             kept.pop(item_id, None)
-    result = await _triage(session, patient=patient, answers=kept, protocol=protocol, now=now)
+    result = await _triage(session, patient=patient, response=response, answers=kept, protocol=protocol, now=now)
     if result.level is TriageLevel.URGENT:
         trigger = Trigger(result.level, result.reasons, response_id=response.id, in_hospital=_in_hospital(kept))
         await raise_alarm(session, patient=patient, trigger=trigger, protocol=protocol, now=now)
@@ -547,7 +589,7 @@ async def submit_unfinished(session: AsyncSession, *, protocol: StudyProtocol, n
         answers = _values(await _answer_rows(session, response.id))
         shown = {item.id for item in visible_items(response.form, answers, patient.group)}
         kept = {key: value for key, value in answers.items() if key in shown and value is not None}
-        result = await _triage(session, patient=patient, answers=kept, protocol=protocol, now=now)
+        result = await _triage(session, patient=patient, response=response, answers=kept, protocol=protocol, now=now)
         if result.level in ESCALATING:
             await _finish(session, patient=patient, response=response, protocol=protocol, now=now, partial=True)
             submitted += 1

@@ -106,8 +106,18 @@ class TriageResult:
     reasons: tuple[str, ...]
 
 
-def triage(answers: Answers, *, group: Group, rules: Triage, hours_since_il2_dose: float | None) -> TriageResult:
-    """Decide the level of one set of answers. Pure: same answers and rules, same result."""
+def triage(
+    answers: Answers,
+    *,
+    group: Group,
+    rules: Triage,
+    hours_since_il2_dose: float | None,
+    il2_dose_in_recall: bool = False,
+) -> TriageResult:
+    """Decide the level of one set of answers. Pure: same answers and rules, same result.
+
+    `il2_dose_in_recall`: the dose log has a confirmed dose in the period the answers cover (a fever reported
+    for that period may have followed it); `hours_since_il2_dose` is for a fever known to be now."""
     symptoms = set(answers.symptoms or ())
     fever = answers.fever == "yes"
     temperature = answers.max_temp if isinstance(answers.max_temp, float) else None
@@ -155,7 +165,9 @@ def triage(answers: Answers, *, group: Group, rules: Triage, hours_since_il2_dos
 
     level = next((level for level in reversed(TriageLevel) if fired[level]), TriageLevel.NONE)
     reasons = [reason for level_ in reversed(TriageLevel) for reason in fired[level_]]
-    if group is Group.IL2 and _possible_il2_reaction(answers, fever, rules, hours_since_il2_dose):
+    if group is Group.IL2 and (
+        _possible_il2_reaction(answers, fever, rules, hours_since_il2_dose) or (fever and il2_dose_in_recall)
+    ):
         reasons.append("possible_il2_reaction")
     return TriageResult(level=level, reasons=tuple(reasons))
 

@@ -59,7 +59,12 @@ async def doses(update: Update, context: BotContext) -> None:
                 for row in ahead
             ]
         else:
-            lines.append(_("No more doses are planned."))
+            lines.append(
+                _(
+                    "No more IL-2 injections are planned for now. Your study doctor decides whether you have more. "
+                    "Keep taking your other medicines as your doctor told you."
+                )
+            )
         if behind:
             lines.append(_("Recent doses:"))
             lines += [f"• {short_date(row.planned_date, language)}: {_(DOSE_STATUS[row.status])}" for row in behind]
