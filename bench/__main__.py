@@ -1,4 +1,4 @@
-"""`python -m bench [--messages N] [--rate R]`: run the benchmarks and print their figures."""
+"""`python -m bench [--messages N] [--rate R] [--only NAME]`: run the benchmarks and print their figures."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import os
 import platform
 
-from bench import dispatch, scale, throughput
+from bench import dispatch, scale, throughput, urgent
 
 
 def main() -> None:
@@ -19,7 +19,8 @@ def main() -> None:
     parser.add_argument(
         "--postgres", help="a PostgreSQL URL to run the throughput and scale benchmarks on too (it is emptied)"
     )
-    parser.add_argument("--only", choices=["throughput", "dispatch", "scale"], help="run one benchmark")
+    parser.add_argument("--submits", type=int, default=40, help="urgent submits per phase of the urgent run")
+    parser.add_argument("--only", choices=["throughput", "dispatch", "scale", "urgent"], help="run one benchmark")
     arguments = parser.parse_args()
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -30,6 +31,8 @@ def main() -> None:
         results["scale"] = scale.run(arguments.patients, arguments.postgres)
     if arguments.only in (None, "dispatch"):
         results["dispatch"] = dispatch.run(arguments.messages, arguments.rate)
+    if arguments.only in (None, "urgent"):
+        results["urgent"] = urgent.run(arguments.messages, arguments.rate, arguments.submits)
     print(json.dumps(results, indent=2))
 
 

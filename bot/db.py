@@ -109,6 +109,32 @@ def upgrade_database(url: str) -> None:
     command.upgrade(_alembic_config(url), "head")
 
 
+def grant_bot_role(url: str, role: str) -> None:
+    """Let a PostgreSQL role that owns nothing run the bot: read and write the study tables, only read and
+    append audit events, only read the schema version. Run by the tables' owner after each upgrade."""
+    from sqlalchemy import create_engine as create_sync_engine
+    from sqlalchemy import text
+
+    engine = create_sync_engine(sync_url(url), hide_parameters=True)
+    try:
+        if engine.dialect.name != "postgresql":
+            raise ValueError("roles exist on PostgreSQL only (an SQLite file is protected by its file permissions)")
+        with engine.begin() as connection:
+            if connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}) is None:
+                raise ValueError(f"no PostgreSQL role named {role!r}: create it first (CREATE ROLE … LOGIN)")
+            name = engine.dialect.identifier_preparer.quote(role)
+            for statement in (
+                f"GRANT USAGE ON SCHEMA public TO {name}",
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {name}",
+                f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {name}",
+                f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM {name}",
+                f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM {name}",
+            ):
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
 def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
 

@@ -21,7 +21,14 @@ import pyarrow.parquet as pq
 from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.codebook import CODEBOOK_COLUMNS, DATASETS, Column, codebook_rows
+from bot.services.codebook import (
+    CODEBOOK_COLUMNS,
+    DATASETS,
+    Column,
+    codebook_rows,
+    is_free_text,
+    spreadsheet_text,
+)
 from bot.services.exports import Row, count_rows, stream_dataset
 
 Format = Literal["csv", "xlsx", "parquet", "stata"]
@@ -67,16 +74,29 @@ def instant_text(value: Any) -> str | None:
 
 
 def write_csv_rows(writer: Any, rows: list[Row], columns: list[Column]) -> None:
-    """Rows as CSV lines through the csv module (pandas would copy every chunk into typed columns first)."""
+    """Rows as CSV lines through the csv module (pandas would copy every chunk into typed columns first);
+    texts that a spreadsheet would run as formulas are neutralised."""
     instants = [index for index, column in enumerate(columns) if column.type == "datetime"]
-    if not instants:
-        writer.writerows(rows)
-        return
+    texts = _text_indexes(columns)
     for row in rows:
         values = list(row)
         for index in instants:
             values[index] = instant_text(values[index])
+        for index in texts:
+            values[index] = spreadsheet_text(values[index])
         writer.writerow(values)
+
+
+def _text_indexes(columns: list[Column]) -> list[int]:
+    """The free-text columns: the only ones a spreadsheet could take for a formula (codes never start so)."""
+    return [index for index, column in enumerate(columns) if is_free_text(column)]
+
+
+def _xlsx_row(row: Row, texts: list[int]) -> list[Any]:
+    values = [_naive_utc(value) for value in row]
+    for index in texts:
+        values[index] = spreadsheet_text(values[index])
+    return values
 
 
 def _naive_utc(value: Any) -> Any:
@@ -118,9 +138,10 @@ async def export_study(
             assert workbook is not None
             sheet = workbook.create_sheet(dataset)
             sheet.append([column.name for column in columns])
+            texts = _text_indexes(columns)
             async for rows in chunks:
                 for row in rows:
-                    sheet.append([_naive_utc(value) for value in row])
+                    sheet.append(_xlsx_row(row, texts))
                 _advance(progress, dataset, len(rows))
             continue
         else:
@@ -129,6 +150,8 @@ async def export_study(
             _advance(progress, dataset, sum(len(part) for part in parts))
         written.append(path)
     codebook = pd.DataFrame(codebook_rows(), columns=CODEBOOK_COLUMNS)
+    if fmt in ("csv", "xlsx"):
+        codebook = codebook.map(spreadsheet_text)
     if workbook is not None:
         sheet = workbook.create_sheet("codebook")
         sheet.append(CODEBOOK_COLUMNS)

@@ -21,6 +21,7 @@ CHATTY = {
     "apscheduler": logging.INFO,
     "aiosqlite": logging.INFO,
     "sqlalchemy": logging.WARNING,
+    "alembic": logging.WARNING,  # the schema check's "Context impl SQLiteImpl." at every start
 }
 
 

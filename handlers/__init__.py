@@ -25,6 +25,7 @@ def register_handlers(application: BotApplication) -> None:
     from handlers.common import (
         NEW_MESSAGE,
         PRIVATE,
+        answer_unknown_button,
         drop_repeated_update,
         ignore_outside_private_chats,
         on_error,
@@ -60,6 +61,8 @@ def register_handlers(application: BotApplication) -> None:
             CallbackQueryHandler(commands.on_stop, pattern=r"^stop\|"),
             CallbackQueryHandler(alerts.on_escalation_button, pattern=r"^esc\|"),
             CallbackQueryHandler(alerts.on_infection_button, pattern=r"^inf\|"),
+            CallbackQueryHandler(alerts.on_alerts_page, pattern=r"^alerts\|"),
+            CallbackQueryHandler(answer_unknown_button),
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(messages & filters.COMMAND, commands.help_command),
             MessageHandler(messages & filters.TEXT, commands.on_text),

@@ -84,3 +84,21 @@ async def ignore_outside_private_chats(update: Update, context: BotContext) -> N
 def stranger_gettext(update: Update) -> Gettext:
     user = update.effective_user
     return gettext_for(language_from_telegram(user.language_code if user else None))
+
+
+async def answer_unknown_button(update: Update, _context: BotContext) -> None:
+    """Callback data no handler recognises (forged, or from an old version): answered, so the client stops
+    waiting, and otherwise ignored."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+
+
+RECORD_ID_MAX = 2**31 - 1  # the largest id an INTEGER column holds on PostgreSQL
+
+
+def record_id(text: str) -> int | None:
+    """A row id from callback data: ASCII digits within the database's range, else None (never an error)."""
+    if not text.isascii() or not text.isdecimal() or len(text) > 10:
+        return None
+    number = int(text)
+    return number if 0 < number <= RECORD_ID_MAX else None

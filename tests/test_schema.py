@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -36,6 +36,32 @@ async def test_it_refuses_to_update_or_delete_audit_events(session: AsyncSession
             await session.execute(text(statement))
         await session.rollback()
     assert await session.scalar(select(AuditEvent.actor).where(AuditEvent.id == event_id)) == "cli:coordinator"
+
+
+async def test_it_refuses_to_replace_an_audit_event_on_sqlite(
+    session: AsyncSession, clock: FakeClock, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("INSERT OR REPLACE is SQLite's")
+    await make_site(session, clock)
+    event_id = await session.scalar(select(AuditEvent.id))
+    replace = text(
+        "INSERT OR REPLACE INTO audit_events (id, occurred_at, actor, action, entity_type, entity_id) "
+        "VALUES (:id, '2026-01-01 00:00:00', 'forger', 'site.add', 'site', '1')"
+    )
+    with pytest.raises(DBAPIError, match="append-only"):
+        await session.execute(replace, {"id": event_id})
+    await session.rollback()
+    assert await session.scalar(select(AuditEvent.actor).where(AuditEvent.id == event_id)) == "cli:coordinator"
+
+
+@requires_postgres
+async def test_it_refuses_to_truncate_audit_events_on_postgres(session: AsyncSession, clock: FakeClock) -> None:
+    await make_site(session, clock)
+    with pytest.raises(DBAPIError, match="append-only"):
+        await session.execute(text("TRUNCATE audit_events CASCADE"))
+    await session.rollback()
+    assert await session.scalar(select(func.count()).select_from(AuditEvent)) == 1
 
 
 async def test_it_stores_and_returns_instants_in_utc(session: AsyncSession, clock: FakeClock) -> None:

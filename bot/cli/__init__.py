@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from bot.cli import infections, patients, sites
@@ -10,7 +12,7 @@ from bot.cli.doctor import doctor_command
 from bot.cli.ops import run_command, tick_command
 from bot.cli.runtime import fail, runtime
 from bot.cli.triage import triage_command
-from bot.db import upgrade_database
+from bot.db import grant_bot_role, upgrade_database
 
 app = typer.Typer(
     help="Follow-up of SLE patients in the IL-2 infection study (NCT04136106).",
@@ -43,6 +45,20 @@ def db_upgrade() -> None:
     except Exception as error:
         fail(f"database upgrade failed: {str(error).splitlines()[0]}")
     typer.echo("database is up to date")
+
+
+@db_app.command("grant")
+def db_grant(role: Annotated[str, typer.Argument(help="The PostgreSQL role `followup run` connects as")]) -> None:
+    """PostgreSQL: let ROLE (which owns nothing) run the bot: read and write the study tables, only read and
+    append the audit trail. Run as the tables' owner, after each `db upgrade`."""
+    settings = runtime().settings
+    try:
+        grant_bot_role(settings.database_url, role)
+    except ValueError as error:
+        fail(str(error))
+    except Exception as error:
+        fail(f"database grant failed: {str(error).splitlines()[0]}")
+    typer.echo(f"{role} can run the bot; the audit trail is append-only for it")
 
 
 def main() -> None:

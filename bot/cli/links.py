@@ -7,9 +7,11 @@ import tempfile
 from pathlib import Path
 
 import qrcode
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.services.errors import DomainError
+from bot.services.invites import local_expiry
 
 
 async def bot_username(settings: Settings) -> str:
@@ -27,6 +29,12 @@ async def bot_username(settings: Settings) -> str:
             return bot.username
     except TelegramError as error:
         raise DomainError(f"could not ask Telegram for the bot's username: {error.message}") from None
+
+
+async def valid_until(session: AsyncSession, *, code: str) -> str:
+    """The link's expiry in its site's zone: "valid until 2026-12-03 09:00 (Asia/Shanghai)"."""
+    expiry = await local_expiry(session, code=code)
+    return f"valid until {expiry:%Y-%m-%d %H:%M} ({expiry.tzinfo})"
 
 
 def check_writable(path: Path) -> None:

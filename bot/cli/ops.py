@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
 from typing import Annotated
 
 import typer
 from telegram import Bot, Update
+from telegram.error import NetworkError, TelegramError
 
 from bot.app import build_application
 from bot.cli.runtime import fail, run_async, runtime
@@ -16,11 +19,13 @@ from bot.db import check_schema, create_engine, session_factory
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import TelegramSender
-from bot.logs import configure_logging
+from bot.logs import configure_logging, log
 from bot.scheduler import Jobs
+from bot.services.errors import DomainError
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 WEBHOOK_PATH = "telegram"
+FIRST_WAIT, LONGEST_WAIT = 0.5, 60.0  # seconds between attempts to reach Telegram at start, doubling
 
 
 def run_command(
@@ -31,6 +36,8 @@ def run_command(
     settings = rt.settings
     configure_logging(settings.log_level, secrets=_secrets(settings))
     run_async(_preflight())
+    if not run_async(wait_for_telegram(settings)):
+        return  # stopped (SIGTERM, Ctrl-C) before Telegram answered
     url, secret = settings.webhook_url, settings.webhook_secret
     if webhook and (url is None or secret is None):
         fail("--webhook needs FOLLOWUP_WEBHOOK_URL (https://…) and FOLLOWUP_WEBHOOK_SECRET (16+ characters)")
@@ -71,6 +78,45 @@ async def _preflight() -> None:
         await engine.dispose()
 
 
+def telegram_problem(error: TelegramError, settings: Settings) -> str:
+    """One line about a failed Bot API call: the API's address and the error, never the token."""
+    what = f"{type(error).__name__}: {error.message}"
+    for secret in _secrets(settings):
+        what = what.replace(secret, "<redacted>")
+    if not isinstance(error, NetworkError):
+        return f"Telegram refused the bot at {settings.telegram_api_url}: {what}"
+    return f"cannot reach Telegram at {settings.telegram_api_url}: {what}"
+
+
+async def wait_for_telegram(settings: Settings) -> bool:
+    """Ask Telegram who the bot is until it answers: one log line per failed attempt, waiting twice as long
+    each time (0.5 s, 1 s, 2 s … 60 s). True once it answered; False if stopped meanwhile (SIGTERM, Ctrl-C).
+    A refusal (a wrong token) is not retried: it is one line and exit status 1."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        wait, attempt = FIRST_WAIT, 0
+        while True:
+            attempt += 1
+            try:
+                async with Bot(settings.require_token(), base_url=settings.telegram_api_url):
+                    return True
+            except NetworkError as error:  # includes timeouts
+                log.warning("%s (attempt %d); trying again in %g s", telegram_problem(error, settings), attempt, wait)
+            except TelegramError as error:
+                raise DomainError(telegram_problem(error, settings)) from None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+            if stop.is_set():
+                return False
+            wait = min(wait * 2, LONGEST_WAIT)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
 def tick_command() -> None:
     """Run every job once (due contacts, then the outbox, then housekeeping) and exit. For cron."""
     rt = runtime()
@@ -91,6 +137,8 @@ def tick_command() -> None:
                     sleep=asyncio.sleep,
                 )
                 return await Jobs(sessions=sessions, protocol=rt.protocol, clock=rt.clock, dispatcher=dispatcher).tick()
+        except TelegramError as error:
+            raise DomainError(telegram_problem(error, settings)) from None
         finally:
             await engine.dispose()
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.links import bot_username, check_writable, write_qr
+from bot.cli.links import bot_username, check_writable, valid_until, write_qr
 from bot.cli.runtime import Runtime, console, fail, run_with_session
 from bot.services.enrollment import (
     EnrollmentRequest,
@@ -72,7 +72,8 @@ def enroll(
         rows = Counter(row.kind for row in await plan_rows(session, patient_id=enrolled.patient.id))
         summary = (
             f"enrolled {enrolled.patient.study_id}: baseline {enrolled.patient.baseline_date}, "
-            f"{rows[ContactKind.CHECKIN]} check-ins and {rows[ContactKind.DOSE]} dose reminders planned"
+            f"{rows[ContactKind.CHECKIN]} check-ins and {rows[ContactKind.DOSE]} dose reminders planned; "
+            f"the link is {await valid_until(session, code=enrolled.code)}"
         )
         return summary, deep_link(username, enrolled.code)
 
@@ -96,15 +97,16 @@ def import_csv(
     except (OSError, UnicodeDecodeError) as error:
         fail(f"{file}: cannot read as UTF-8 text ({error})")
 
-    async def use_case(session: AsyncSession, rt: Runtime) -> list[tuple[str, str]]:
+    async def use_case(session: AsyncSession, rt: Runtime) -> tuple[list[tuple[str, str]], list[str]]:
         username = await bot_username(rt.settings)
         enrolled = await import_patients(
             session, content=content, protocol=rt.protocol, actor=rt.actor, now=rt.clock.now()
         )
-        return [(item.patient.study_id, deep_link(username, item.code)) for item in enrolled]
+        expiries = {await valid_until(session, code=item.code) for item in enrolled}
+        return [(item.patient.study_id, deep_link(username, item.code)) for item in enrolled], sorted(expiries)
 
-    links = run_with_session(use_case)
-    typer.echo(f"imported {len(links)} patients", err=True)
+    links, expiries = run_with_session(use_case)
+    typer.echo(f"imported {len(links)} patients; the links are {', '.join(expiries)}", err=True)
     typer.echo("study_id,deep_link")
     for study_id, link in links:
         typer.echo(f"{study_id},{link}")

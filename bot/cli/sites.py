@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.links import bot_username
+from bot.cli.links import bot_username, valid_until
 from bot.cli.runtime import Runtime, console, run_with_session
 from bot.services.invites import deep_link
 from bot.services.sites import add_site, add_staff, linked_clinicians, list_sites, list_staff, update_site
@@ -99,7 +99,8 @@ def staff_add(
             invite_valid_days=rt.protocol.enrollment.staff_invite_valid_days,
         )
         link = deep_link(username, code)
-        return f"staff #{staff.id} ({staff.role.value}) added; invite link, valid once:\n{link}"
+        until = await valid_until(session, code=code)
+        return f"staff #{staff.id} ({staff.role.value}) added; invite link, valid once, {until}:\n{link}"
 
     typer.echo(run_with_session(use_case))
 

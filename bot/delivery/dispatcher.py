@@ -13,7 +13,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -55,9 +55,10 @@ def round_robin(messages: list[OutboxMessage]) -> list[OutboxMessage]:
 class Dispatcher:
     """Sends what is due, urgent lanes first.
 
-    A batch is about one second of the configured rate, and send slots are taken one message at a time, just
-    before it goes: an URGENT row committed in this process (see `outbox.listen_for_urgent`) is claimed at the
-    next slot and goes ahead of the rest of the batch, so it never waits behind a reminder backlog."""
+    A batch is about one second of the configured rate, and a send slot is taken only when it has come, one
+    message at a time: an URGENT row committed in this process (see `outbox.listen_for_urgent`) wakes the wait,
+    is claimed and takes the next free slot ahead of the rest of the batch, so it never waits behind a reminder
+    backlog."""
 
     sessions: async_sessionmaker[AsyncSession]
     sender: Sender
@@ -76,31 +77,70 @@ class Dispatcher:
 
     async def drain_once(self) -> int:
         """Claim one batch of due messages and send it. Returns how many rows were handled."""
+        return await self._send(until_empty=False)
+
+    async def drain(self) -> int:
+        """Send everything due now, batch after batch; returns the number of rows handled."""
+        return await self._send(until_empty=True)
+
+    async def _send(self, *, until_empty: bool) -> int:
+        """The next batch is claimed while the last sends of the one before are still in flight, so the rate
+        holds across batches."""
         self.urgent_waiting.clear()  # this claim takes the urgent rows first
-        queue = deque(round_robin(await self._claim(self.batch_size())))
+        queue: deque[OutboxMessage] = deque()
         gate = asyncio.Semaphore(self.concurrency)
         in_flight: set[asyncio.Task[None]] = set()
         handled = 0
-        while queue:
+
+        def done(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            gate.release()
+            if not task.cancelled() and (error := task.exception()) is not None:
+                log_failure("outbox send", error)  # the row stays claimed: handed out again after its lease
+
+        while True:
+            if not queue:
+                if handled and not until_empty:
+                    break
+                batch = await self._claim(self.batch_size())
+                if not batch:
+                    if not in_flight:
+                        break
+                    await asyncio.wait(set(in_flight))  # what they record may queue more (a coordinator's notice)
+                    continue
+                queue.extend(round_robin(batch))
             await gate.acquire()
+            message, planned = await self._next_to_send(queue)
+            await self._take_slot(message, planned)
+            task = asyncio.create_task(self._deliver(message))
+            task.add_done_callback(done)
+            in_flight.add(task)
+            handled += 1
+        await asyncio.gather(*in_flight, return_exceptions=True)
+        return handled
+
+    async def _next_to_send(self, queue: deque[OutboxMessage]) -> tuple[OutboxMessage, datetime]:
+        """Wait until the first queued message may go (and say when that was planned); an urgent row committed
+        meanwhile goes first instead."""
+        while True:
             if self.urgent_waiting.is_set():
                 self.urgent_waiting.clear()
                 queue.extendleft(reversed(await self._claim(self.batch_size(), lane=Lane.URGENT)))
-            message = queue.popleft()
-            await self._wait_for_slot(message)
-            task = asyncio.create_task(self._send(message))
-            task.add_done_callback(lambda _task: gate.release())
-            in_flight.add(task)
-            handled += 1
-        await asyncio.gather(*in_flight)
-        return handled
+            planned = self.limiter.next_slot(queue[0].chat_id)
+            wait = (planned - self.clock.now()).total_seconds()
+            if wait > 0 and await self._pause(wait):
+                continue
+            return queue.popleft(), planned
 
-    async def drain(self) -> int:
-        """Send everything due now; returns the number of rows handled."""
-        total = 0
-        while handled := await self.drain_once():
-            total += handled
-        return total
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep, but wake as soon as this process commits an urgent row; True if one was."""
+        sleeping = asyncio.ensure_future(self.sleep(seconds))
+        woken = asyncio.ensure_future(self.urgent_waiting.wait())
+        await asyncio.wait({sleeping, woken}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (sleeping, woken):
+            task.cancel()
+        await asyncio.gather(sleeping, woken, return_exceptions=True)
+        return self.urgent_waiting.is_set()
 
     async def serve(self, *, interval: float) -> None:
         """The resident loop of `followup run`: drain, then wait `interval` seconds or until this process
@@ -123,13 +163,13 @@ class Dispatcher:
                 session, worker=self.worker, now=self.clock.now(), limit=limit, lease=self.lease, lane=lane
             )
 
-    async def _wait_for_slot(self, message: OutboxMessage) -> None:
-        slot = self.limiter.reserve(message.chat_id)
+    async def _take_slot(self, message: OutboxMessage, planned: datetime) -> None:
+        slot = self.limiter.reserve(message.chat_id, planned=planned)
         wait = (slot - self.clock.now()).total_seconds()
         if wait > 0:
             await self.sleep(wait)
 
-    async def _send(self, message: OutboxMessage) -> None:
+    async def _deliver(self, message: OutboxMessage) -> None:
         outcome = await self.sender.send(message)
         await self._record(message, outcome)
 

@@ -21,18 +21,30 @@ class RateLimiter:
         self._next_for_chat: dict[int, datetime] = {}
         self._paused_until: datetime | None = None
 
-    def reserve(self, chat_id: int) -> datetime:
-        """The instant this chat's next message may be sent; the slot is taken."""
+    def next_slot(self, chat_id: int) -> datetime:
+        """The instant this chat's next message could be sent; nothing is taken."""
+        return self._earliest(chat_id, self._clock.now())
+
+    def reserve(self, chat_id: int, *, planned: datetime | None = None) -> datetime:
+        """The instant this chat's next message may be sent; the slot is taken.
+
+        `planned` is what `next_slot` said before the caller waited for it: a wait that woke a little late then
+        does not push every later slot back (at most one spacing is caught up)."""
         now = self._clock.now()
-        candidates = [now, self._next_global or now, self._next_for_chat.get(chat_id, now)]
-        if self._paused_until is not None:
-            candidates.append(self._paused_until)
-        slot = max(candidates)
+        slot = self._earliest(chat_id, now if planned is None else max(planned, now - self._spacing))
         self._next_global = slot + self._spacing
-        self._next_for_chat[chat_id] = slot + self._per_chat
+        # a chat's next message is a full interval after this one really goes: the catch-up is for the global
+        # rate only, or two messages to one chat could reach Telegram less than a second apart (a 429)
+        self._next_for_chat[chat_id] = max(slot, now) + self._per_chat
         if len(self._next_for_chat) > 50_000:
             self._forget_old(now)
         return slot
+
+    def _earliest(self, chat_id: int, floor: datetime) -> datetime:
+        candidates = [floor, self._next_global or floor, self._next_for_chat.get(chat_id, floor)]
+        if self._paused_until is not None:
+            candidates.append(self._paused_until)
+        return max(candidates)
 
     def pause(self, retry_after: timedelta) -> datetime:
         """Telegram said 429: send nothing before now + retry_after."""

@@ -234,7 +234,26 @@ DATASETS: dict[str, list[Column]] = {
     ],
 }
 
-CODEBOOK_COLUMNS = ["dataset", "variable", "label_en", "label_zh", "type", "codes"]
+CODEBOOK_COLUMNS = ["dataset", "variable", "label_en", "label_zh", "type", "codes", "note"]
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FREE_TEXT_NOTE = (
+    "Free text. In CSV and xlsx, a text starting with = + - @, a tab or a carriage return is prefixed with ' "
+    "so that no spreadsheet runs it as a formula; Parquet and Stata keep the text as typed. / "
+    "自由文本。CSV和xlsx中，以= + - @、制表符或回车开头的文本前加 '，以免电子表格把它当作公式执行；"
+    "Parquet和Stata保留原文。"
+)
+
+
+def is_free_text(column: Column) -> bool:
+    """A text column without a fixed set of codes: what a person typed (an organism, a reason, an answer)."""
+    return column.type == "string" and not column.codes
+
+
+def spreadsheet_text(value: object) -> object:
+    """A text a spreadsheet would run as a formula, prefixed with ' (OWASP's CSV-injection advice); else as is."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
 
 
 def codebook_rows() -> list[dict[str, str]]:
@@ -246,6 +265,7 @@ def codebook_rows() -> list[dict[str, str]]:
             "label_zh": column.zh,
             "type": column.type,
             "codes": "; ".join(f"{code}={en} / {zh}" for code, (en, zh) in column.codes.items()),
+            "note": FREE_TEXT_NOTE if is_free_text(column) else "",
         }
         for name, columns in DATASETS.items()
         for column in columns

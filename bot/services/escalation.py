@@ -17,6 +17,7 @@ from bot.i18n import gettext_for
 from bot.protocol import EscalationChain, StudyProtocol
 from bot.services.alerts import ROLE_NAMES, acknowledged_line, alert_buttons, alert_text, resolve_buttons
 from bot.services.audit import audited, record_event, snapshot
+from bot.services.text import visible_text
 from models import (
     Answer,
     ContactStatus,
@@ -462,7 +463,7 @@ async def dismiss(
 ) -> Escalation | None:
     """ "Not an infection", with the reason. None if this staff member may not, or it is already resolved."""
     escalation = await get_for_update(session, Escalation, escalation_id)
-    reason = " ".join(reason.split())[:1000]
+    reason = visible_text(reason)[:1000]
     if escalation is None or not may_acknowledge(staff, escalation) or not reason:
         return None
     if escalation.status not in UNRESOLVED:
@@ -487,7 +488,7 @@ async def open_for(session: AsyncSession, *, staff: Staff) -> list[tuple[Escalat
         select(Escalation, Patient)
         .join(Patient, Escalation.patient_id == Patient.id)
         .where(Escalation.status.in_(UNRESOLVED))
-        .order_by(Escalation.raised_at)
+        .order_by(Escalation.raised_at, Escalation.id)
     )
     if staff.role is not StaffRole.ADMIN:
         query = query.where(Escalation.site_id == staff.site_id)

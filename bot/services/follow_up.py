@@ -33,6 +33,7 @@ async def end_follow_up(
     """
     with audited(session, entity=patient, actor=actor, action=f"patient.end.{status.value}", at=now) as notes:
         patient.status, patient.ended_at, patient.end_reason = status, now, reason
+        patient.awaiting, patient.awaiting_since = None, None  # an old prompt's button or answer changes nothing
         notes["contacts_cancelled"] = await _close_contacts(session, patient=patient, now=now)
     return int(notes["contacts_cancelled"])
 

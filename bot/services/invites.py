@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import InviteCode, InvitePurpose
+from models import InviteCode, InvitePurpose, Patient, Site, Staff
 
 
 def hash_code(code: str) -> str:
@@ -48,3 +49,14 @@ async def find_code(session: AsyncSession, *, code: str) -> InviteCode | None:
     if not code or len(code) > 64:
         return None
     return await session.scalar(select(InviteCode).where(InviteCode.code_hash == hash_code(code)))
+
+
+async def local_expiry(session: AsyncSession, *, code: str) -> datetime:
+    """When an issued code stops working, in its site's time zone (what a coordinator tells the person)."""
+    invite = await find_code(session, code=code)
+    assert invite is not None, "an issued code"
+    owner = Patient if invite.patient_id is not None else Staff
+    site_id = await session.scalar(select(owner.site_id).where(owner.id == (invite.patient_id or invite.staff_id)))
+    zone = await session.scalar(select(Site.timezone).where(Site.id == site_id))
+    assert zone is not None
+    return invite.expires_at.astimezone(ZoneInfo(zone))

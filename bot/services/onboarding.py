@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import get_for_update
 from bot.delivery.outbox import enqueue
 from bot.i18n import N_, clock, gettext_for
 from bot.protocol import StudyProtocol
@@ -20,6 +21,7 @@ from bot.services.reachability import send_open_contacts_now
 from bot.services.schedule import change_reminder_time
 from models import (
     Answer,
+    InviteCode,
     InvitePurpose,
     Language,
     Patient,
@@ -64,10 +66,13 @@ async def staff_for_user(session: AsyncSession, *, user_id: int) -> Staff | None
 async def redeem(
     session: AsyncSession, *, code: str, chat_id: int, now: datetime, language: str = "zh_CN"
 ) -> LinkedPatient | LinkedStaff | CodeProblem:
-    """Use a one-time code from a deep link. Nothing is stored for a code that does not work."""
-    invite = await find_code(session, code=code)
-    if invite is None:
+    """Use a one-time code from a deep link. Nothing is stored for a code that does not work. The invite row is
+    locked while it is checked and used, so of two accounts redeeming one code at once exactly one wins."""
+    found = await find_code(session, code=code)
+    if found is None:
         return CodeProblem.UNKNOWN
+    invite = await get_for_update(session, InviteCode, found.id)
+    assert invite is not None
     if invite.purpose is InvitePurpose.PATIENT and invite.patient_id is not None:
         patient = await session.get(Patient, invite.patient_id)
         assert patient is not None
@@ -98,6 +103,8 @@ async def redeem(
         return LinkedPatient(patient, await _site(session, patient.site_id), returning=False)
     staff = await session.get(Staff, invite.staff_id)
     assert staff is not None
+    if not staff.active:
+        return CodeProblem.EXPIRED  # a deactivated member's invite is void
     if staff.telegram_user_id == chat_id:
         return LinkedStaff(staff, await _site(session, staff.site_id))
     if invite.used_at is not None:

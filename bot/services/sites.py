@@ -13,10 +13,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.audit import audited, record_event, snapshot
 from bot.services.errors import DomainError, NotFound
 from bot.services.invites import issue_code
+from bot.services.text import visible_text
 from models import InvitePurpose, Site, Staff, StaffRole
 
 SITE_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
 PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,30}")
+
+SITE_NAME_LIMIT = 100  # names go into greetings and alerts, which Telegram caps at 4,096 characters
+STAFF_NAME_LIMIT = 64
+
+
+def name_or_error(name: str, *, what: str, limit: int) -> str:
+    """A site's or staff member's name as kept: visible text, one space between words, at most `limit`."""
+    kept = visible_text(name)
+    if not kept:
+        raise DomainError(f"{what}: must not be empty")
+    if len(kept) > limit:
+        raise DomainError(f"{what}: at most {limit} characters (this one has {len(kept)})")
+    return kept
 
 
 def zone_or_error(name: str) -> ZoneInfo:
@@ -47,13 +61,12 @@ async def add_site(
     code = code.strip().upper()
     if not SITE_CODE.match(code):
         raise DomainError(f"site code {code!r}: use 1-32 letters, digits, '-' or '_'")
-    if not name.strip():
-        raise DomainError("site name: must not be empty")
+    name = name_or_error(name, what="site name", limit=SITE_NAME_LIMIT)
     zone_or_error(timezone)
     phone = checked_phone(phone)
     if await session.scalar(select(Site.id).where(Site.code == code)) is not None:
         raise DomainError(f"site {code} exists already")
-    site = Site(code=code, name=name.strip(), timezone=timezone, phone=phone, created_at=now)
+    site = Site(code=code, name=name, timezone=timezone, phone=phone, created_at=now)
     session.add(site)
     await session.flush()
     record_event(session, actor=actor, action="site.add", entity=site, at=now, after=snapshot(site))
@@ -83,13 +96,13 @@ async def update_site(
     site = await get_site(session, code=code)
     if name is None and timezone is None and phone is None:
         raise DomainError("nothing to change: give --name, --timezone or --phone")
-    if name is not None and not name.strip():
-        raise DomainError("site name: must not be empty")
+    if name is not None:
+        name = name_or_error(name, what="site name", limit=SITE_NAME_LIMIT)
     if timezone is not None:
         zone_or_error(timezone)
     checked = checked_phone(phone) if phone is not None else None
     with audited(session, entity=site, actor=actor, action="site.update", at=now) as notes:
-        site.name = name.strip() if name is not None else site.name
+        site.name = name or site.name
         site.timezone = timezone or site.timezone
         site.phone = checked or site.phone
         if reason:
@@ -125,9 +138,8 @@ async def add_staff(
 ) -> tuple[Staff, str]:
     """Create a staff record and its one-time invite; returns the record and the clear invite code."""
     site = await get_site(session, code=site_code)
-    if not name.strip():
-        raise DomainError("staff name: must not be empty")
-    staff = Staff(site_id=site.id, role=role, name=name.strip(), created_at=now)
+    name = name_or_error(name, what="staff name", limit=STAFF_NAME_LIMIT)
+    staff = Staff(site_id=site.id, role=role, name=name, created_at=now)
     session.add(staff)
     await session.flush()
     code = issue_code(session, purpose=InvitePurpose.STAFF, now=now, valid_days=invite_valid_days, staff_id=staff.id)

@@ -1,4 +1,5 @@
-"""A loopback Telegram Bot API: records every call, serves updates from simulated users, injects faults.
+"""A loopback Telegram Bot API: records every call, serves updates from simulated users, injects faults, and
+refuses what Telegram refuses (texts, captions and callback data over its limits, a second answer to a query).
 
 Point python-telegram-bot at it with `base_url=stub.base_url` (FOLLOWUP_TELEGRAM_API_URL). It listens only on
 127.0.0.1 and answers the methods the bot uses with objects Telegram would return.
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.simulator.http import parameters, read_request, response_bytes
+from bot.telegram_limits import CALLBACK_DATA_LIMIT, CAPTION_LIMIT, TEXT_LIMIT, telegram_length
 
 BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Follow-up", "username": "sle_followup_bot"}
 MESSAGE_METHODS = {"sendMessage", "sendDocument", "sendPhoto"}
@@ -44,6 +46,25 @@ def _buttons(markup: object) -> list[tuple[str, str]]:
         for row in markup.get("inline_keyboard", [])
         for button in row
     ]
+
+
+def refusal(method: str, params: dict[str, Any]) -> str | None:
+    """Telegram's 400 description for a call it refuses because of its size limits, else None."""
+    text = params.get("text")
+    if method in ("sendMessage", "editMessageText"):
+        if not str(text or "").strip():
+            return "Bad Request: message text is empty"
+        if telegram_length(str(text)) > TEXT_LIMIT:
+            return "Bad Request: message is too long" if method == "sendMessage" else "Bad Request: MESSAGE_TOO_LONG"
+    caption = params.get("caption")
+    if caption is not None and telegram_length(str(caption)) > CAPTION_LIMIT:
+        return "Bad Request: message caption is too long"
+    markup = params.get("reply_markup")
+    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+    for data in (button["callback_data"] for row in rows for button in row if "callback_data" in button):
+        if not 1 <= len(str(data).encode("utf-8")) <= CALLBACK_DATA_LIMIT:
+            return "Bad Request: BUTTON_DATA_INVALID"
+    return None
 
 
 @dataclass
@@ -78,6 +99,7 @@ class BotApiStub:
     _recent: deque[float] = field(default_factory=deque)
     _last_to_chat: dict[int, float] = field(default_factory=dict)
     rate_limited: int = 0  # how many 429s the limits produced
+    _answered: set[str] = field(default_factory=set)  # callback queries answered (Telegram takes one answer)
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _new_call: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
@@ -365,10 +387,22 @@ class BotApiStub:
                 "error_code": 403,
                 "description": "Forbidden: bot was blocked by the user",
             }
+        refused = refusal(method, params) or self._second_answer(method, params)
+        if refused is not None:
+            return 400, {"ok": False, "error_code": 400, "description": refused}
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": f"Not Found: method {method}"}
         return 200, {"ok": True, "result": await handler(params)}
+
+    def _second_answer(self, method: str, params: dict[str, Any]) -> str | None:
+        if method != "answerCallbackQuery":
+            return None
+        query_id = str(params.get("callback_query_id"))
+        if query_id in self._answered:
+            return "Bad Request: query is too old and response timeout expired or query ID is invalid"
+        self._answered.add(query_id)
+        return None
 
     def _random_fault(self, method: str) -> Fault | None:
         if method not in self._flaky:

@@ -6,6 +6,7 @@ from telegram import Message, Update
 
 from bot.app import BotContext
 from bot.services.doses import DoseAnswer, DoseOutcome, answer_dose
+from handlers.common import record_id
 from handlers.patient.access import active_patient
 from handlers.patient.onboarding import patient_gettext
 
@@ -14,11 +15,12 @@ async def on_dose_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is None or query.data is None or not isinstance(query.message, Message):
         return
-    _kind, contact_id, choice = ([*query.data.split("|"), "", ""])[:3]
+    _kind, raw_id, choice = ([*query.data.split("|"), "", ""])[:3]
+    contact_id = record_id(raw_id)
     deps = context.deps
     async with deps.session() as session:
         patient = await active_patient(update, session)
-        if patient is None or not contact_id.isdigit() or choice not in {answer.value for answer in DoseAnswer}:
+        if patient is None or contact_id is None or choice not in {answer.value for answer in DoseAnswer}:
             await query.answer()
             return
         _ = patient_gettext(patient)
@@ -26,7 +28,7 @@ async def on_dose_button(update: Update, context: BotContext) -> None:
         outcome = await answer_dose(
             session,
             patient=patient,
-            contact_id=int(contact_id),
+            contact_id=contact_id,
             answer=answer,
             protocol=deps.protocol,
             now=deps.clock.now(),

@@ -15,6 +15,7 @@ from bot.services import checkins
 from bot.services.checkins import AskItem, NothingDue, Summary
 from bot.services.escalation import ESCALATING
 from bot.services.patient_messages import has_red_flags
+from handlers.common import record_id
 from handlers.patient.access import active_patient, patient_or_explain
 from handlers.patient.messages import on_patient_words, unwell_outside_follow_up
 from handlers.patient.onboarding import patient_gettext
@@ -92,11 +93,12 @@ async def on_questionnaire_button(update: Update, context: BotContext) -> None:
     deps = context.deps
     async with deps.session() as session:
         patient = await active_patient(update, session)
-        if patient is None or len(parts) < 2 or not parts[1].isdigit():
+        response_id = record_id(parts[1]) if len(parts) >= 2 else None
+        if patient is None or response_id is None:
             await query.answer()
             return
         _ = patient_gettext(patient)
-        response_id, now = int(parts[1]), deps.clock.now()
+        now = deps.clock.now()
         kind = parts[0]
         if kind == "q" and len(parts) == 4:
             step = await checkins.choose(

@@ -10,16 +10,17 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from bot.app import BotContext
 from bot.i18n import N_, Gettext, gettext_for, local_datetime
 from bot.services import escalation as escalations
-from bot.services import infection_form, patient_messages
+from bot.services import infection_form, patient_messages, staff_prompts
 from bot.services.alerts import LEVEL_TITLES, resolve_buttons
 from bot.services.errors import DomainError
 from bot.services.escalation import AckResult
 from bot.services.onboarding import staff_for_user
-from handlers.common import stranger_gettext
+from handlers.common import record_id, stranger_gettext
 from handlers.render import button, keyboard
 from models import Escalation, EscalationStatus, Site, Staff
 
 STAFF_ONLY = N_("This is for study staff only.")
+ALERTS_PER_PAGE = 10
 
 
 def staff_gettext(staff: Staff) -> Gettext:
@@ -35,17 +36,21 @@ async def on_escalation_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is None or query.data is None or not isinstance(query.message, Message):
         return
-    _kind, escalation_id, action = [*query.data.split("|"), "", ""][:3]
+    _kind, raw_id, action = [*query.data.split("|"), "", ""][:3]
+    escalation_id = record_id(raw_id)
     deps = context.deps
     async with deps.session() as session:
         staff = await current_staff(update, session)
-        if staff is None or not escalation_id.isdigit():
+        if staff is None:
             await query.answer(stranger_gettext(update)(STAFF_ONLY), show_alert=True)
+            return
+        if escalation_id is None:
+            await query.answer()
             return
         _ = staff_gettext(staff)
         if action == "ack":
             result, escalation = await escalations.acknowledge(
-                session, staff=staff, escalation_id=int(escalation_id), now=deps.clock.now()
+                session, staff=staff, escalation_id=escalation_id, now=deps.clock.now()
             )
             if result is AckResult.DENIED or escalation is None:
                 await query.answer(
@@ -65,17 +70,17 @@ async def on_escalation_button(update: Update, context: BotContext) -> None:
             else:
                 await query.edit_message_text(f"{query.message.text}\n\n" + _("This alert has already been resolved."))
         elif action == "confirm":
-            first = await infection_form.begin(session, staff=staff, escalation_id=int(escalation_id))
-            await query.answer()
+            first = await infection_form.begin(session, staff=staff, escalation_id=escalation_id)
             if first is None:
                 await query.answer(
                     _("This alert has already been resolved, or it is not yours to resolve."), show_alert=True
                 )
                 return
+            await query.answer()
             await query.edit_message_reply_markup(reply_markup=None)
             await ask_field(query.message, staff, first)
         elif action == "dismiss":
-            escalation = await session.get(Escalation, int(escalation_id))
+            escalation = await session.get(Escalation, escalation_id)
             if (
                 escalation is None
                 or not escalations.may_acknowledge(staff, escalation)
@@ -85,7 +90,7 @@ async def on_escalation_button(update: Update, context: BotContext) -> None:
                     _("This alert has already been resolved, or it is not yours to resolve."), show_alert=True
                 )
                 return
-            staff.awaiting = f"dismiss:{escalation.id}"
+            staff_prompts.ask_dismissal_reason(staff, escalation_id=escalation.id, now=deps.clock.now())
             await session.commit()
             await query.answer()
             await query.message.reply_text(_("Why is it not an infection? Please type the reason."))
@@ -162,11 +167,20 @@ async def on_staff_text(update: Update, context: BotContext, staff: Staff, sessi
         return
     _ = staff_gettext(staff)
     deps = context.deps
-    if staff.awaiting and staff.awaiting.startswith("dismiss:"):
+    escalation_id = staff_prompts.awaited_dismissal(staff)
+    if escalation_id is not None and await staff_prompts.lapse_if_stale(session, staff=staff, now=deps.clock.now()):
+        await message.reply_text(
+            _(
+                "This was not recorded as a reason: “Not an infection” was tapped more than 30 minutes ago. "
+                "Tap it again on the alert to give the reason."
+            )
+        )
+        return
+    if escalation_id is not None:
         dismissed = await escalations.dismiss(
             session,
             staff=staff,
-            escalation_id=int(staff.awaiting.split(":")[1]),
+            escalation_id=escalation_id,
             reason=message.text,
             now=deps.clock.now(),
         )
@@ -200,24 +214,60 @@ async def alerts_command(update: Update, context: BotContext) -> None:
         if staff is None:
             await message.reply_text(stranger_gettext(update)(STAFF_ONLY))
             return
-        _ = staff_gettext(staff)
         recent = await recent_messages_text(session, staff, context.deps.clock.now())
-        rows = await escalations.open_for(session, staff=staff)
-        if not rows:
-            await message.reply_text(_("No open alerts."))
-            await _reply_if(message, recent)
-            return
-        lines = [_("Open alerts:")]
-        buttons = []
-        for escalation, patient in rows:
-            site = await session.get_one(Site, escalation.site_id)
-            state = _("acknowledged") if escalation.status is EscalationStatus.ACKNOWLEDGED else _("waiting")
-            raised = local_datetime(escalation.raised_at, site.timezone, staff.language)
-            lines.append(f"• {_(LEVEL_TITLES[escalation.level])} {patient.study_id} ({site.code}), {raised}: {state}")
-            if escalations.may_acknowledge(staff, escalation) and escalation.status is EscalationStatus.OPEN:
-                buttons.append([button("👀 " + _("Acknowledge") + f" {patient.study_id}", f"esc|{escalation.id}|ack")])
-    await message.reply_text("\n".join(lines), reply_markup=keyboard(buttons) if buttons else None)
+        text, markup = await alerts_page(session, staff, page=0)
+    await message.reply_text(text, reply_markup=markup)
     await _reply_if(message, recent)
+
+
+async def on_alerts_page(update: Update, context: BotContext) -> None:
+    """◀ / ▶ under /alerts: show another page in the same message."""
+    query = update.callback_query
+    if query is None or query.data is None or not isinstance(query.message, Message):
+        return
+    page = query.data.removeprefix("alerts|")
+    async with context.deps.session() as session:
+        staff = await current_staff(update, session)
+        if staff is None:
+            await query.answer(stranger_gettext(update)(STAFF_ONLY), show_alert=True)
+            return
+        if not page.isdecimal() or len(page) > 4:
+            await query.answer()
+            return
+        text, markup = await alerts_page(session, staff, page=int(page))
+    await query.answer()
+    if text != query.message.text:  # a double tap: Telegram refuses an edit that changes nothing
+        await query.edit_message_text(text, reply_markup=markup)
+
+
+async def alerts_page(session: AsyncSession, staff: Staff, *, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the open alerts this staff member may see, ALERTS_PER_PAGE at a time (well under Telegram's
+    4,096 characters), with Acknowledge buttons and ◀ / ▶ between pages."""
+    _ = staff_gettext(staff)
+    rows = await escalations.open_for(session, staff=staff)
+    if not rows:
+        return _("No open alerts."), None
+    pages = -(-len(rows) // ALERTS_PER_PAGE)
+    page = min(page, pages - 1)
+    lines = [
+        _("Open alerts:")
+        if pages == 1
+        else _("Open alerts, page {page} of {pages}:").format(page=page + 1, pages=pages)
+    ]
+    buttons = []
+    for escalation, patient in rows[page * ALERTS_PER_PAGE : (page + 1) * ALERTS_PER_PAGE]:
+        site = await session.get_one(Site, escalation.site_id)
+        state = _("acknowledged") if escalation.status is EscalationStatus.ACKNOWLEDGED else _("waiting")
+        raised = local_datetime(escalation.raised_at, site.timezone, staff.language)
+        lines.append(f"• {_(LEVEL_TITLES[escalation.level])} {patient.study_id} ({site.code}), {raised}: {state}")
+        if escalations.may_acknowledge(staff, escalation) and escalation.status is EscalationStatus.OPEN:
+            buttons.append([button("👀 " + _("Acknowledge") + f" {patient.study_id}", f"esc|{escalation.id}|ack")])
+    turns = [button("◀ " + _("Previous page"), f"alerts|{page - 1}")] if page > 0 else []
+    if page < pages - 1:
+        turns.append(button(_("Next page") + " ▶", f"alerts|{page + 1}"))
+    if turns:
+        buttons.append(turns)
+    return "\n".join(lines), keyboard(buttons) if buttons else None
 
 
 async def recent_messages_text(session: AsyncSession, staff: Staff, now: datetime) -> str | None:
