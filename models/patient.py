@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum
@@ -43,6 +43,8 @@ class Patient(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     language: Mapped[Language] = mapped_column(str_enum(Language, 8))
     reminder_time: Mapped[time]
+    # regular preventive medicines (TMP-SMX, entecavir, ...): recorded at enrollment and when they change
+    preventive_medicines: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     consented_at: Mapped[datetime | None]
     unreachable: Mapped[bool] = mapped_column(default=False)

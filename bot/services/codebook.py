@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from bot.forms import EXPORTED, ITEMS, Kind
 from bot.i18n import gettext_for
 from bot.services.infection_form import CHOICES as INFECTION_CHOICES
+from bot.services.preventive import PREVENTIVE_LABELS
 
 ZH = gettext_for("zh_CN")
 LEVELS = {
@@ -109,6 +110,13 @@ DATASETS: dict[str, list[Column]] = {
         Column("unreachable", "boolean", "Cannot be reached in Telegram", "无法通过Telegram联系"),
         Column("ended_at", "datetime", "Follow-up ended (UTC)", "随访结束时间（UTC）"),
         Column("end_reason", "string", "Why follow-up ended", "随访结束原因"),
+        Column(
+            "preventive_medicines",
+            "string",
+            "Regular preventive medicines (;-separated)",
+            "长期预防用药（以;分隔）",
+            dict(PREVENTIVE_LABELS),
+        ),
     ],
     "checkins": [
         STUDY_ID,

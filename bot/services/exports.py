@@ -88,11 +88,18 @@ def _patients(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             Patient.unreachable,
             instant(Patient.ended_at),
             Patient.end_reason,
+            Patient.preventive_medicines,
         )
         .join(Site, Patient.site_id == Site.id)
         .order_by(Patient.study_id)
     )
-    return _site_filter(query, site_code), _as_is
+    return _site_filter(query, site_code), _with_medicines_joined
+
+
+def _with_medicines_joined(record: Row) -> Row:
+    """The last column (preventive medicines, a list) as "tmp_smx;entecavir"."""
+    *head, medicines = record
+    return (*head, _joined(medicines or []))
 
 
 def _answers(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
