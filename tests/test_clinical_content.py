@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.db import session_factory
-from models import Answer, Escalation, TriageDecision
+from bot.forms import FORM_ITEMS, Kind
+from bot.i18n import gettext_for
+from models import Answer, Escalation, FormKind, TriageDecision
 from tests.escalation_study import CLINICIAN_A, PATIENT, Study
 from tests.test_safety_net import MONTH_1_OPENS, advice_to
 
@@ -220,3 +222,58 @@ async def test_it_never_reads_as_stop_your_medicine_after_the_planned_cycles(stu
     text = study.bot.last_text(PATIENT)
     assert "目前还没有安排下一次打IL-2针。是否继续打，由研究医生决定。其他药请继续按医生的嘱咐用。" in text
     assert "没有安排其他用药了" not in text
+
+
+async def test_it_shows_a_whole_chinese_checkin_as_the_catalog_says(study: Study) -> None:
+    """Every question and every button of a check-in, as the patient sees them, are the zh_CN catalog's
+    translations of the form's msgids: nothing shown in English, nothing assembled outside the catalog."""
+    _ = gettext_for("zh_CN")
+    bot = study.bot
+    study.clock.set(MONTH_1_OPENS)
+    await study.jobs.tick()
+    await bot.send(PATIENT, "/checkin")
+    choices = {
+        "fever": "yes",
+        "max_temp": "38.6",
+        "fever_days": "2",
+        "symptoms": "cough",
+        "hospitalized": "yes",
+        "hospital_reason": "planned_treatment",
+        "in_hospital_now": "no",
+        "steroid": "prednisone",
+        "steroid_amount": "2",
+        "immunosuppressants": "hydroxychloroquine",
+    }
+    asked = []
+    while not bot.last_text(PATIENT).startswith(_("Please check your answers:")):
+        message = bot.stub.screen(PATIENT)[-1]
+        question = message.text.split("\n\n")[-1]
+        matching = [item for item in FORM_ITEMS[FormKind.CHECKIN].values() if question.endswith(") " + _(item.prompt))]
+        assert len(matching) == 1, f"not the catalog's translation of one question: {question}"
+        item = matching[0]
+        item_id = item.id
+        asked.append(item_id)
+        labels = [label.removeprefix("✅ ") for label, data in message.buttons if data.startswith("q|")]
+        expected = [_(item.label(code)) for code in item.choices()] if item.kind is not Kind.DOSE else []
+        if item.kind is Kind.DOSE:
+            expected = list(item.suggestions)
+        if item.kind is Kind.MULTI:
+            expected.append(_("Done ✔"))
+        assert labels == expected, item_id
+        wanted = choices.get(item_id, "none" if item.kind is Kind.MULTI else "no")
+        if item.kind in (Kind.TEMPERATURE, Kind.INTEGER, Kind.DOSE):
+            await bot.send(PATIENT, wanted)
+        else:
+            await bot.tap(PATIENT, _(item.label(wanted)))
+            if item.kind is Kind.MULTI and wanted != "none":
+                await bot.tap(PATIENT, _("Done ✔"))
+    assert asked == [item.id for item in FORM_ITEMS[FormKind.CHECKIN].values() if item.id not in ("organism",)]
+    summary = bot.last_text(PATIENT)
+    for line in summary.split("\n\n")[1].splitlines():
+        assert line.startswith("• "), line
+        assert "：" in line, line
+    assert "• 最高体温：38.6℃" in summary
+    assert "• 症状：咳嗽" in summary
+    assert "• 住院原因：按计划住院治疗或检查（比如输液用药、做穿刺）" in summary
+    assert "• 每天激素用量：每天2片" in summary
+    await bot.tap(PATIENT, _("Submit"))

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from telegram import Message, Update
 
 from bot.app import BotContext
+from bot.forms import labelled
 from bot.i18n import N_, clock, short_date
 from bot.plan import parse_clock_time
 from bot.services import onboarding
@@ -67,7 +68,9 @@ async def doses(update: Update, context: BotContext) -> None:
             )
         if behind:
             lines.append(_("Recent doses:"))
-            lines += [f"• {short_date(row.planned_date, language)}: {_(DOSE_STATUS[row.status])}" for row in behind]
+            lines += [
+                "• " + labelled(short_date(row.planned_date, language), _(DOSE_STATUS[row.status]), _) for row in behind
+            ]
         await message.reply_text("\n".join(lines))
 
 
