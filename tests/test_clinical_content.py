@@ -12,11 +12,14 @@ from sqlalchemy import select
 from bot.db import session_factory
 from bot.forms import FORM_ITEMS, Kind
 from bot.i18n import gettext_for
-from models import Answer, Escalation, FormKind, TriageDecision
-from tests.escalation_study import CLINICIAN_A, PATIENT, Study
+from bot.services.reachability import mark_reachable, mark_unreachable
+from bot.services.sites import add_staff
+from models import Answer, Escalation, FormKind, Patient, StaffRole, TriageDecision
+from tests.escalation_study import CLINICIAN_A, COORDINATOR_A, PATIENT, Study
 from tests.test_safety_net import MONTH_1_OPENS, advice_to
 
 MONTH_2_OPENS = datetime(2026, 5, 2, 1, 30, tzinfo=UTC)
+ZH_COORDINATOR = 900
 
 
 async def answers_of_last_submission(study: Study) -> dict[str, Any]:
@@ -277,3 +280,35 @@ async def test_it_shows_a_whole_chinese_checkin_as_the_catalog_says(study: Study
     assert "• 住院原因：按计划住院治疗或检查（比如输液用药、做穿刺）" in summary
     assert "• 每天激素用量：每天2片" in summary
     await bot.tap(PATIENT, _("Submit"))
+
+
+async def test_it_tells_each_coordinator_about_a_patient_in_their_own_language(study: Study) -> None:
+    async with session_factory(study.engine)() as session:
+        staff, _code = await add_staff(
+            session,
+            site_code="PKU",
+            role=StaffRole.COORDINATOR,
+            name="Nurse Zhang",
+            actor="cli:test",
+            now=study.clock.now(),
+            invite_valid_days=7,
+        )
+        staff.telegram_user_id, staff.language = ZH_COORDINATOR, "zh_CN"
+        patient = await session.scalar(select(Patient).where(Patient.study_id == "S001"))
+        assert patient is not None
+        await mark_unreachable(session, patient=patient, why="403", now=study.clock.now())
+        await session.commit()
+    async with session_factory(study.engine)() as session:
+        patient = await session.scalar(select(Patient).where(Patient.study_id == "S001"))
+        assert patient is not None
+        await mark_reachable(session, patient=patient, now=study.clock.now())
+        await session.commit()
+    await study.bot.send(PATIENT, "/stop")
+    await study.bot.tap(PATIENT, "是的，退出")
+    await study.jobs.tick()
+    assert [text for text in study.bot.stub.texts_to(ZH_COORDINATOR) if not text.startswith("📰")] == [
+        "无法通过Telegram联系S001（患者屏蔽了机器人或已停用Telegram）。",
+        "S001已恢复，可以通过Telegram联系。",
+        "S001已通过机器人退出研究（/stop）。",
+    ]
+    assert study.bot.stub.texts_to(COORDINATOR_A)[-1] == "S001 stopped taking part through the bot (/stop)."

@@ -182,7 +182,9 @@ async def on_stop(update: Update, context: BotContext) -> None:
             site_id=patient.site_id,
             key=f"withdrawn:{patient.id}",
             now=deps.clock.now(),
-            text=f"{patient.study_id} stopped taking part through the bot (/stop).",
+            text=lambda _: _("{study_id} stopped taking part through the bot (/stop).").format(
+                study_id=patient.study_id
+            ),
         )
         await withdraw_patient(
             session,
