@@ -24,8 +24,14 @@ class PatientStatus(enum.StrEnum):
 
 
 class Language(enum.StrEnum):
+    """The languages of the study, in one list: a catalog in locales/ for each; the first is the default.
+    The bot's picker, command menus and the database's allowed values come from here."""
+
     ZH_CN = "zh_CN"
     EN = "en"
+
+
+LANGUAGES: tuple[str, ...] = tuple(language.value for language in Language)
 
 
 class Patient(Base):

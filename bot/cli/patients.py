@@ -27,7 +27,7 @@ from bot.services.follow_up import withdraw_patient
 from bot.services.invites import deep_link
 from bot.services.preventive import PREVENTIVE_MEDICINES, set_preventive_medicines
 from bot.services.schedule import add_cycles, shift_doses
-from models import ContactKind, ContactStatus
+from models import LANGUAGES, ContactKind, ContactStatus
 
 app = typer.Typer(
     help="Enroll and manage patients (pseudonymous: study ID only).",
@@ -45,7 +45,7 @@ def enroll(
     il2_start: Annotated[
         str | None, typer.Option(help="First IL-2 dose YYYY-MM-DD (il2 group; default: baseline)")
     ] = None,
-    language: Annotated[str, typer.Option(help="zh_CN or en")] = "zh_CN",
+    language: Annotated[str, typer.Option(help=" or ".join(LANGUAGES))] = LANGUAGES[0],
     reminder_time: Annotated[str | None, typer.Option(help="HH:MM in the site's time zone (default 09:00)")] = None,
     preventive: Annotated[
         str | None,

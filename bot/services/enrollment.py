@@ -21,6 +21,7 @@ from bot.services.invites import issue_code
 from bot.services.preventive import parse_preventive
 from bot.services.sites import get_site
 from models import (
+    LANGUAGES,
     ContactStatus,
     Group,
     InvitePurpose,
@@ -45,7 +46,7 @@ class EnrollmentRequest(BaseModel):
     group: Group
     enrolled_on: date | None = None
     il2_start: date | None = None
-    language: Language = Language.ZH_CN
+    language: Language = Language(LANGUAGES[0])
     reminder_time: time | None = None
     preventive: list[str] = Field(default_factory=list)  # regular preventive medicines (bot.services.preventive)
 

@@ -8,7 +8,7 @@ from telegram import Message, Update
 
 from bot.app import BotContext
 from bot.forms import labelled
-from bot.i18n import N_, clock, short_date
+from bot.i18n import N_, clock, gettext_for, language_name, languages, languages_line, short_date
 from bot.plan import parse_clock_time
 from bot.services import onboarding
 from bot.services.doses import recent_doses, upcoming_doses
@@ -32,6 +32,9 @@ DOSE_STATUS = {
     ContactStatus.MISSED: N_("not confirmed"),
     ContactStatus.PAUSED: N_("no reminder: your study team was looking at your report"),
 }
+
+
+CHOOSE_LANGUAGE = N_("Choose your language")
 
 
 async def doses(update: Update, context: BotContext) -> None:
@@ -93,8 +96,9 @@ async def language(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    rows = [[button("中文", "lang|zh_CN"), button("English", "lang|en")]]
-    await message.reply_text("请选择语言 / Choose your language", reply_markup=keyboard(rows))
+    rows = [[button(language_name(code), f"lang|{code}") for code in languages()]]
+    ask = " / ".join(dict.fromkeys(gettext_for(code)(CHOOSE_LANGUAGE) for code in languages()))
+    await message.reply_text(ask, reply_markup=keyboard(rows))
 
 
 async def on_language(update: Update, context: BotContext) -> None:
@@ -103,7 +107,7 @@ async def on_language(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     chosen = query.data.removeprefix("lang|")
-    if chosen not in (Language.ZH_CN.value, Language.EN.value):
+    if chosen not in languages():
         return
     async with context.deps.session() as session:
         patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
@@ -138,7 +142,7 @@ async def help_command(update: Update, context: BotContext) -> None:
         _("/report – tell us you feel unwell now"),
         _("/doses – your IL-2 doses"),
         _("/time – change your reminder time"),
-        _("/language – 中文 / English"),
+        _("/language – choose your language: {languages}").format(languages=languages_line()),
         _("/stop – stop taking part"),
     ]
     await message.reply_text("\n".join(lines))
