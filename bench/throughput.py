@@ -111,7 +111,8 @@ async def checkin_rate(users: int, database_url: str | None = None) -> tuple[int
             async with running(stub, application) as harness:
                 demo = Demo(harness, clock, random.Random(1))
                 answers: dict[str, str | list[str]] = {
-                    "prednisone_mg": "7.5",
+                    "steroid": "prednisone",
+                    "steroid_amount": "1.5",
                     "immunosuppressants": ["hydroxychloroquine"],
                 }
                 counted = _Counter(harness)

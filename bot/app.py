@@ -21,6 +21,7 @@ from bot.db import use_session
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import TelegramSender
+from bot.i18n import N_, SOURCE_LANGUAGE, gettext_for, languages, languages_line, telegram_language
 from bot.logs import log_failure
 from bot.protocol import StudyProtocol
 from bot.scheduler import Jobs, RunningJobs, start_scheduler
@@ -117,35 +118,30 @@ class BotApplication(Application[ExtBot[None], BotContext, dict[Any, Any], dict[
         return failed.gave_up_at is not None
 
 
-PATIENT_COMMANDS = {
-    "en": [
-        ("checkin", "Answer this month's questions"),
-        ("report", "I feel unwell now"),
-        ("doses", "My IL-2 doses"),
-        ("time", "Change my reminder time"),
-        ("language", "中文 / English"),
-        ("help", "Help and my study team's phone"),
-        ("stop", "Stop taking part"),
-    ],
-    "zh": [
-        ("checkin", "回答本月的问题"),
-        ("report", "我现在不舒服"),
-        ("doses", "我的IL-2用药"),
-        ("time", "修改提醒时间"),
-        ("language", "中文 / English"),
-        ("help", "帮助和研究团队电话"),
-        ("stop", "退出研究"),
-    ],
-}
+PATIENT_COMMANDS = (
+    ("checkin", N_("Answer this month's questions")),
+    ("report", N_("I feel unwell now")),
+    ("doses", N_("My IL-2 doses")),
+    ("time", N_("Change my reminder time")),
+    ("language", None),  # every language by its own name
+    ("help", N_("Help and my study team's phone")),
+    ("stop", N_("Stop taking part")),
+)
+
+
+def patient_menu(language: str) -> list[BotCommand]:
+    _ = gettext_for(language)
+    return [BotCommand(name, _(text) if text else languages_line()) for name, text in PATIENT_COMMANDS]
 
 
 async def _set_commands(application: AnyApplication) -> None:
+    """The patients' menu in each language (Telegram shows the one for the user's app language), and the
+    msgids' language for everybody else."""
     scope = BotCommandScopeAllPrivateChats()
-    for language, commands in PATIENT_COMMANDS.items():
+    await application.bot.set_my_commands(patient_menu(SOURCE_LANGUAGE), scope=scope)
+    for language in languages():
         await application.bot.set_my_commands(
-            [BotCommand(name, text) for name, text in commands],
-            scope=scope,
-            language_code=None if language == "en" else language,
+            patient_menu(language), scope=scope, language_code=telegram_language(language)
         )
 
 

@@ -7,29 +7,30 @@ numbers or text, exactly as `bot.services.triage.Answers` expects them.
 from __future__ import annotations
 
 import enum
-import re
-import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.i18n import N_, Gettext
+from bot.numbers import typed_number, typed_temperature
 from bot.protocol import SYMPTOMS
-from bot.services.triage import DRUGS, IL2_REACTIONS
+from bot.services.triage import DRUGS, HOSPITAL_REASONS, IL2_REACTIONS, STEROIDS
 from models import FormKind, Group
 
 
 class Kind(enum.StrEnum):
     YES_NO = "yes_no"
     YES_NO_UNSURE = "yes_no_unsure"
+    CHOICE = "choice"  # one of the options
     TEMPERATURE = "temperature"
     INTEGER = "integer"
     NUMBER = "number"
+    DOSE = "dose"  # tablets a day, or mg a day when typed with "mg": stored as "1.5 tablets" / "7.5 mg"
     MULTI = "multi"
     TEXT = "text"
 
 
-TYPED_KINDS = (Kind.TEMPERATURE, Kind.INTEGER, Kind.NUMBER, Kind.TEXT)
+TYPED_KINDS = (Kind.TEMPERATURE, Kind.INTEGER, Kind.NUMBER, Kind.DOSE, Kind.TEXT)
 Shown = Callable[[Mapping[str, Any], Group], bool]
 
 
@@ -40,6 +41,13 @@ def _always(answers: Mapping[str, Any], group: Group) -> bool:
 def _answered(item_id: str, value: str) -> Shown:
     def shown(answers: Mapping[str, Any], group: Group) -> bool:
         return answers.get(item_id) == value
+
+    return shown
+
+
+def _answered_one_of(item_id: str, *values: str) -> Shown:
+    def shown(answers: Mapping[str, Any], group: Group) -> bool:
+        return answers.get(item_id) in values
 
     return shown
 
@@ -60,6 +68,12 @@ class Item:
     maximum: float = 0
     optional: bool = False
     shown: Shown = _always
+    labels: Mapping[str, str] | None = None  # this item's own option labels, where the shared ones would mislead
+    same_as_last: tuple[str, ...] = ()  # items one "Same as last month" tap copies from the last check-in
+
+    def label(self, code: str) -> str:
+        """The option's label (a msgid): the item's own, else the shared one."""
+        return (self.labels or {}).get(code) or LABELS[code]
 
     def choices(self) -> tuple[str, ...]:
         if self.kind is Kind.YES_NO:
@@ -85,10 +99,13 @@ LABELS = {
     "skin": N_("Red, hot or painful skin"),
     "shingles": N_("Shingles (painful blisters)"),
     "mouth": N_("Mouth sores or white patches"),
-    "confusion": N_("Confusion or very drowsy"),
+    "confusion": N_("Confused or talking nonsense, or so sleepy you are hard to wake"),
+    "chills": N_("Chills (shaking with cold)"),
+    "headache_stiff_neck": N_("Bad headache with a stiff neck"),
     "other": N_("Something else"),
     "none": N_("None of these"),
-    "mycophenolate": N_("Mycophenolate"),
+    "mycophenolate": N_("Mycophenolate mofetil"),
+    "mycophenolate_sodium": N_("Mycophenolate sodium"),
     "cyclophosphamide": N_("Cyclophosphamide"),
     "tacrolimus": N_("Tacrolimus"),
     "cyclosporine": N_("Cyclosporine"),
@@ -97,17 +114,45 @@ LABELS = {
     "leflunomide": N_("Leflunomide"),
     "hydroxychloroquine": N_("Hydroxychloroquine"),
     "belimumab": N_("Belimumab"),
+    "telitacicept": N_("Telitacicept"),
     "rituximab": N_("Rituximab"),
+    "sirolimus": N_("Sirolimus"),
+    "tripterygium": N_("Tripterygium glycosides"),
+    "illness": N_("A new illness"),
+    "planned_treatment": N_("A planned treatment or test (an infusion, a biopsy)"),
+    "prednisone": N_("Prednisone, 5 mg tablets"),
+    "methylprednisolone": N_("Methylprednisolone (Medrol), 4 mg tablets"),
     "injection_site": N_("Redness or pain where I injected"),
     "fever_after_dose": N_("Fever after the injection"),
     "flu_like": N_("Flu-like aches or tiredness"),
+}
+
+# What clinicians read (alerts, the digest): clinical terms where the patient reads plain words, and 是/否.
+CLINICAL_LABELS = {
+    "yes": N_("yes"),
+    "no": N_("no"),
+    "not_sure": N_("not sure"),
+    "cough": N_("cough"),
+    "sore_throat": N_("sore throat"),
+    "dyspnea": N_("dyspnea"),
+    "chest_pain": N_("chest pain"),
+    "urinary": N_("dysuria"),
+    "diarrhea": N_("diarrhea"),
+    "skin": N_("skin or soft-tissue inflammation"),
+    "shingles": N_("suspected herpes zoster"),
+    "mouth": N_("oral ulcers or thrush"),
+    "confusion": N_("altered consciousness"),
+    "chills": N_("rigors"),
+    "headache_stiff_neck": N_("headache with neck stiffness"),
+    "other": N_("other symptom"),
+    "none": N_("none"),
 }
 
 FEVER = Item(
     id="fever",
     kind=Kind.YES_NO,
     title=N_("Fever"),
-    prompt=N_("Have you had a fever (temperature 37.3 °C or higher)?"),
+    prompt=N_("Since your last check-in, have you had a fever (temperature 37.3 °C or higher)?"),
 )
 MAX_TEMP = Item(
     id="max_temp",
@@ -131,38 +176,61 @@ SYMPTOMS_ITEM = Item(
     id="symptoms",
     kind=Kind.MULTI,
     title=N_("Symptoms"),
-    prompt=N_("Have you had any of these? Tap all that apply, then tap Done."),
+    prompt=N_("Since your last check-in, have you had any of these? Tap all that apply, then tap Done."),
     options=SYMPTOMS,
 )
 DOCTOR_VISIT = Item(
     id="doctor_visit",
     kind=Kind.YES_NO,
     title=N_("Saw a doctor"),
-    prompt=N_("Have you seen a doctor because you felt unwell?"),
+    prompt=N_("Since your last check-in, have you seen a doctor because you felt unwell?"),
 )
 INFECTION_DIAGNOSED = Item(
     id="infection_diagnosed",
     kind=Kind.YES_NO_UNSURE,
     title=N_("Told it is an infection"),
-    prompt=N_("Did a doctor tell you that you have an infection?"),
+    prompt=N_("Since your last check-in, did a doctor tell you that you have an infection?"),
 )
 ANTIMICROBIALS = Item(
     id="antimicrobials",
     kind=Kind.YES_NO_UNSURE,
-    title=N_("Antibiotics, antivirals or antifungals"),
-    prompt=N_("Have you taken antibiotics, antiviral or antifungal medicine?"),
+    title=N_("Antibiotics, antivirals or antifungals for a new illness"),
+    prompt=N_(
+        "Since your last check-in, have you taken antibiotics, antiviral or antifungal medicine for a new illness "
+        "(for example cefalexin or amoxicillin)? Do not count the preventive medicine you take regularly."
+    ),
 )
 HOSPITALIZED = Item(
     id="hospitalized",
     kind=Kind.YES_NO,
     title=N_("Stayed in hospital"),
-    prompt=N_("Have you stayed in hospital?"),
+    prompt=N_("Since your last check-in, have you been admitted to hospital (stayed at least one night)?"),
+)
+HOSPITAL_REASON = Item(
+    id="hospital_reason",
+    kind=Kind.CHOICE,
+    title=N_("Why in hospital"),
+    prompt=N_("Why were you in hospital?"),
+    options=HOSPITAL_REASONS,
+    labels={"other": N_("Another reason")},
+    shown=_answered("hospitalized", "yes"),
+)
+IN_HOSPITAL_NOW = Item(
+    id="in_hospital_now",
+    kind=Kind.YES_NO,
+    title=N_("In hospital now"),
+    prompt=N_("Are you in hospital now?"),
+    labels={"yes": N_("Yes, I am in hospital now"), "no": N_("No, I am not in hospital now")},
+    shown=_answered("hospitalized", "yes"),
 )
 POSITIVE_TEST = Item(
     id="positive_test",
     kind=Kind.YES_NO_UNSURE,
     title=N_("A test found a germ"),
-    prompt=N_("Did a test (blood, urine, sputum or swab) find a germ?"),
+    prompt=N_(
+        "Since your last check-in, did a test (blood, urine, sputum or swab) find bacteria, a virus or a fungus "
+        "for a new illness?"
+    ),
 )
 ORGANISM = Item(
     id="organism",
@@ -173,16 +241,27 @@ ORGANISM = Item(
     optional=True,
     shown=_answered("positive_test", "yes"),
 )
-PREDNISONE = Item(
-    id="prednisone_mg",
-    kind=Kind.NUMBER,
-    title=N_("Prednisone mg per day"),
+STEROID = Item(
+    id="steroid",
+    kind=Kind.CHOICE,
+    title=N_("Steroid"),
+    prompt=N_("Which steroid tablets do you take now?"),
+    options=STEROIDS,
+    labels={"other": N_("Another steroid"), "none": N_("I take no steroid")},
+    same_as_last=("steroid", "steroid_amount"),
+)
+STEROID_AMOUNT = Item(
+    id="steroid_amount",
+    kind=Kind.DOSE,
+    title=N_("Steroid per day"),
     prompt=N_(
-        "How many mg of prednisone (or the same steroid) do you take each day now? Tap a number or type it, for example 12.5."
+        "How many tablets do you take each day now? Tap a number, or type it (for example 1.5). "
+        "You can also type the mg, for example 7.5 mg."
     ),
     minimum=0,
     maximum=200,
-    suggestions=("0", "2.5", "5", "7.5", "10", "15", "20", "30"),
+    suggestions=("0.5", "1", "1.5", "2", "3", "4", "6", "8"),
+    shown=_answered_one_of("steroid", "prednisone", "methylprednisolone", "other"),
 )
 IMMUNOSUPPRESSANTS = Item(
     id="immunosuppressants",
@@ -190,12 +269,17 @@ IMMUNOSUPPRESSANTS = Item(
     title=N_("Other medicines"),
     prompt=N_("Which of these medicines do you take now? Tap all that apply, then tap Done."),
     options=DRUGS,
+    labels={"other": N_("Another medicine for lupus"), "none": N_("None of these medicines")},
+    same_as_last=("immunosuppressants",),
 )
 IL2_REACTION = Item(
     id="il2_reaction",
     kind=Kind.MULTI,
     title=N_("After IL-2 injections"),
-    prompt=N_("After your IL-2 injections, did you have any of these? Tap all that apply, then tap Done."),
+    prompt=N_(
+        "Since your last check-in, after your IL-2 injections, did you have any of these? Tap all that apply, "
+        "then tap Done."
+    ),
     options=IL2_REACTIONS,
     shown=_il2_only,
 )
@@ -210,15 +294,35 @@ FORMS: dict[FormKind, tuple[Item, ...]] = {
         INFECTION_DIAGNOSED,
         ANTIMICROBIALS,
         HOSPITALIZED,
+        HOSPITAL_REASON,
+        IN_HOSPITAL_NOW,
         POSITIVE_TEST,
         ORGANISM,
-        PREDNISONE,
+        STEROID,
+        STEROID_AMOUNT,
         IMMUNOSUPPRESSANTS,
         IL2_REACTION,
     ),
-    FormKind.REPORT: (FEVER, MAX_TEMP, SYMPTOMS_ITEM, DOCTOR_VISIT),
+    FormKind.REPORT: (
+        replace(FEVER, prompt=N_("Do you have a fever now, or have you had one in the last few days?")),
+        MAX_TEMP,
+        replace(SYMPTOMS_ITEM, prompt=N_("Do you have any of these now? Tap all that apply, then tap Done.")),
+        replace(DOCTOR_VISIT, prompt=N_("Have you seen a doctor about how you feel now?")),
+    ),
 }
-ITEMS = {item.id: item for items in FORMS.values() for item in items}
+PREDNISONE_MG = Item(
+    id="prednisone_mg",
+    kind=Kind.NUMBER,
+    title=N_("Prednisone-equivalent mg per day"),
+    prompt="",  # derived from steroid and steroid_amount, never asked
+    minimum=0,
+    maximum=200,
+)
+EXPORTED: tuple[Item, ...] = (*FORMS[FormKind.CHECKIN], PREDNISONE_MG)  # the checkins export's answer columns
+FORM_ITEMS = {form: {item.id: item for item in items} for form, items in FORMS.items()}
+ITEMS = {item.id: item for item in EXPORTED}  # the monthly check-in asks every item (exports, alerts, codebook)
+# An answer whose meaning depends on follow-up questions raises no alarm while those are still to be answered.
+DECIDED_BY = {"hospitalized": ("hospital_reason", "in_hospital_now")}
 
 
 def visible_items(form: FormKind, answers: Mapping[str, Any], group: Group) -> list[Item]:
@@ -229,16 +333,10 @@ class Invalid(ValueError):
     """Typed input that is not an acceptable answer; the message says what is accepted (a msgid)."""
 
 
-_NUMBER = re.compile(r"^(\d{1,3}(?:[.,]\d{1,2})?)\s*(°?\s*[cf]|度|℃|℉|mg|毫克|天|days?)?$", re.IGNORECASE)
-
-
-def _number(text: str) -> tuple[float, str]:
-    cleaned = unicodedata.normalize("NFKC", text).strip().lower().replace("。", ".")
-    match = _NUMBER.match(cleaned)
-    if match is None:
-        raise Invalid
-    unit = (match.group(2) or "").replace("°", "").replace(" ", "")
-    return float(match.group(1).replace(",", ".")), unit
+_DOSE_MG = ("mg", "毫克")
+_DOSE_TABLETS = ("", "片", "tablet", "tablets")
+TABLET_MG = {"prednisone": 5.0, "methylprednisolone": 4.0}  # the tablets the steroid question names
+PREDNISONE_PER_MG = {"prednisone": 1.0, "methylprednisolone": 1.25}  # 4 mg methylprednisolone = 5 mg prednisone
 
 
 def parse_typed(item: Item, text: str) -> float | int | str:
@@ -254,34 +352,82 @@ def parse_typed(item: Item, text: str) -> float | int | str:
         ),
         Kind.INTEGER: N_("Please type a whole number from {minimum} to {maximum}."),
         Kind.NUMBER: N_("Please type a number from {minimum} to {maximum} (for example 7.5)."),
+        Kind.DOSE: N_("Please type the number of tablets (for example 1.5) or the mg (for example 7.5 mg)."),
     }
+    refused = Invalid(messages[item.kind])
     try:
-        number, unit = _number(text)
-    except Invalid:
-        raise Invalid(messages[item.kind]) from None
-    if item.kind is Kind.TEMPERATURE:
-        if unit in ("f", "℉") or (not unit and 95 <= number <= 108):
-            number = (number - 32) * 5 / 9
-        number = round(number, 1)
-    elif item.kind is Kind.INTEGER:
-        if number != int(number):
-            raise Invalid(messages[item.kind])
-        number = int(number)
+        if item.kind is Kind.TEMPERATURE:
+            number: float = typed_temperature(text)
+            unit = ""
+        else:
+            digits, fraction, temperature_unit, unit = typed_number(text)
+            if fraction or temperature_unit:
+                raise ValueError(text)
+            number = float(digits.replace(",", "."))
+    except ValueError:
+        raise refused from None
     if not item.minimum <= number <= item.maximum:
-        raise Invalid(messages[item.kind])
+        raise refused
+    if item.kind is Kind.INTEGER:
+        if number != int(number) or unit in _DOSE_MG + _DOSE_TABLETS[1:]:
+            raise refused
+        return int(number)
+    if item.kind is Kind.DOSE:
+        if unit in _DOSE_MG:
+            return f"{number:g} mg"
+        if unit in _DOSE_TABLETS:
+            return f"{number:g} tablets"
+        raise refused
     return number
 
 
-def answer_label(item: Item, value: Any, _: Gettext) -> str:
+def prednisone_mg(steroid: Any, amount: Any) -> float | None:
+    """The prednisone-equivalent mg a day from the steroid answer and its amount ("1.5 tablets" / "7.5 mg");
+    None when it cannot be known (another steroid, or not answered)."""
+    if steroid == "none":
+        return 0.0
+    if steroid not in PREDNISONE_PER_MG or not isinstance(amount, str):
+        return None
+    number, _, unit = amount.partition(" ")
+    mg = float(number) * (TABLET_MG[steroid] if unit == "tablets" else 1.0)
+    return round(min(mg * PREDNISONE_PER_MG[steroid], 200.0), 2)
+
+
+def derived(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Values computed from the answers and stored with them: the prednisone equivalent of the steroid dose."""
+    if "steroid" not in answers:
+        return {}
+    return {"prednisone_mg": prednisone_mg(answers.get("steroid"), answers.get("steroid_amount"))}
+
+
+def option_label(item: Item, code: str, _: Gettext, *, staff: bool = False) -> str:
+    """An option as the reader should see it: plain words for patients, clinical terms for staff."""
+    if staff and code in CLINICAL_LABELS and not (item.labels and code in item.labels):
+        return _(CLINICAL_LABELS[code])
+    return _(item.label(code))
+
+
+def labelled(label: str, value: str, _: Gettext) -> str:
+    """ "Fever: yes" / "发烧：是" (the language's own colon)."""
+    return _("{label}: {value}").format(label=label, value=value)
+
+
+def answer_label(item: Item, value: Any, _: Gettext, *, staff: bool = False) -> str:
     if value is None:
         return _("(skipped)")
     if isinstance(value, list):
-        return ", ".join(_(LABELS[code]) for code in value)
+        # TRANSLATORS: separates the options of one answer ("Cough, Sore throat")
+        return _(", ").join(option_label(item, code, _, staff=staff) for code in value)
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
     if item.kind is Kind.TEMPERATURE and is_number:
-        return f"{float(value):.1f} °C"
+        return _("{value} °C").format(value=f"{float(value):.1f}")
     if item.kind is Kind.NUMBER and is_number:
-        return f"{float(value):g} mg"
-    if isinstance(value, str) and value in LABELS:
-        return _(LABELS[value])
+        return _("{mg} mg").format(mg=f"{float(value):g}")
+    if item.kind is Kind.DOSE and isinstance(value, str):
+        number, _space, unit = value.partition(" ")
+        if unit == "mg":
+            return _("{mg} mg a day").format(mg=number)
+        return _("{count} tablets a day").format(count=number)
+    if isinstance(value, str) and (value in LABELS or value in (item.labels or {})):
+        return option_label(item, value, _, staff=staff)
     return str(value)

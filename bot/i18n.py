@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_time
 from babel.lists import format_list
 from babel.support import NullTranslations, Translations
 
+from models.patient import LANGUAGES
+
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
-LANGUAGES = ("zh_CN", "en")
+SOURCE_LANGUAGE = "en"  # the msgids' language: for people whose Telegram language is none of ours
 
 
 def N_(message: str) -> str:
@@ -28,10 +31,15 @@ class Gettext(Protocol):
     def __call__(self, message: str) -> str: ...
 
 
-@lru_cache(maxsize=len(LANGUAGES))
+def languages() -> tuple[str, ...]:
+    """The study's languages (models.Language), the default first."""
+    return LANGUAGES
+
+
+@lru_cache(maxsize=16)
 def translations(language: str) -> NullTranslations:
-    if language not in LANGUAGES:
-        language = "zh_CN"
+    if language not in languages():
+        language = languages()[0]
     return Translations.load(str(LOCALES_DIR), [language], domain="messages")
 
 
@@ -39,9 +47,28 @@ def gettext_for(language: str) -> Gettext:
     return translations(language).gettext
 
 
+def language_name(language: str) -> str:
+    """The language's name in itself: 中文, English, 日本語."""
+    return str(Locale.parse(language).language_name)
+
+
+def telegram_language(language: str) -> str:
+    """Our language as Telegram's two-letter code: zh_CN -> zh."""
+    return str(Locale.parse(language).language)
+
+
 def language_from_telegram(code: str | None) -> str:
-    """Telegram's user language code as one of ours (Chinese for zh-*, otherwise English)."""
-    return "zh_CN" if (code or "").lower().startswith("zh") else "en"
+    """Telegram's user language code as one of ours (zh-hans -> zh_CN); the msgids' language otherwise."""
+    prefix = (code or "").lower().replace("_", "-").split("-")[0]
+    matching = [language for language in languages() if telegram_language(language) == prefix]
+    if matching:
+        return matching[0]
+    return SOURCE_LANGUAGE if SOURCE_LANGUAGE in languages() else languages()[0]
+
+
+def languages_line() -> str:
+    """ "中文 / English": every language by its own name."""
+    return " / ".join(language_name(language) for language in languages())
 
 
 def long_date(day: date, language: str) -> str:

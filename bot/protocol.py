@@ -22,6 +22,8 @@ SYMPTOMS = (
     "shingles",
     "mouth",
     "confusion",
+    "chills",
+    "headache_stiff_neck",
     "other",
     "none",
 )
@@ -51,6 +53,7 @@ class Study(_Strict):
 class DoseRegimen(_Strict):
     group: Literal["il2"]
     text: Bilingual
+    amount: Bilingual  # the dose as the reminder names it: "1 million IU" / "100万单位（IU）"
     cycle_days: int = Field(ge=1, le=365)
     dose_days: list[int] = Field(min_length=1)
     cycles: int = Field(ge=1, le=100)
@@ -84,12 +87,19 @@ class Triage(_Strict):
     infection_temperature_c: float = Field(ge=35, le=42.5)
     fever_threshold_c: float = Field(ge=35, le=42.5)
     urgent_symptoms: list[str]
+    urgent_symptoms_with_fever: list[str]  # urgent with fever = yes or max_temp >= infection_temperature_c
     infection_symptoms_with_fever: list[str]
     infection_symptoms: list[str]
     review_symptoms: list[str]
     il2_reaction_window_hours: float = Field(ge=0, le=168)
 
-    @field_validator("urgent_symptoms", "infection_symptoms_with_fever", "infection_symptoms", "review_symptoms")
+    @field_validator(
+        "urgent_symptoms",
+        "urgent_symptoms_with_fever",
+        "infection_symptoms_with_fever",
+        "infection_symptoms",
+        "review_symptoms",
+    )
     @classmethod
     def _known_symptoms(cls, value: list[str]) -> list[str]:
         unknown = sorted(set(value) - set(SYMPTOMS))

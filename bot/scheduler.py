@@ -31,6 +31,7 @@ from models import ProcessedUpdate
 log = logging.getLogger(__name__)
 BATCH = 500
 KEEP_UPDATE_IDS = timedelta(days=7)
+STOP_WAIT = timedelta(seconds=10)
 OUTBOX_SECONDS = 1.0  # how often the outbox is polled for rows other processes wrote
 
 
@@ -102,14 +103,21 @@ class Jobs:
         return {name: await job() for name, job in self.named()}
 
 
-def _guarded(name: str, job: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[None]]:
+def _guarded(
+    name: str, job: Callable[[], Awaitable[int]], running: set[asyncio.Task[object]]
+) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            running.add(task)
         try:
             done = await job()
             if done:
                 log.info("job %s handled %d", name, done)
         except Exception as error:
             log_failure(f"job {name}", error)
+        finally:
+            running.discard(task)
 
     return run
 
@@ -120,12 +128,20 @@ class RunningJobs:
 
     scheduler: AsyncIOScheduler
     outbox: asyncio.Task[None]
+    dispatcher: Dispatcher
+    running: set[asyncio.Task[object]]
 
     async def stop(self) -> None:
+        """Start no job; let the ones in progress and the dispatcher's batch finish (a few seconds at most), so
+        no database call is cut off mid-way; cancel what is still going after STOP_WAIT."""
         self.scheduler.shutdown(wait=False)
-        self.outbox.cancel()
+        self.dispatcher.stop()
+        pending = [self.outbox, *self.running]
+        _done, late = await asyncio.wait(pending, timeout=STOP_WAIT.total_seconds())
+        for task in late:
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await self.outbox
+            await asyncio.gather(*late, return_exceptions=True)
 
 
 def start_scheduler(jobs: Jobs, *, tick_seconds: int) -> RunningJobs:
@@ -140,11 +156,12 @@ def start_scheduler(jobs: Jobs, *, tick_seconds: int) -> RunningJobs:
         "housekeeping": 6 * 3600,
     }
     scheduler = AsyncIOScheduler(timezone=UTC)
+    running: set[asyncio.Task[object]] = set()
     for name, job in jobs.named():
         if name not in every:
             continue
         scheduler.add_job(
-            _guarded(name, job),
+            _guarded(name, job, running),
             "interval",
             seconds=every[name],
             id=name,
@@ -154,4 +171,5 @@ def start_scheduler(jobs: Jobs, *, tick_seconds: int) -> RunningJobs:
             misfire_grace_time=None,
         )
     scheduler.start()
-    return RunningJobs(scheduler, asyncio.create_task(jobs.dispatcher.serve(interval=OUTBOX_SECONDS)))
+    outbox = asyncio.create_task(jobs.dispatcher.serve(interval=OUTBOX_SECONDS))
+    return RunningJobs(scheduler, outbox, jobs.dispatcher, running)

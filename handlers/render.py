@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.forms import LABELS, Kind, answer_label
+from bot.forms import LABELS, Kind, answer_label, labelled
 from bot.i18n import Gettext
 from bot.services.checkins import AskItem, Summary
 
@@ -28,7 +28,7 @@ def confirmation(step: AskItem, _: Gettext) -> list[str]:
     label = answer_label(item, value, _)
     if len(label) > CONFIRMATION_LENGTH:
         label = label[: CONFIRMATION_LENGTH - 1] + "…"
-    return [f"✔ {_(item.title)}: {label}"]
+    return ["✔ " + labelled(_(item.title), label, _)]
 
 
 def question(step: AskItem, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
@@ -38,17 +38,21 @@ def question(step: AskItem, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
         lines.insert(0, "⚠️ " + _(step.problem).format(minimum=f"{item.minimum:g}", maximum=f"{item.maximum:g}"))
     prefix = f"q|{step.response_id}|{item.id}|"
     rows: list[list[InlineKeyboardButton]] = []
-    if item.kind in (Kind.YES_NO, Kind.YES_NO_UNSURE):
-        rows.append([button(_(LABELS[code]), prefix + code) for code in item.choices()])
+    if step.same_as_last:
+        rows.append([button("🔁 " + _("Same as last month"), prefix + "same")])
+    if item.kind in (Kind.YES_NO, Kind.YES_NO_UNSURE) and not item.labels:
+        rows.append([button(_(item.label(code)), prefix + code) for code in item.choices()])
+    elif item.kind in (Kind.YES_NO, Kind.YES_NO_UNSURE, Kind.CHOICE):
+        rows += [[button(_(item.label(code)), prefix + code)] for code in item.choices()]
     elif item.kind is Kind.MULTI:
         for code in item.options:
             mark = "✅ " if code in step.selected else ""
-            rows.append([button(mark + _(LABELS[code]), prefix + code)])
+            rows.append([button(mark + _(item.label(code)), prefix + code)])
         rows.append([button(_("Done ✔"), prefix + "done")])
     elif item.kind is Kind.TEMPERATURE:
         not_measured = LABELS["not_measured"]
         rows.append([button(_(not_measured), prefix + "not_measured")])
-    elif item.kind is Kind.NUMBER and item.suggestions:
+    elif item.kind in (Kind.NUMBER, Kind.DOSE) and item.suggestions:
         rows.append([button(value, prefix + value) for value in item.suggestions[:4]])
         rows.append([button(value, prefix + value) for value in item.suggestions[4:]])
     elif item.kind is Kind.TEXT and item.optional:
@@ -59,7 +63,7 @@ def question(step: AskItem, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
 
 
 def summary(step: Summary, _: Gettext) -> tuple[str, InlineKeyboardMarkup]:
-    answers = "\n".join(f"• {_(item.title)}: {answer_label(item, value, _)}" for item, value in step.answers)
+    answers = "\n".join("• " + labelled(_(item.title), answer_label(item, value, _), _) for item, value in step.answers)
     rows = [
         [button("✅ " + _("Submit"), f"qs|{step.response_id}")],
         [button("✏️ " + _("Edit"), f"qe|{step.response_id}")],

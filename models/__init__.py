@@ -8,7 +8,7 @@ from models.failed_update import FailedUpdate
 from models.infection import Infection, InfectionSite, InfectionSource, Outcome, Pathogen, Treatment
 from models.invite import InviteCode, InvitePurpose
 from models.outbox import Lane, OutboxMessage, OutboxStatus
-from models.patient import Group, Language, Patient, PatientStatus
+from models.patient import LANGUAGES, Group, Language, Patient, PatientStatus
 from models.patient_message import MessageKind, PatientMessage
 from models.questionnaire import Answer, FormKind, QuestionnaireResponse, ResponseStatus
 from models.site import Site
@@ -17,6 +17,7 @@ from models.triage import TriageDecision, TriageLevel
 from models.update import ProcessedUpdate
 
 __all__ = [
+    "LANGUAGES",
     "Answer",
     "AuditEvent",
     "Base",

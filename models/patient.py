@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum
@@ -24,8 +24,14 @@ class PatientStatus(enum.StrEnum):
 
 
 class Language(enum.StrEnum):
+    """The languages of the study, in one list: a catalog in locales/ for each; the first is the default.
+    The bot's picker, command menus and the database's allowed values come from here."""
+
     ZH_CN = "zh_CN"
     EN = "en"
+
+
+LANGUAGES: tuple[str, ...] = tuple(language.value for language in Language)
 
 
 class Patient(Base):
@@ -51,6 +57,8 @@ class Patient(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     language: Mapped[Language] = mapped_column(str_enum(Language, 8))
     reminder_time: Mapped[time]
+    # regular preventive medicines (TMP-SMX, entecavir, ...): recorded at enrollment and when they change
+    preventive_medicines: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     consented_at: Mapped[datetime | None]
     unreachable: Mapped[bool] = mapped_column(default=False)

@@ -41,7 +41,7 @@ async def test_it_escalates_an_urgent_report_until_acknowledged_and_records_the_
     alert = study.alerts_to(CLINICIAN_A)
     assert len(alert) == 1
     assert alert[0].startswith("🚨 URGENT · S001 · PKU · IL-2 group")
-    assert "Reasons: temperature 39.5 °C or higher; Short of breath; fever" in alert[0]
+    assert "Reasons: temperature 39.5 °C or higher; dyspnea\n" in alert[0], "each reason once, clinical terms"
     assert "• Highest temperature: 39.9 °C" in alert[0]
     assert "Last confirmed IL-2 dose: none." in alert[0]
     assert [study.alerts_to(chat) for chat in (PI_A, COORDINATOR_A, ADMIN, CLINICIAN_B)] == [[], [], [], []]
@@ -142,7 +142,7 @@ async def test_it_follows_the_slower_chain_for_a_suspected_infection(study: Stud
     bot, jobs, clock = study.bot, study.jobs, study.clock
     await bot.send(PATIENT, "/report")
     await bot.tap(PATIENT, "没有")
-    await bot.tap(PATIENT, "带状疱疹")
+    await bot.tap(PATIENT, "缠腰龙")
     await bot.tap(PATIENT, "完成")
     await bot.tap(PATIENT, "没有")
     await bot.tap(PATIENT, "提交")
@@ -218,7 +218,7 @@ async def test_it_sends_the_daily_digest_of_reviews_and_missed_checkins(study: S
     clock.set(datetime(2026, 3, 3, 1, 0, tzinfo=UTC))  # 09:00 in Shanghai the next day
     await jobs.tick()
     digest = [text for text in bot.stub.texts_to(COORDINATOR_A) if text.startswith("📰")]
-    assert digest == ["📰 Daily digest for PKU, 2026-03-03\nTo review (no alert was raised):\n• S001: Cough"]
+    assert digest == ["📰 Daily digest for PKU, 2026-03-03\nTo review (no alert was raised):\n• S001: cough"]
     await jobs.tick()
     assert len([text for text in bot.stub.texts_to(COORDINATOR_A) if text.startswith("📰")]) == 1
     assert not [text for text in bot.stub.texts_to(CLINICIAN_B) if text.startswith("📰")]

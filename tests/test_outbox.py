@@ -180,7 +180,7 @@ async def test_it_marks_a_patient_who_blocked_the_bot_unreachable_and_tells_the_
     assert patient.unreachable
     assert dead is not None
     assert (dead.status, dead.last_error) == (OutboxStatus.DEAD, "403 Forbidden: bot was blocked by the user")
-    assert stub.texts_to(4242) == ["S001 cannot be reached in Telegram (blocked the bot or left Telegram)."]
+    assert stub.texts_to(4242) == ["无法通过Telegram联系S001（患者屏蔽了机器人或已停用Telegram）。"]  # her language
 
 
 async def test_it_puts_a_bad_request_in_the_dead_letters(

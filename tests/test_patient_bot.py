@@ -150,10 +150,14 @@ async def test_it_edits_the_question_in_place_one_edit_per_tap(
     assert bot.stub.screen(CHAT)[-1] is question
     methods = [call.method for call in bot.stub.calls[before:]]
     assert sorted(methods) == ["answerCallbackQuery"] * 4 + ["editMessageText"] * 4
-    assert question.text == "(2/10) Have you had any of these? Tap all that apply, then tap Done."
+    assert question.text == (
+        "(2/10) Since your last check-in, have you had any of these? Tap all that apply, then tap Done."
+    )
     assert ("✅ Cough", question.buttons[0][1]) in question.buttons
     await bot.tap(CHAT, "Done")
-    assert question.text == "✔ Symptoms: Cough\n\n(3/10) Have you seen a doctor because you felt unwell?"
+    assert question.text == (
+        "✔ Symptoms: Cough\n\n(3/10) Since your last check-in, have you seen a doctor because you felt unwell?"
+    )
 
 
 async def test_it_takes_a_whole_checkin_in_english_in_few_taps(
@@ -170,7 +174,8 @@ async def test_it_takes_a_whole_checkin_in_english_in_few_taps(
         "No",
         "No",
         "No",
-        "7.5",
+        "Prednisone, 5 mg tablets",
+        "1.5",
         "Hydroxychloroquine",
         "Done",
         "None of these",
@@ -179,11 +184,12 @@ async def test_it_takes_a_whole_checkin_in_english_in_few_taps(
         taps += 1
     summary = bot.last_text(CHAT)
     assert "Please check your answers:" in summary
-    assert "• Prednisone mg per day: 7.5 mg" in summary
+    assert "• Steroid: Prednisone, 5 mg tablets" in summary
+    assert "• Steroid per day: 1.5 tablets a day" in summary
     assert "• Other medicines: Hydroxychloroquine" in summary
     await bot.tap(CHAT, "Submit")
     taps += 1
-    assert taps <= 15
+    assert taps <= 16
     assert bot.last_text(CHAT) == "Thank you, your answers have been sent. Take care!"
     async with session_factory(engine)() as session:
         decision = await session.scalar(select(TriageDecision))
@@ -201,6 +207,8 @@ async def test_it_takes_a_whole_checkin_in_english_in_few_taps(
         "antimicrobials": "no",
         "hospitalized": "no",
         "positive_test": "no",
+        "steroid": "prednisone",
+        "steroid_amount": "1.5 tablets",
         "prednisone_mg": 7.5,
         "immunosuppressants": ["hydroxychloroquine"],
         "il2_reaction": ["none"],
@@ -229,14 +237,16 @@ async def test_it_takes_a_checkin_in_chinese_with_typed_answers_and_an_edit(
     await bot.tap(CHAT, "完成")
     for _ in range(5):
         await bot.tap(CHAT, "没有")
-    await bot.send(CHAT, "10")
-    await bot.tap(CHAT, "都没有")
+    await bot.tap(CHAT, "甲泼尼龙（美卓乐），每片4毫克")
+    await bot.send(CHAT, "2片")
+    await bot.tap(CHAT, "这些药都没有用")
     summary = bot.last_text(CHAT)
-    assert "• 最高体温: 38.0 °C" in summary
+    assert "• 最高体温：38.0℃" in summary
+    assert "• 每天激素用量：每天2片" in summary
     await bot.tap(CHAT, "修改")
     await bot.tap(CHAT, "最高体温")
     await bot.send(CHAT, "38,6")
-    assert "• 最高体温: 38.6 °C" in bot.last_text(CHAT)
+    assert "• 最高体温：38.6℃" in bot.last_text(CHAT)
     await bot.tap(CHAT, "提交")
     await deliver_outbox(engine, bot.stub, clock)
     assert "研究团队会尽快查看您的回答" in bot.last_text(CHAT)
@@ -244,10 +254,12 @@ async def test_it_takes_a_checkin_in_chinese_with_typed_answers_and_an_edit(
         decision = await session.scalar(select(TriageDecision))
         escalation = await session.scalar(select(Escalation))
         temperature = await session.scalar(select(Answer.value).where(Answer.item_id == "max_temp"))
+        prednisone = await session.scalar(select(Answer.value).where(Answer.item_id == "prednisone_mg"))
     assert decision is not None
     assert decision.level.value == "infection"
     assert decision.reasons == ["max_temp_infection", "fever_with_cough", "fever"]
     assert temperature == 38.6
+    assert prednisone == 10.0  # 2 × 4 mg methylprednisolone = 10 mg prednisone
     assert escalation is not None
     assert escalation.level.value == "infection"
 

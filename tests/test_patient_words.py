@@ -121,7 +121,7 @@ async def test_it_records_a_voice_message_and_offers_the_report(study: Study) ->
     (message,) = await study.messages()
     assert (message.kind, message.text, message.red_flags) == (MessageKind.VOICE, None, [])
     await bot.tap(PATIENT, "我现在不舒服")
-    assert bot.last_text(PATIENT).startswith("(1/3) 您有没有发烧")
+    assert bot.last_text(PATIENT).startswith("(1/3) 您现在发烧吗")
     assert await study.escalations() == []
 
 

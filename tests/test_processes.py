@@ -67,7 +67,9 @@ def test_it_runs_one_tick_from_the_command_line(
     result = CliRunner().invoke(cli, ["tick"])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip().startswith('{"onboarding": 0, "contacts": ')
-    assert [message.text.split(":")[0] for message in stub_in_thread.screen(321)] == ["💉 Today is an IL-2 day"]
+    assert [message.text.split(":")[0] for message in stub_in_thread.screen(321)] == [
+        "💉 Today is your IL-2 injection day"
+    ]
 
 
 def test_it_loses_nothing_when_a_dispatcher_is_killed(

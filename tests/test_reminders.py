@@ -88,7 +88,7 @@ async def test_it_sends_21_doses_and_24_checkins_over_two_years_across_daylight_
     patient = await consenting_patient(engine, protocol, clock, site="BER", language="en")
     await run_until(engine, jobs, clock, clock.now() + timedelta(days=800))
     texts = Counter(text.split(":")[0].split("(")[0].strip() for text in stub.texts_to(CHAT))
-    assert texts["💉 Today is an IL-2 day"] == 21
+    assert texts["💉 Today is your IL-2 injection day"] == 21
     assert texts["📋 It is time for your monthly check-in"] == 24
     assert texts["📋 A gentle reminder"] == 48  # two nudges for each unanswered check-in
     async with session_factory(engine)() as session:
@@ -154,7 +154,7 @@ async def test_it_snoozes_a_dose_three_times_at_most_and_records_the_answer(
     await bot.tap(CHAT, "I agree")
     await bot.tap(CHAT, "09:00")
     await jobs.tick()  # 2 March 09:00 Shanghai: the first dose reminder
-    assert "Today is an IL-2 day" in bot.last_text(CHAT)
+    assert "Today is your IL-2 injection day" in bot.last_text(CHAT)
     for _ in range(3):
         await bot.tap(CHAT, "Remind me later")
         clock.advance(timedelta(minutes=60))

@@ -101,8 +101,11 @@ async def test_it_triages_a_checkin_submitted_one_minute_after_its_window_closed
     for _ in range(3):  # doctor visit, infection diagnosed, antimicrobials
         await bot.tap(PATIENT, "没有")
     await bot.tap(PATIENT, "有")  # hospitalized
+    await bot.tap(PATIENT, "生了新的病")  # why
+    await bot.tap(PATIENT, "没有，现在不在医院")
     await bot.tap(PATIENT, "没有")  # positive test
-    await bot.send(PATIENT, "10")
+    await bot.tap(PATIENT, "泼尼松")
+    await bot.send(PATIENT, "2")
     await bot.tap(PATIENT, "都没有")  # immunosuppressants
     await bot.tap(PATIENT, "都没有")  # IL-2 reactions
     async with session_factory(study.engine)() as session:
@@ -171,7 +174,7 @@ async def test_it_realerts_on_a_new_report_after_an_acknowledgement(study: Study
     await bot.send(PATIENT, "/report")
     await bot.tap(PATIENT, "有")
     await bot.send(PATIENT, "40.5")
-    await bot.tap(PATIENT, "糊涂")
+    await bot.tap(PATIENT, "神志不清")
     await bot.tap(PATIENT, "完成")
     await bot.tap(PATIENT, "没有")
     await bot.tap(PATIENT, "提交")
@@ -207,7 +210,7 @@ async def test_it_tells_the_acknowledger_of_a_new_infection_report_without_resta
     await bot.tap(CLINICIAN_A, "Acknowledge")
     await bot.send(PATIENT, "/report")
     await bot.tap(PATIENT, "没有")
-    await bot.tap(PATIENT, "带状疱疹")
+    await bot.tap(PATIENT, "缠腰龙")
     await bot.tap(PATIENT, "完成")
     await bot.tap(PATIENT, "没有")
     await bot.tap(PATIENT, "提交")

@@ -84,3 +84,23 @@ def test_it_speaks_chinese_to_chinese_patients() -> None:
     assert _("Yes") == "有"
     assert re.fullmatch(r"2026年12月24日 星期四", long_date(date(2026, 12, 24), "zh_CN"))
     assert gettext_for("en")("I agree") == "I agree"
+
+
+def test_it_gives_each_option_meaning_its_own_msgid() -> None:
+    """One msgid, one meaning: "Something else" as a symptom must not also label "another medicine" (its
+    Chinese, 其他不舒服, would then name a drug "other discomfort"). Only yes/no/not sure/none mean the same
+    wherever they are offered."""
+    from bot.forms import CLINICAL_LABELS, FORMS
+
+    same_everywhere = {"yes", "no", "not_sure", "not_measured"}
+    meanings: dict[str, set[object]] = {}
+    for items in FORMS.values():
+        for item in items:
+            for code in (*item.choices(), *item.options) if not item.suggestions else ():
+                meaning = code if code in same_everywhere or (code == "none" and not item.labels) else (item.id, code)
+                if code == "none" and item.id in ("symptoms", "il2_reaction"):
+                    meaning = "none of these"
+                meanings.setdefault(item.label(code), set()).add(meaning)
+    shared = {msgid: found for msgid, found in meanings.items() if len(found) > 1}
+    assert shared == {}
+    assert not set(meanings) & set(CLINICAL_LABELS.values()), "clinicians' terms have their own msgids"

@@ -48,6 +48,18 @@ def decide(
         ({"symptoms": ["chest_pain"]}, "urgent", "symptom_chest_pain"),
         ({"symptoms": ["confusion"]}, "urgent", "symptom_confusion"),
         ({"hospitalized": "yes"}, "urgent", "hospitalized"),
+        ({"hospitalized": "yes", "hospital_reason": "illness"}, "urgent", "hospitalized"),
+        ({"hospitalized": "yes", "hospital_reason": "other"}, "urgent", "hospitalized"),
+        ({"hospitalized": "yes", "hospital_reason": "planned_treatment", "in_hospital_now": "yes"}, "none", None),
+        ({"fever": "yes", "symptoms": ["headache_stiff_neck"]}, "urgent", "fever_with_headache_stiff_neck"),
+        (
+            {"fever": "yes", "max_temp": 38.0, "symptoms": ["headache_stiff_neck"]},
+            "urgent",
+            "fever_with_headache_stiff_neck",
+        ),
+        ({"symptoms": ["headache_stiff_neck"]}, "review", "symptom_headache_stiff_neck"),
+        ({"fever": "yes", "max_temp": 37.6, "symptoms": ["chills"]}, "infection", "fever_with_chills"),
+        ({"symptoms": ["chills"]}, "review", "symptom_chills"),
         ({"fever": "yes", "max_temp": 38.0}, "infection", "max_temp_infection"),
         ({"fever": "yes", "max_temp": 37.6, "symptoms": ["urinary"]}, "infection", "fever_with_urinary"),
         ({"symptoms": ["shingles"]}, "infection", "symptom_shingles"),
@@ -91,7 +103,10 @@ answers = st.fixed_dictionaries(
         "infection_diagnosed": st.sampled_from(["yes", "no", "not_sure"]),
         "antimicrobials": st.sampled_from(["yes", "no", "not_sure"]),
         "hospitalized": st.sampled_from(["yes", "no"]),
+        "hospital_reason": st.sampled_from(["illness", "planned_treatment", "other"]),
+        "in_hospital_now": st.sampled_from(["yes", "no"]),
         "positive_test": st.sampled_from(["yes", "no", "not_sure"]),
+        "steroid": st.sampled_from(["prednisone", "methylprednisolone", "other", "none"]),
         "il2_reaction": st.sampled_from([["none"], ["fever_after_dose"], ["flu_like", "injection_site"]]),
     },
 )
@@ -122,6 +137,99 @@ def test_it_never_lowers_the_level_when_a_symptom_is_added(
     more = {**given_answers, "symptoms": sorted({*given_answers.get("symptoms", []), extra})}
     after = triage(Answers.model_validate(more), group=Group.CONTROL, rules=protocol.triage, hours_since_il2_dose=None)
     assert after.level.rank >= before.level.rank
+
+
+@given(given_answers=answers)
+def test_it_never_raises_the_level_for_a_planned_treatment_stay(
+    protocol: StudyProtocol, given_answers: dict[str, Any]
+) -> None:
+    at_home = {**given_answers, "hospitalized": "no"}
+    at_home.pop("hospital_reason", None)
+    at_home.pop("in_hospital_now", None)
+    planned = {**at_home, "hospitalized": "yes", "hospital_reason": "planned_treatment", "in_hospital_now": "yes"}
+    home = triage(
+        Answers.model_validate(at_home), group=Group.CONTROL, rules=protocol.triage, hours_since_il2_dose=None
+    )
+    stay = triage(
+        Answers.model_validate(planned), group=Group.CONTROL, rules=protocol.triage, hours_since_il2_dose=None
+    )
+    assert stay == home
+
+
+@given(given_answers=answers)
+def test_it_makes_a_stay_for_an_illness_or_no_reason_urgent(
+    protocol: StudyProtocol, given_answers: dict[str, Any]
+) -> None:
+    for reason in ("illness", "other", None):
+        stay = {**given_answers, "hospitalized": "yes", "hospital_reason": reason}
+        result = triage(
+            Answers.model_validate(stay), group=Group.CONTROL, rules=protocol.triage, hours_since_il2_dose=None
+        )
+        assert result.level is TriageLevel.URGENT
+        assert "hospitalized" in result.reasons
+
+
+@given(given_answers=answers)
+def test_it_makes_fever_with_headache_and_stiff_neck_urgent(
+    protocol: StudyProtocol, given_answers: dict[str, Any]
+) -> None:
+    symptoms = sorted({*given_answers.get("symptoms", []), "headache_stiff_neck"})
+    feverish = {**given_answers, "fever": "yes", "symptoms": symptoms}
+    result = triage(
+        Answers.model_validate(feverish), group=Group.CONTROL, rules=protocol.triage, hours_since_il2_dose=None
+    )
+    assert result.level is TriageLevel.URGENT
+
+
+# Vignettes: whole answer sets as a patient gives them.
+PLANNED_INFUSION = {  # admitted for a cyclophosphamide infusion, well, on prednisone 10 mg
+    **QUIET,
+    "hospitalized": "yes",
+    "hospital_reason": "planned_treatment",
+    "in_hospital_now": "no",
+    "steroid": "prednisone",
+    "steroid_amount": "2 tablets",
+    "prednisone_mg": 10.0,
+    "immunosuppressants": ["cyclophosphamide", "hydroxychloroquine"],
+}
+ON_TMP_SMX = {  # takes TMP-SMX every day against PJP (recorded at enrollment): not "antibiotics for a new illness"
+    **QUIET,
+    "antimicrobials": "no",
+    "steroid": "methylprednisolone",
+    "steroid_amount": "3 tablets",
+    "prednisone_mg": 15.0,
+    "immunosuppressants": ["mycophenolate"],
+}
+MENINGITIS_SIGNS = {
+    **QUIET,
+    "fever": "yes",
+    "max_temp": "not_measured",
+    "fever_days": 2,
+    "symptoms": ["headache_stiff_neck"],
+}
+
+
+@pytest.mark.parametrize(
+    ("vignette", "level"),
+    [(PLANNED_INFUSION, "none"), (ON_TMP_SMX, "none"), (MENINGITIS_SIGNS, "urgent")],
+    ids=["a planned infusion stay is not urgent", "TMP-SMX prophylaxis is not an infection", "fever with a stiff neck"],
+)
+def test_it_decides_the_vignettes(protocol: StudyProtocol, vignette: dict[str, Any], level: str) -> None:
+    assert decide(protocol, **vignette)[0] == level
+
+
+def test_it_triages_the_new_items_from_the_command_line(cli_env: str, tmp_path: Path) -> None:
+    lines = [
+        {"id": "planned", "group": "control", "answers": PLANNED_INFUSION, "hours_since_il2_dose": None},
+        {"id": "neck", "group": "il2", "answers": MENINGITIS_SIGNS, "hours_since_il2_dose": None},
+    ]
+    (tmp_path / "in.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    result = CliRunner().invoke(app, ["triage", "in.jsonl"])
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {"id": "planned", "level": "none", "reasons": []},
+        {"id": "neck", "level": "urgent", "reasons": ["fever_with_headache_stiff_neck", "fever"]},
+    ]
 
 
 @pytest.mark.parametrize(

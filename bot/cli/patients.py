@@ -1,4 +1,4 @@
-"""`followup patients`: enroll, import, list, show, withdraw, shift-doses."""
+"""`followup patients`: enroll, import, list, show, withdraw, shift-doses, add-cycles, preventive."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ from bot.services.enrollment import (
 )
 from bot.services.follow_up import withdraw_patient
 from bot.services.invites import deep_link
-from bot.services.schedule import shift_doses
-from models import ContactKind, ContactStatus
+from bot.services.preventive import PREVENTIVE_MEDICINES, set_preventive_medicines
+from bot.services.schedule import add_cycles, shift_doses
+from models import LANGUAGES, ContactKind, ContactStatus
 
 app = typer.Typer(
     help="Enroll and manage patients (pseudonymous: study ID only).",
@@ -44,8 +45,12 @@ def enroll(
     il2_start: Annotated[
         str | None, typer.Option(help="First IL-2 dose YYYY-MM-DD (il2 group; default: baseline)")
     ] = None,
-    language: Annotated[str, typer.Option(help="zh_CN or en")] = "zh_CN",
+    language: Annotated[str, typer.Option(help=" or ".join(LANGUAGES))] = LANGUAGES[0],
     reminder_time: Annotated[str | None, typer.Option(help="HH:MM in the site's time zone (default 09:00)")] = None,
+    preventive: Annotated[
+        str | None,
+        typer.Option(help=f"Regular preventive medicines, comma-separated: {', '.join(PREVENTIVE_MEDICINES)}"),
+    ] = None,
     qr: Annotated[Path | None, typer.Option(help="Also write the deep link as a QR code PNG here")] = None,
 ) -> None:
     """Enroll one patient, write their whole follow-up plan and print the one-time deep link."""
@@ -58,6 +63,7 @@ def enroll(
             il2_start=il2_start,
             language=language,
             reminder_time=reminder_time,
+            preventive=preventive,
         )
     except ValidationError as error:
         fail(request_error(error))
@@ -150,6 +156,7 @@ def show(study_id: Annotated[str, typer.Argument(help="Study ID")]) -> None:
             ("IL-2 start", patient.il2_start.isoformat() if patient.il2_start else "-"),
             ("language", patient.language.value),
             ("reminder time", f"{patient.reminder_time:%H:%M} {patient.timezone}"),
+            ("preventive medicines", ", ".join(patient.preventive_medicines) or "none"),
             ("telegram", "linked" if patient.telegram_chat_id else "not linked"),
             (
                 "consented",
@@ -204,3 +211,45 @@ def shift(
 
     moved = run_with_session(use_case)
     typer.echo(f"{moved} future doses of {study_id} moved by {days:+d} days")
+
+
+@app.command("add-cycles")
+def add_cycles_command(
+    study_id: Annotated[str, typer.Argument(help="Study ID")],
+    cycles: Annotated[int, typer.Option(help="How many more IL-2 cycles to plan (1-20)")],
+) -> None:
+    """Plan more IL-2 cycles after the last planned one (the regimen is at least 3 cycles)."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> list[str]:
+        patient = await get_patient(session, study_id=study_id)
+        rows = await add_cycles(
+            session, patient=patient, cycles=cycles, protocol=rt.protocol, actor=rt.actor, now=rt.clock.now()
+        )
+        cycles_added = f"cycles {rows[0].cycle}-{rows[-1].cycle}"
+        return [f"{len(rows)} doses added to {study_id}, {cycles_added}, from {rows[0].planned_date}"]
+
+    for line in run_with_session(use_case):
+        typer.echo(line)
+
+
+@app.command("preventive")
+def preventive_command(
+    study_id: Annotated[str, typer.Argument(help="Study ID")],
+    medicines: Annotated[
+        str,
+        typer.Option(
+            help=f"The regular preventive medicines now, comma-separated: {', '.join(PREVENTIVE_MEDICINES)}, or none"
+        ),
+    ],
+    reason: Annotated[str, typer.Option(help="Why it changed (kept in the audit trail)")],
+) -> None:
+    """Record a change of the patient's regular preventive medicines (not asked in the monthly check-in)."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> list[str]:
+        patient = await get_patient(session, study_id=study_id)
+        return await set_preventive_medicines(
+            session, patient=patient, medicines=medicines, reason=reason, actor=rt.actor, now=rt.clock.now()
+        )
+
+    codes = run_with_session(use_case)
+    typer.echo(f"{study_id}: preventive medicines now {', '.join(codes) or 'none'}")

@@ -71,6 +71,7 @@ class Dispatcher:
     worker: str = field(default_factory=worker_name)
     rng: random.Random = field(default_factory=random.Random)
     urgent_waiting: asyncio.Event = field(default_factory=asyncio.Event)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def batch_size(self) -> int:
         return self.batch if self.batch is not None else max(1, math.ceil(self.limiter.per_second))
@@ -144,10 +145,10 @@ class Dispatcher:
 
     async def serve(self, *, interval: float) -> None:
         """The resident loop of `followup run`: drain, then wait `interval` seconds or until this process
-        commits an URGENT row, whichever comes first. Runs until cancelled."""
+        commits an URGENT row, whichever comes first. Runs until `stop` (or cancelled)."""
         listen_for_urgent(self.urgent_waiting)
         try:
-            while True:
+            while not self.stopping.is_set():
                 try:
                     await self.drain()
                 except Exception as error:
@@ -156,6 +157,11 @@ class Dispatcher:
                     await asyncio.wait_for(self.urgent_waiting.wait(), interval)
         finally:
             stop_listening(self.urgent_waiting)
+
+    def stop(self) -> None:
+        """Let `serve` end after the batch in hand (a cancelled database call would be logged by the driver)."""
+        self.stopping.set()
+        self.urgent_waiting.set()
 
     async def _claim(self, limit: int, lane: Lane | None = None) -> list[OutboxMessage]:
         async with self.sessions() as session:

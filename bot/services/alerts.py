@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.forms import ITEMS, LABELS, answer_label
+from bot.forms import CLINICAL_LABELS, ITEMS, answer_label, labelled
 from bot.i18n import N_, Gettext, gettext_for, local_datetime
 from bot.protocol import StudyProtocol
 from models import Escalation, Patient, PatientMessage, Site, StaffRole, TriageLevel
@@ -40,10 +40,18 @@ def reason_label(code: str, protocol: StudyProtocol, _: Gettext) -> str:
     if code == "max_temp_infection":
         return _("temperature {value} °C or higher").format(value=rules.infection_temperature_c)
     if code.startswith("symptom_"):
-        return _(LABELS[code.removeprefix("symptom_")])
+        return _(CLINICAL_LABELS[code.removeprefix("symptom_")])
     if code.startswith("fever_with_"):
-        return _("fever with {symptom}").format(symptom=_(LABELS[code.removeprefix("fever_with_")]))
+        return _("fever with {symptom}").format(symptom=_(CLINICAL_LABELS[code.removeprefix("fever_with_")]))
     return _(REASONS[code]) if code in REASONS else code
+
+
+def reasons_line(codes: list[str], protocol: StudyProtocol, _: Gettext) -> str:
+    """The reasons, each once: "fever" is left out when a temperature reason or "fever with ..." says more."""
+    said_more = any(code.startswith(("max_temp_", "fever_with_")) for code in codes)
+    shown = [code for code in dict.fromkeys(codes) if not (code == "fever" and said_more)]
+    # TRANSLATORS: separates the reasons of an alert
+    return _("; ").join(dict.fromkeys(reason_label(code, protocol, _) for code in shown))
 
 
 def alert_text(
@@ -62,7 +70,7 @@ def alert_text(
     minutes = int((now - escalation.raised_at).total_seconds() // 60)
     title = _(LEVEL_TITLES[escalation.level])
     group = _(GROUP_NAMES[patient.group.value])
-    reasons = "; ".join(reason_label(code, protocol, _) for code in escalation.reasons)
+    reasons = reasons_line(list(escalation.reasons), protocol, _)
     shown = [(ITEMS[item], value) for item, value in answers.items() if item in ITEMS]
     lines = [f"{title} · {patient.study_id} · {site.code} · {group}"]
     if escalation.acknowledged_at is not None:
@@ -71,8 +79,14 @@ def alert_text(
     if message is not None:
         lines.append(_("The patient wrote: “{text}”").format(text=message.text or "-"))
     if shown:
-        lines += [_("Answers:"), *[f"• {_(item.title)}: {answer_label(item, value, _)}" for item, value in shown]]
-    lines.append(_("Reported {minutes} min ago.").format(minutes=minutes))
+        lines += [
+            _("Answers:"),
+            *["• " + labelled(_(item.title), answer_label(item, value, _, staff=True), _) for item, value in shown],
+        ]
+    if minutes < 1:
+        lines.append(_("Reported just now."))
+    else:
+        lines.append(_("Reported {minutes} min ago.").format(minutes=minutes))
     if patient.group.value == "il2":
         lines.append(
             _("Last confirmed IL-2 dose: {when}.").format(when=local_datetime(last_dose, site.timezone, language))

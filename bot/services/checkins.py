@@ -7,14 +7,27 @@ double tap) return None: the caller ignores them, so nothing is answered twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.forms import FORMS, ITEMS, TYPED_KINDS, Invalid, Item, Kind, parse_typed, visible_items
+from bot.forms import (
+    DECIDED_BY,
+    FORM_ITEMS,
+    FORMS,
+    TYPED_KINDS,
+    Invalid,
+    Item,
+    Kind,
+    derived,
+    parse_typed,
+    visible_items,
+)
 from bot.i18n import N_
+from bot.plan import local_instant
 from bot.protocol import StudyProtocol
 from bot.services.audit import record_event
 from bot.services.errors import DomainError
@@ -27,6 +40,7 @@ from models import (
     ContactKind,
     ContactStatus,
     FormKind,
+    Group,
     Patient,
     QuestionnaireResponse,
     ResponseStatus,
@@ -46,6 +60,7 @@ class AskItem:
     problem: str | None = None  # why the last typed answer was refused (a msgid with {minimum}/{maximum})
     recorded: tuple[Item, Any] | None = None  # the answer this step just stored, to confirm it to the patient
     message_id: int | None = None  # the message showing the questionnaire so far (see remember_message)
+    same_as_last: bool = False  # "Same as last month" can copy this item from the last submitted check-in
 
 
 @dataclass(frozen=True)
@@ -89,22 +104,27 @@ async def in_progress(session: AsyncSession, *, patient: Patient) -> Questionnai
     )
 
 
-def _view(patient: Patient, response: QuestionnaireResponse, answers: dict[str, Any]) -> AskItem | Summary:
+async def _view(
+    session: AsyncSession, patient: Patient, response: QuestionnaireResponse, answers: dict[str, Any]
+) -> AskItem | Summary:
     """What to show for the response's current item (or the summary), from answers already loaded."""
     items = visible_items(response.form, answers, patient.group)
     if response.current_item is None:
         shown = [(item, answers[item.id]) for item in items if item.id in answers]
         return Summary(response.id, response.form, shown, response.message_id)
-    item = ITEMS[response.current_item]
+    item = FORM_ITEMS[response.form][response.current_item]
     number = next((index for index, shown in enumerate(items, start=1) if shown.id == item.id), 1)
     selected = tuple(answers.get(item.id) or ()) if item.kind is Kind.MULTI else ()
-    return AskItem(response.id, item, number, len(items), selected, message_id=response.message_id)
+    repeatable = bool(await last_answers(session, patient=patient, item_ids=item.same_as_last))
+    return AskItem(
+        response.id, item, number, len(items), selected, message_id=response.message_id, same_as_last=repeatable
+    )
 
 
 async def current_step(
     session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse
 ) -> AskItem | Summary:
-    return _view(patient, response, _values(await _answer_rows(session, response.id)))
+    return await _view(session, patient, response, _values(await _answer_rows(session, response.id)))
 
 
 async def open_checkin(session: AsyncSession, *, patient: Patient, now: datetime) -> ScheduledContact | None:
@@ -160,7 +180,7 @@ async def start(session: AsyncSession, *, patient: Patient, form: FormKind, now:
     )
     session.add(response)
     await session.commit()
-    return _view(patient, response, {})
+    return await _view(session, patient, response, {})
 
 
 async def _response(session: AsyncSession, *, patient: Patient, response_id: int) -> QuestionnaireResponse | None:
@@ -214,7 +234,7 @@ async def _advance(
 ) -> AskItem | Summary:
     """Record the current item as answered, move to the next unanswered one (or, when editing, back to the
     summary) and commit (with the alarm, see `alarm_on_answer`)."""
-    answered = ITEMS[response.current_item] if response.current_item else None
+    answered = FORM_ITEMS[response.form][response.current_item] if response.current_item else None
     answers = _values(rows)
     items = visible_items(response.form, answers, patient.group)
     if response.editing:
@@ -226,7 +246,7 @@ async def _advance(
     response.current_item = following
     response.editing = response.editing and following is not None
     await _commit_answer(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
-    step = _view(patient, response, answers)
+    step = await _view(session, patient, response, answers)
     if isinstance(step, AskItem) and answered is not None:
         return replace(step, recorded=(answered, answers.get(answered.id)))
     return step
@@ -246,13 +266,15 @@ async def choose(
     response = await _response(session, patient=patient, response_id=response_id)
     if response is None or response.current_item != item_id:
         return None
-    item = ITEMS[item_id]
+    item = FORM_ITEMS[response.form][item_id]
     rows = await _answer_rows(session, response.id)
+    if code == "same" and item.same_as_last:
+        return await _same_as_last(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
     if item.kind is Kind.MULTI:
         selected = list(rows[item_id].value or []) if item_id in rows else []
         if code == "done":
             if not selected:
-                shown = _view(patient, response, _values(rows))
+                shown = await _view(session, patient, response, _values(rows))
                 assert isinstance(shown, AskItem)
                 return replace(shown, problem=N_("Please tap at least one answer, or “None of these”."))
             return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
@@ -266,13 +288,18 @@ async def choose(
         )
         _store(session, rows, response, item, sorted(selected, key=item.options.index), now)
         await _commit_answer(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
-        return _view(patient, response, _values(rows))
+        return await _view(session, patient, response, _values(rows))
     if code == "skip" and item.optional:
         _store(session, rows, response, item, None, now)
         return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
     if code not in item.choices():
         return None
-    _store(session, rows, response, item, float(code) if item.kind is Kind.NUMBER else code, now)
+    value: Any = code
+    if item.kind is Kind.NUMBER:
+        value = float(code)
+    elif item.kind is Kind.DOSE:
+        value = f"{float(code):g} tablets"
+    _store(session, rows, response, item, value, now)
     return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
 
 
@@ -283,9 +310,9 @@ async def type_answer(
     response = await in_progress(session, patient=patient)
     if response is None or response.current_item is None:
         return None
-    item = ITEMS[response.current_item]
+    item = FORM_ITEMS[response.form][response.current_item]
     rows = await _answer_rows(session, response.id)
-    shown = _view(patient, response, _values(rows))
+    shown = await _view(session, patient, response, _values(rows))
     assert isinstance(shown, AskItem)
     if item.kind not in TYPED_KINDS:
         return replace(shown, problem=N_("Please tap one of the buttons."))
@@ -307,7 +334,7 @@ async def back(session: AsyncSession, *, patient: Patient, response_id: int) -> 
     response.current_item = ids[max(position - 1, 0)]
     response.editing = False
     await session.commit()
-    return _view(patient, response, answers)
+    return await _view(session, patient, response, answers)
 
 
 async def edit(session: AsyncSession, *, patient: Patient, response_id: int, item_id: str) -> AskItem | None:
@@ -323,19 +350,46 @@ async def edit(session: AsyncSession, *, patient: Patient, response_id: int, ite
     response.current_item = item_id
     response.editing = True
     await session.commit()
-    step = _view(patient, response, answers)
+    step = await _view(session, patient, response, answers)
     assert isinstance(step, AskItem)
     return step
 
 
-async def hours_since_confirmed_dose(session: AsyncSession, *, patient: Patient, now: datetime) -> float | None:
-    taken = await session.scalar(
-        select(ScheduledContact.answered_at)
-        .where(ScheduledContact.patient_id == patient.id, ScheduledContact.status == ContactStatus.TAKEN)
-        .order_by(ScheduledContact.answered_at.desc())
+REPORT_RECALL = timedelta(days=3)  # /report asks about now "or the last few days"
+
+
+async def recall_start(
+    session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse, now: datetime
+) -> datetime:
+    """The start of the period the answers cover: the last submitted check-in (or the baseline) for a check-in,
+    the last few days for /report."""
+    if response.form is FormKind.REPORT:
+        return now - REPORT_RECALL
+    last = await session.scalar(
+        select(func.max(QuestionnaireResponse.submitted_at)).where(
+            QuestionnaireResponse.patient_id == patient.id,
+            QuestionnaireResponse.form == FormKind.CHECKIN,
+            QuestionnaireResponse.status == ResponseStatus.SUBMITTED,
+            QuestionnaireResponse.id != response.id,
+        )
+    )
+    return last if last is not None else local_instant(patient.baseline_date, time(0), ZoneInfo(patient.timezone))
+
+
+async def confirmed_dose_between(session: AsyncSession, *, patient: Patient, start: datetime, end: datetime) -> bool:
+    """The dose log has a dose the patient confirmed (Taken) planned in start..end."""
+    found = await session.scalar(
+        select(ScheduledContact.id)
+        .where(
+            ScheduledContact.patient_id == patient.id,
+            ScheduledContact.kind == ContactKind.DOSE,
+            ScheduledContact.status == ContactStatus.TAKEN,
+            ScheduledContact.due_at >= start,
+            ScheduledContact.due_at <= end,
+        )
         .limit(1)
     )
-    return None if taken is None else (now - taken).total_seconds() / 3600
+    return found is not None
 
 
 async def submit(
@@ -368,10 +422,13 @@ async def _finish(
     shown = {item.id for item in visible_items(response.form, answers, patient.group)}
     await session.execute(delete(Answer).where(Answer.response_id == response.id, Answer.item_id.not_in(shown)))
     kept = {key: value for key, value in answers.items() if key in shown and value is not None}
-    missing = [item for item in shown if item not in answers and not ITEMS[item].optional]
+    missing = [item for item in shown if item not in answers and not FORM_ITEMS[response.form][item].optional]
     if missing and not partial:
         raise DomainError(f"unanswered items: {', '.join(sorted(missing))}")
-    result = await _triage(session, patient=patient, answers=kept, protocol=protocol, now=now)
+    for item_id, value in derived(kept).items():  # stored with the answers they come from
+        session.add(Answer(response_id=response.id, item_id=item_id, value=value, answered_at=now))
+        kept[item_id] = value
+    result = await _triage(session, patient=patient, response=response, answers=kept, protocol=protocol, now=now)
     response.status, response.submitted_at, response.late, response.partial = (
         ResponseStatus.SUBMITTED,
         now,
@@ -405,7 +462,7 @@ async def _finish(
             "partial": partial,
         },
     )
-    trigger = Trigger(result.level, result.reasons, response_id=response.id)
+    trigger = Trigger(result.level, result.reasons, response_id=response.id, in_hospital=_in_hospital(kept))
     if await raise_alarm(session, patient=patient, trigger=trigger, protocol=protocol, now=now) is not None:
         await send_thanks_after_alarm(session, patient=patient, protocol=protocol, source=trigger.source, now=now)
     await session.commit()
@@ -413,13 +470,25 @@ async def _finish(
 
 
 async def _triage(
-    session: AsyncSession, *, patient: Patient, answers: dict[str, Any], protocol: StudyProtocol, now: datetime
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    response: QuestionnaireResponse,
+    answers: dict[str, Any],
+    protocol: StudyProtocol,
+    now: datetime,
 ) -> TriageResult:
+    """Triage with the dose log: a reported fever may follow a dose confirmed in the period the answers cover."""
+    dose_in_recall = False
+    if patient.group is Group.IL2 and answers.get("fever") == "yes":
+        start = await recall_start(session, patient=patient, response=response, now=now)
+        dose_in_recall = await confirmed_dose_between(session, patient=patient, start=start, end=now)
     return triage(
         Answers.model_validate(answers),
         group=patient.group,
         rules=protocol.triage,
-        hours_since_il2_dose=await hours_since_confirmed_dose(session, patient=patient, now=now),
+        hours_since_il2_dose=None,
+        il2_dose_in_recall=dose_in_recall,
     )
 
 
@@ -436,10 +505,69 @@ async def alarm_on_answer(
     the advice and open the escalation in the same transaction as the answer (once per response)."""
     shown = {item.id for item in visible_items(response.form, answers, patient.group)}
     kept = {key: value for key, value in answers.items() if key in shown and value is not None}
-    result = await _triage(session, patient=patient, answers=kept, protocol=protocol, now=now)
+    for item_id, follow_ups in DECIDED_BY.items():  # "in hospital": not an alarm until we know why
+        if any(follow_up in shown and follow_up not in answers for follow_up in follow_ups):
+            kept.pop(item_id, None)
+    result = await _triage(session, patient=patient, response=response, answers=kept, protocol=protocol, now=now)
     if result.level is TriageLevel.URGENT:
-        trigger = Trigger(result.level, result.reasons, response_id=response.id)
+        trigger = Trigger(result.level, result.reasons, response_id=response.id, in_hospital=_in_hospital(kept))
         await raise_alarm(session, patient=patient, trigger=trigger, protocol=protocol, now=now)
+
+
+def _in_hospital(answers: dict[str, Any]) -> bool:
+    """The patient is in hospital now: the advice says to tell the ward's doctors, not to go to an emergency room."""
+    return answers.get("in_hospital_now") == "yes"
+
+
+async def _same_as_last(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    response: QuestionnaireResponse,
+    rows: dict[str, Answer],
+    protocol: StudyProtocol,
+    now: datetime,
+) -> AskItem | Summary | None:
+    """One tap: the current item's answers (the steroid and its amount, or the medicines) copied from the
+    patient's last submitted check-in. None (a stale tap) when there is nothing to copy."""
+    item = FORM_ITEMS[response.form][response.current_item or ""]
+    earlier = await last_answers(session, patient=patient, item_ids=item.same_as_last)
+    if item.id not in earlier:
+        return None
+    for item_id in item.same_as_last:
+        if item_id in earlier:
+            _store(session, rows, response, FORM_ITEMS[response.form][item_id], earlier[item_id], now)
+    if response.editing:
+        return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
+    answers = _values(rows)
+    ids = [shown.id for shown in visible_items(response.form, answers, patient.group)]
+    position = ids.index(item.id)
+    response.current_item = next((item_id for item_id in ids[position + 1 :] if item_id not in answers), None)
+    await _commit_answer(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
+    step = await _view(session, patient, response, answers)
+    return replace(step, recorded=(item, answers[item.id])) if isinstance(step, AskItem) else step
+
+
+async def last_answers(session: AsyncSession, *, patient: Patient, item_ids: tuple[str, ...]) -> dict[str, Any]:
+    """The answers to `item_ids` in the patient's last submitted check-in that has the first of them."""
+    if not item_ids:
+        return {}
+    latest = await session.scalar(
+        select(QuestionnaireResponse.id)
+        .join(Answer, Answer.response_id == QuestionnaireResponse.id)
+        .where(
+            QuestionnaireResponse.patient_id == patient.id,
+            QuestionnaireResponse.form == FormKind.CHECKIN,
+            QuestionnaireResponse.status == ResponseStatus.SUBMITTED,
+            Answer.item_id == item_ids[0],
+        )
+        .order_by(QuestionnaireResponse.submitted_at.desc(), QuestionnaireResponse.id.desc())
+        .limit(1)
+    )
+    if latest is None:
+        return {}
+    rows = await _answer_rows(session, latest)
+    return {item_id: rows[item_id].value for item_id in item_ids if item_id in rows}
 
 
 async def submit_unfinished(session: AsyncSession, *, protocol: StudyProtocol, now: datetime) -> int:
@@ -462,7 +590,7 @@ async def submit_unfinished(session: AsyncSession, *, protocol: StudyProtocol, n
         answers = _values(await _answer_rows(session, response.id))
         shown = {item.id for item in visible_items(response.form, answers, patient.group)}
         kept = {key: value for key, value in answers.items() if key in shown and value is not None}
-        result = await _triage(session, patient=patient, answers=kept, protocol=protocol, now=now)
+        result = await _triage(session, patient=patient, response=response, answers=kept, protocol=protocol, now=now)
         if result.level in ESCALATING:
             await _finish(session, patient=patient, response=response, protocol=protocol, now=now, partial=True)
             submitted += 1

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.forms import FORMS, ITEMS, LABELS, Kind
+from bot.forms import EXPORTED, ITEMS, Kind
 from bot.i18n import gettext_for
 from bot.services.infection_form import CHOICES as INFECTION_CHOICES
-from models import FormKind
+from bot.services.preventive import PREVENTIVE_LABELS
 
 ZH = gettext_for("zh_CN")
 LEVELS = {
@@ -58,15 +58,15 @@ def column_prefix(item_id: str) -> str:
 
 def _item_columns() -> list[Column]:
     columns: list[Column] = []
-    for item in FORMS[FormKind.CHECKIN]:
+    for item in EXPORTED:
         en, zh = item.title, ZH(item.title)
         if item.kind is Kind.MULTI:
             columns += [
                 Column(
                     f"{column_prefix(item.id)}_{code}",
                     "integer",
-                    f"{en}: {LABELS[code]}",
-                    f"{zh}：{ZH(LABELS[code])}",
+                    f"{en}: {item.label(code)}",
+                    f"{zh}：{ZH(item.label(code))}",
                     FLAG,
                 )
                 for code in item.options
@@ -75,6 +75,9 @@ def _item_columns() -> list[Column]:
             columns.append(Column(item.id, "string", en, zh, YES_NO))
         elif item.kind is Kind.YES_NO_UNSURE:
             columns.append(Column(item.id, "string", en, zh, YES_NO_UNSURE))
+        elif item.kind is Kind.CHOICE:
+            codes = {code: (item.label(code), ZH(item.label(code))) for code in item.options}
+            columns.append(Column(item.id, "string", en, zh, codes))
         elif item.kind is Kind.TEMPERATURE:
             columns.append(Column(item.id, "number", f"{en} (°C)", f"{zh}（°C）"))
             columns.append(Column(f"{item.id}_not_measured", "integer", "Temperature not measured", "未测体温", FLAG))
@@ -107,6 +110,13 @@ DATASETS: dict[str, list[Column]] = {
         Column("unreachable", "boolean", "Cannot be reached in Telegram", "无法通过Telegram联系"),
         Column("ended_at", "datetime", "Follow-up ended (UTC)", "随访结束时间（UTC）"),
         Column("end_reason", "string", "Why follow-up ended", "随访结束原因"),
+        Column(
+            "preventive_medicines",
+            "string",
+            "Regular preventive medicines (;-separated)",
+            "长期预防用药（以;分隔）",
+            dict(PREVENTIVE_LABELS),
+        ),
     ],
     "checkins": [
         STUDY_ID,

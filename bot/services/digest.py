@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import enqueue
+from bot.forms import labelled
 from bot.i18n import Gettext, gettext_for
 from bot.plan import local_instant
 from bot.protocol import StudyProtocol
-from bot.services.alerts import reason_label
+from bot.services.alerts import reasons_line
 from bot.services.escalation import recipients_of_site
 from bot.services.patient_messages import describe, received_between
 from bot.services.sites import linked_clinicians
@@ -113,7 +114,7 @@ async def send_digests(session: AsyncSession, *, protocol: StudyProtocol, now: d
             if reviews:
                 lines.append(_("To review (no alert was raised):"))
                 lines += [
-                    f"• {study_id}: " + "; ".join(reason_label(code, protocol, _) for code in reasons)
+                    "• " + labelled(study_id, reasons_line(list(reasons), protocol, _), _)
                     for study_id, reasons in reviews
                 ]
             if missed:

@@ -18,8 +18,10 @@ from bot.protocol import StudyProtocol
 from bot.services.audit import record_event, snapshot
 from bot.services.errors import DomainError, NotFound
 from bot.services.invites import issue_code
+from bot.services.preventive import parse_preventive
 from bot.services.sites import get_site
 from models import (
+    LANGUAGES,
     ContactStatus,
     Group,
     InvitePurpose,
@@ -31,7 +33,7 @@ from models import (
 )
 
 STUDY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
-CSV_COLUMNS = ("study_id", "site", "group", "enrolled_on", "il2_start", "language", "reminder_time")
+CSV_COLUMNS = ("study_id", "site", "group", "enrolled_on", "il2_start", "language", "reminder_time", "preventive")
 
 
 class EnrollmentRequest(BaseModel):
@@ -44,8 +46,14 @@ class EnrollmentRequest(BaseModel):
     group: Group
     enrolled_on: date | None = None
     il2_start: date | None = None
-    language: Language = Language.ZH_CN
+    language: Language = Language(LANGUAGES[0])
     reminder_time: time | None = None
+    preventive: list[str] = Field(default_factory=list)  # regular preventive medicines (bot.services.preventive)
+
+    @field_validator("preventive", mode="before")
+    @classmethod
+    def _medicines(cls, value: object) -> object:
+        return parse_preventive(value) if isinstance(value, str | list | None) else value
 
     @field_validator("enrolled_on", "il2_start", "reminder_time", mode="before")
     @classmethod
@@ -138,6 +146,7 @@ async def _enroll_one(
         timezone=site.timezone,
         language=request.language,
         reminder_time=request.reminder_time or protocol.checkin_plan.default_reminder_time,
+        preventive_medicines=request.preventive,
         created_at=now,
     )
     session.add(patient)

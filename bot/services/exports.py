@@ -12,13 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.forms import FORMS, Kind
+from bot.forms import EXPORTED, Kind
 from bot.services.codebook import DATASETS
 from models import (
     Answer,
     ContactKind,
     Escalation,
-    FormKind,
     Infection,
     Patient,
     QuestionnaireResponse,
@@ -89,11 +88,18 @@ def _patients(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             Patient.unreachable,
             instant(Patient.ended_at),
             Patient.end_reason,
+            Patient.preventive_medicines,
         )
         .join(Site, Patient.site_id == Site.id)
         .order_by(Patient.study_id)
     )
-    return _site_filter(query, site_code), _as_is
+    return _site_filter(query, site_code), _with_medicines_joined
+
+
+def _with_medicines_joined(record: Row) -> Row:
+    """The last column (preventive medicines, a list) as "tmp_smx;entecavir"."""
+    *head, medicines = record
+    return (*head, _joined(medicines or []))
 
 
 def _answers(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
@@ -247,7 +253,7 @@ def _wide(rows: list[Any], decoded: Decoded) -> Row:
     answers = {item: decoded(text) for *_head, item, text in rows if item is not None}
     wide = [study_id, site, group, response_id, form, month, submitted_at, bool(late), bool(partial), level]
     wide.append(";".join(decoded(reasons) or []))
-    for item in FORMS[FormKind.CHECKIN]:
+    for item in EXPORTED:
         value = answers.get(item.id)
         if item.kind is Kind.MULTI:
             wide += [None if value is None else int(option in value) for option in item.options]

@@ -26,7 +26,9 @@ async def mark_unreachable(session: AsyncSession, *, patient: Patient, why: str,
         site_id=patient.site_id,
         key=f"unreachable:{patient.id}:{now.isoformat()}",
         now=now,
-        text=f"{patient.study_id} cannot be reached in Telegram (blocked the bot or left Telegram).",
+        text=lambda _: _("{study_id} cannot be reached in Telegram (blocked the bot or left Telegram).").format(
+            study_id=patient.study_id
+        ),
     )
 
 
@@ -42,7 +44,7 @@ async def mark_reachable(session: AsyncSession, *, patient: Patient, now: dateti
         site_id=patient.site_id,
         key=f"reachable:{patient.id}:{now.isoformat()}",
         now=now,
-        text=f"{patient.study_id} can be reached in Telegram again.",
+        text=lambda _: _("{study_id} can be reached in Telegram again.").format(study_id=patient.study_id),
     )
 
 

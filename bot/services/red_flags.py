@@ -8,34 +8,25 @@ A pure function, so the rules can be tested on their own (tests/test_red_flags.p
 - a temperature at or above the urgent threshold matches when it is written as one: a number with a unit
   ("40度", "39度8", "39.8°", "39.5℃", "39,6 °C", "40 degrees", "104F", "103 °F") or right after a word for
   fever ("发烧40", "体温39.6", "fever of 40"). Fahrenheit is converted; full-width digits are read as digits.
-  A number without either ("2 tablets", "120", a date) is not a temperature.
+  A number without either ("2 tablets", "120", a date) is not a temperature. Chinese numerals count too
+  ("发烧三十九度八"). The numbers are read by bot.numbers, as the questionnaire reads them.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
+from bot.numbers import NUMBER, UNIT, celsius, normalise, temperature_unit, with_digits
 from bot.protocol import RedFlags
 
-_NUMBER = r"(?<![\d.,])(\d{2,3}(?:[.,]\d{1,2})?)"
-_WITH_UNIT = re.compile(
-    _NUMBER
-    + r"\s*(?:(度)(\d)?(?!\d)|°\s*([cf])?|degrees?(?:\s*([cf])(?![a-z])|\s*(celsius|fahrenheit))?|([cf])(?![a-z]))",
-)
+_WITH_UNIT = re.compile(NUMBER + UNIT)
 _AFTER_FEVER_WORD = re.compile(
     r"(?:发烧|发热|高烧|烧到|体温|fever|temperature|temp)\s*(?:of|is|was|到|了|是|有)?\s*[:：]?\s*"
-    + _NUMBER
+    + NUMBER
     + r"(?![\d°度])"
 )
 _PLAUSIBLE_C = (34.0, 45.0)
-_FAHRENHEIT_WITHOUT_LETTER = (93.0, 113.0)  # "104度" / "104°" / "104 degrees": read as °F, as the form does
-
-
-def normalise(text: str) -> str:
-    """Full-width digits and letters to ASCII, ℃/℉ to °C/°F, curly apostrophes straight, lower case."""
-    return unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'").replace("`", "'").lower()
 
 
 @lru_cache(maxsize=64)
@@ -44,32 +35,22 @@ def _english_pattern(term: str) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9'])" + r"\s+".join(words) + r"(?![a-z0-9])")
 
 
-def _celsius(number: str, fraction: str | None, unit: str) -> float | None:
-    value = float(number.replace(",", "."))
-    if fraction:  # 39度8 = 39.8
-        value += int(fraction) / 10
-    fahrenheit = unit in ("f", "fahrenheit") or (
-        unit in ("", "度") and _FAHRENHEIT_WITHOUT_LETTER[0] <= value <= _FAHRENHEIT_WITHOUT_LETTER[1]
-    )
-    if fahrenheit:
-        value = (value - 32) * 5 / 9
-    value = round(value, 1)
+def _plausible(value: float) -> float | None:
     return value if _PLAUSIBLE_C[0] <= value <= _PLAUSIBLE_C[1] else None
 
 
 def temperatures(text: str) -> list[float]:
     """Every temperature (°C, one decimal) written in the text, in the order written."""
-    cleaned = normalise(text)
+    cleaned = with_digits(text)
     found: list[tuple[int, float]] = []
     for match in _WITH_UNIT.finditer(cleaned):
-        number, du, fraction, degree_letter, degrees_letter, degrees_word, letter = match.groups()
-        unit = degree_letter or degrees_letter or degrees_word or letter or du or ""
-        value = _celsius(number, fraction, unit)
+        fraction, unit = temperature_unit(match.groups()[1:])
+        value = _plausible(celsius(match.group(1), fraction, unit))
         if value is not None:
             found.append((match.start(), value))
     taken = {start for start, _value in found}
     for match in _AFTER_FEVER_WORD.finditer(cleaned):
-        value = _celsius(match.group(1), None, "")
+        value = _plausible(celsius(match.group(1), None, ""))
         if value is not None and match.start(1) not in taken:
             found.append((match.start(1), value))
     return [value for _start, value in sorted(found)]

@@ -24,7 +24,10 @@ from models import ContactKind, ContactStatus, Escalation, Lane, Patient, Patien
 PAUSE_RECHECK = timedelta(minutes=30)
 CHECKIN_OPEN = N_("📋 It is time for your monthly check-in (month {month} of {months}). It takes about two minutes.")
 CHECKIN_NUDGE = N_("📋 A gentle reminder: your monthly check-in is still waiting. You can answer until {date}.")
-DOSE_REMINDER = N_("💉 Today is an IL-2 day: {dose} (cycle {cycle}, dose {number} of {total}). Did you take it?")
+DOSE_REMINDER = N_(
+    "💉 Today is your IL-2 injection day: cycle {cycle}, injection {number} of {total}, dose {amount}. "
+    "Have you had today's injection?"
+)
 DOSE_AGAIN = N_("💉 Reminder: did you take today's IL-2 dose?")
 
 
@@ -174,7 +177,7 @@ async def _dose(
     regimen = protocol.dose_regimen
     if contact.status is ContactStatus.PLANNED:
         text = _(DOSE_REMINDER).format(
-            dose=regimen.text.for_language(language),
+            amount=regimen.amount.for_language(language),
             cycle=contact.cycle,
             number=contact.dose_number,
             total=len(regimen.dose_days),

@@ -34,6 +34,7 @@ class Trigger:
     reasons: tuple[str, ...]
     response_id: int | None = None  # a check-in or /report
     patient_message_id: int | None = None  # a message the patient sent outside a question
+    in_hospital: bool = False  # the patient said they are in hospital now (in_hospital_now = yes)
 
     @property
     def source(self) -> str:
@@ -53,13 +54,21 @@ def emergency_line(_: Gettext, *, site: Site, protocol: StudyProtocol) -> str:
     return _("In an emergency call {emergency}.").format(emergency=emergency)
 
 
-def urgent_advice_text(_: Gettext, *, site: Site, protocol: StudyProtocol) -> str:
+def urgent_advice_text(_: Gettext, *, site: Site, protocol: StudyProtocol, in_hospital: bool = False) -> str:
+    """The emergency advice; a patient in hospital now is told to tell the ward's doctors instead."""
+    if in_hospital:
+        first = _(
+            "What you told us may need urgent care. Please tell the doctors or nurses on your ward now. "
+            "Do not wait for a reply here."
+        )
+    else:
+        first = _(
+            "What you told us may need urgent care. Please call {emergency} or go to the nearest emergency "
+            "department now. Do not wait for a reply here."
+        ).format(emergency=protocol.safety.emergency_number)
     return "⚠️ " + "\n".join(
         [
-            _(
-                "What you told us may need urgent care. Please call {emergency} or go to the nearest emergency "
-                "department now. Do not wait for a reply here."
-            ).format(emergency=protocol.safety.emergency_number),
+            first,
             emergency_line(_, site=site, protocol=protocol),
             _("Your study team has been told."),
         ]
@@ -67,7 +76,13 @@ def urgent_advice_text(_: Gettext, *, site: Site, protocol: StudyProtocol) -> st
 
 
 async def send_urgent_advice(
-    session: AsyncSession, *, patient: Patient, protocol: StudyProtocol, source: str, now: datetime
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    protocol: StudyProtocol,
+    source: str,
+    now: datetime,
+    in_hospital: bool = False,
 ) -> bool:
     """Queue the emergency advice for this report (once). False if the patient has no chat to send it to."""
     if patient.telegram_chat_id is None:
@@ -81,7 +96,7 @@ async def send_urgent_advice(
         patient_id=patient.id,
         lane=Lane.URGENT,
         now=now,
-        payload={"text": urgent_advice_text(_, site=site, protocol=protocol)},
+        payload={"text": urgent_advice_text(_, site=site, protocol=protocol, in_hospital=in_hospital)},
     )
     return True
 
@@ -116,5 +131,12 @@ async def raise_alarm(
 ) -> Escalation | None:
     """Advice first (urgent), then the escalation (urgent or infection). Lower levels do nothing here."""
     if trigger.level is TriageLevel.URGENT:
-        await send_urgent_advice(session, patient=patient, protocol=protocol, source=trigger.source, now=now)
+        await send_urgent_advice(
+            session,
+            patient=patient,
+            protocol=protocol,
+            source=trigger.source,
+            now=now,
+            in_hospital=trigger.in_hospital,
+        )
     return await escalate(session, patient=patient, trigger=trigger, protocol=protocol, now=now)

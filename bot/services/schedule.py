@@ -1,14 +1,16 @@
-"""Changes to a written plan: moving future doses, a new reminder time. Rows are updated, never rewritten."""
+"""Changes to a written plan: moving future doses, a new reminder time, more IL-2 cycles. Rows are updated or
+added, never rewritten."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.plan import contact_window
+from bot.plan import contact_window, dose_contacts, monthly_anniversary
 from bot.protocol import StudyProtocol
 from bot.services.audit import record_event
 from bot.services.errors import DomainError
@@ -103,3 +105,78 @@ async def change_reminder_time(
     )
     await session.commit()
     return len(rows)
+
+
+MAX_ADDED_CYCLES = 20
+
+
+async def add_cycles(
+    session: AsyncSession, *, patient: Patient, cycles: int, protocol: StudyProtocol, actor: str, now: datetime
+) -> list[ScheduledContact]:
+    """Plan `cycles` more IL-2 cycles after the last planned one (the regimen is "at least 3 cycles").
+
+    They follow the regimen's rhythm: the first starts one cycle length after the last planned cycle's start,
+    or tomorrow (the patient's day) when that has passed. Doses after the end of follow-up are left out.
+    Returns the new dose rows."""
+    if patient.group is not Group.IL2 or patient.il2_start is None:
+        raise DomainError(f"{patient.study_id} is in the control group and has no doses")
+    _refuse_if_ended(patient)
+    if not 1 <= cycles <= MAX_ADDED_CYCLES:
+        raise DomainError(f"cycles: give a number from 1 to {MAX_ADDED_CYCLES}")
+    regimen = protocol.dose_regimen
+    last = await session.scalar(
+        select(ScheduledContact)
+        .where(ScheduledContact.patient_id == patient.id, ScheduledContact.kind == ContactKind.DOSE)
+        .order_by(ScheduledContact.cycle.desc(), ScheduledContact.dose_number)
+        .limit(1)
+    )
+    last_cycle = last.cycle if last is not None and last.cycle is not None else 0
+    last_start = (
+        last.planned_date - timedelta(days=regimen.dose_days[(last.dose_number or 1) - 1])
+        if last is not None
+        else patient.il2_start - timedelta(days=regimen.cycle_days)
+    )
+    zone = ZoneInfo(patient.timezone)
+    start = max(last_start + timedelta(days=regimen.cycle_days), now.astimezone(zone).date() + timedelta(days=1))
+    end = monthly_anniversary(patient.baseline_date, protocol.follow_up_end.after_months)
+    planned = dose_contacts(
+        il2_start=start,
+        first_day=start,
+        last_day=end,
+        reminder_time=patient.reminder_time,
+        zone=zone,
+        regimen=regimen.model_copy(update={"cycles": cycles}),
+    )
+    if not planned:
+        raise DomainError(f"cycles: a cycle starting {start} would begin after the end of follow-up ({end})")
+    rows = [
+        ScheduledContact(
+            patient_id=patient.id,
+            kind=ContactKind.DOSE,
+            cycle=last_cycle + (contact.cycle or 0),
+            dose_number=contact.dose_number,
+            planned_date=contact.planned_date,
+            due_at=contact.due_at,
+            window_end=contact.window_end,
+            status=ContactStatus.PLANNED,
+            next_action_at=contact.due_at,
+            dedupe_key=replace(contact, cycle=last_cycle + (contact.cycle or 0)).dedupe_key(patient.id),
+        )
+        for contact in planned
+    ]
+    session.add_all(rows)
+    record_event(
+        session,
+        actor=actor,
+        action="patient.add_cycles",
+        entity=patient,
+        at=now,
+        before={"cycles": last_cycle},
+        after={
+            "cycles": last_cycle + max(contact.cycle or 0 for contact in planned),
+            "first_dose": rows[0].planned_date.isoformat(),
+            "doses_added": len(rows),
+        },
+    )
+    await session.commit()
+    return rows

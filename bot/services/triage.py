@@ -22,6 +22,7 @@ YesNo = Literal["yes", "no"]
 YesNoNotSure = Literal["yes", "no", "not_sure"]
 DRUGS = (
     "mycophenolate",
+    "mycophenolate_sodium",
     "cyclophosphamide",
     "tacrolimus",
     "cyclosporine",
@@ -30,10 +31,15 @@ DRUGS = (
     "leflunomide",
     "hydroxychloroquine",
     "belimumab",
+    "telitacicept",
     "rituximab",
+    "sirolimus",
+    "tripterygium",
     "other",
     "none",
 )
+HOSPITAL_REASONS = ("illness", "planned_treatment", "other")
+STEROIDS = ("prednisone", "methylprednisolone", "other", "none")
 IL2_REACTIONS = ("injection_site", "fever_after_dose", "flu_like", "none")
 
 
@@ -61,8 +67,12 @@ class Answers(BaseModel):
     infection_diagnosed: YesNoNotSure | None = None
     antimicrobials: YesNoNotSure | None = None
     hospitalized: YesNo | None = None
+    hospital_reason: Literal["illness", "planned_treatment", "other"] | None = None
+    in_hospital_now: YesNo | None = None
     positive_test: YesNoNotSure | None = None
     organism: str | None = Field(default=None, max_length=200)
+    steroid: Literal["prednisone", "methylprednisolone", "other", "none"] | None = None
+    steroid_amount: str | None = Field(default=None, max_length=40)
     prednisone_mg: float | None = Field(default=None, ge=0, le=200)
     immunosuppressants: list[str] | None = None
     il2_reaction: list[str] | None = None
@@ -96,8 +106,18 @@ class TriageResult:
     reasons: tuple[str, ...]
 
 
-def triage(answers: Answers, *, group: Group, rules: Triage, hours_since_il2_dose: float | None) -> TriageResult:
-    """Decide the level of one set of answers. Pure: same answers and rules, same result."""
+def triage(
+    answers: Answers,
+    *,
+    group: Group,
+    rules: Triage,
+    hours_since_il2_dose: float | None,
+    il2_dose_in_recall: bool = False,
+) -> TriageResult:
+    """Decide the level of one set of answers. Pure: same answers and rules, same result.
+
+    `il2_dose_in_recall`: the dose log has a confirmed dose in the period the answers cover (a fever reported
+    for that period may have followed it); `hours_since_il2_dose` is for a fever known to be now."""
     symptoms = set(answers.symptoms or ())
     fever = answers.fever == "yes"
     temperature = answers.max_temp if isinstance(answers.max_temp, float) else None
@@ -114,7 +134,15 @@ def triage(answers: Answers, *, group: Group, rules: Triage, hours_since_il2_dos
     )
     for symptom in rules.urgent_symptoms:
         fire(TriageLevel.URGENT, f"symptom_{symptom}", symptom in symptoms)
-    fire(TriageLevel.URGENT, "hospitalized", answers.hospitalized == "yes")
+    high_enough = temperature is not None and temperature >= rules.infection_temperature_c
+    for symptom in rules.urgent_symptoms_with_fever:
+        fire(TriageLevel.URGENT, f"fever_with_{symptom}", (fever or high_enough) and symptom in symptoms)
+    # a planned treatment stay (an infusion, a biopsy) is no alarm by itself; a missing reason counts as an illness
+    fire(
+        TriageLevel.URGENT,
+        "hospitalized",
+        answers.hospitalized == "yes" and answers.hospital_reason != "planned_treatment",
+    )
 
     fire(
         TriageLevel.INFECTION,
@@ -130,13 +158,16 @@ def triage(answers: Answers, *, group: Group, rules: Triage, hours_since_il2_dos
 
     fire(TriageLevel.REVIEW, "fever", fever)
     for symptom in rules.review_symptoms:
-        fire(TriageLevel.REVIEW, f"symptom_{symptom}", not fever and symptom in symptoms)
+        explained = symptom in rules.urgent_symptoms_with_fever and (fever or high_enough)
+        fire(TriageLevel.REVIEW, f"symptom_{symptom}", not fever and not explained and symptom in symptoms)
     for item in ("infection_diagnosed", "antimicrobials"):
         fire(TriageLevel.REVIEW, f"{item}_not_sure", getattr(answers, item) == "not_sure")
 
     level = next((level for level in reversed(TriageLevel) if fired[level]), TriageLevel.NONE)
     reasons = [reason for level_ in reversed(TriageLevel) for reason in fired[level_]]
-    if group is Group.IL2 and _possible_il2_reaction(answers, fever, rules, hours_since_il2_dose):
+    if group is Group.IL2 and (
+        _possible_il2_reaction(answers, fever, rules, hours_since_il2_dose) or (fever and il2_dose_in_recall)
+    ):
         reasons.append("possible_il2_reaction")
     return TriageResult(level=level, reasons=tuple(reasons))
 

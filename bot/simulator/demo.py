@@ -139,7 +139,8 @@ class Demo:
 
     def monthly_answers(self, person: Person) -> dict[str, str | list[str]]:
         answers: dict[str, str | list[str]] = {
-            "prednisone_mg": self.rng.choice(["5", "7.5", "10", "15"]),
+            "steroid": "prednisone",
+            "steroid_amount": self.rng.choice(["1", "1.5", "2", "3"]),
             "immunosuppressants": ["hydroxychloroquine", "mycophenolate"],
         }
         if self.rng.random() < 0.1:

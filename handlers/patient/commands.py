@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 from telegram import Message, Update
 
 from bot.app import BotContext
-from bot.i18n import N_, clock, short_date
+from bot.forms import labelled
+from bot.i18n import N_, clock, gettext_for, language_name, languages, languages_line, short_date
 from bot.plan import parse_clock_time
 from bot.services import onboarding
 from bot.services.doses import recent_doses, upcoming_doses
@@ -31,6 +32,9 @@ DOSE_STATUS = {
     ContactStatus.MISSED: N_("not confirmed"),
     ContactStatus.PAUSED: N_("no reminder: your study team was looking at your report"),
 }
+
+
+CHOOSE_LANGUAGE = N_("Choose your language")
 
 
 async def doses(update: Update, context: BotContext) -> None:
@@ -59,10 +63,17 @@ async def doses(update: Update, context: BotContext) -> None:
                 for row in ahead
             ]
         else:
-            lines.append(_("No more doses are planned."))
+            lines.append(
+                _(
+                    "No more IL-2 injections are planned for now. Your study doctor decides whether you have more. "
+                    "Keep taking your other medicines as your doctor told you."
+                )
+            )
         if behind:
             lines.append(_("Recent doses:"))
-            lines += [f"• {short_date(row.planned_date, language)}: {_(DOSE_STATUS[row.status])}" for row in behind]
+            lines += [
+                "• " + labelled(short_date(row.planned_date, language), _(DOSE_STATUS[row.status]), _) for row in behind
+            ]
         await message.reply_text("\n".join(lines))
 
 
@@ -85,8 +96,9 @@ async def language(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    rows = [[button("中文", "lang|zh_CN"), button("English", "lang|en")]]
-    await message.reply_text("请选择语言 / Choose your language", reply_markup=keyboard(rows))
+    rows = [[button(language_name(code), f"lang|{code}") for code in languages()]]
+    ask = " / ".join(dict.fromkeys(gettext_for(code)(CHOOSE_LANGUAGE) for code in languages()))
+    await message.reply_text(ask, reply_markup=keyboard(rows))
 
 
 async def on_language(update: Update, context: BotContext) -> None:
@@ -95,7 +107,7 @@ async def on_language(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     chosen = query.data.removeprefix("lang|")
-    if chosen not in (Language.ZH_CN.value, Language.EN.value):
+    if chosen not in languages():
         return
     async with context.deps.session() as session:
         patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
@@ -130,7 +142,7 @@ async def help_command(update: Update, context: BotContext) -> None:
         _("/report – tell us you feel unwell now"),
         _("/doses – your IL-2 doses"),
         _("/time – change your reminder time"),
-        _("/language – 中文 / English"),
+        _("/language – choose your language: {languages}").format(languages=languages_line()),
         _("/stop – stop taking part"),
     ]
     await message.reply_text("\n".join(lines))
@@ -174,7 +186,9 @@ async def on_stop(update: Update, context: BotContext) -> None:
             site_id=patient.site_id,
             key=f"withdrawn:{patient.id}",
             now=deps.clock.now(),
-            text=f"{patient.study_id} stopped taking part through the bot (/stop).",
+            text=lambda _: _("{study_id} stopped taking part through the bot (/stop).").format(
+                study_id=patient.study_id
+            ),
         )
         await withdraw_patient(
             session,

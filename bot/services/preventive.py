@@ -1,0 +1,66 @@
+"""Regular preventive medicines (PJP, hepatitis B, tuberculosis prophylaxis): a patient attribute recorded at
+enrollment and when it changes, never asked monthly, so a patient on TMP-SMX does not raise an infection alert
+every month. The monthly question asks about antimicrobials *for a new illness* instead."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.audit import record_event
+from bot.services.errors import DomainError
+from models import Patient
+
+NONE = "none"
+PREVENTIVE_LABELS = {  # for the codebook (staff): clinical terms
+    "tmp_smx": ("trimethoprim-sulfamethoxazole (PJP prophylaxis)", "复方磺胺甲噁唑（预防肺孢子菌肺炎）"),
+    "entecavir": ("entecavir (HBV prophylaxis)", "恩替卡韦（预防乙肝再激活）"),
+    "tenofovir": ("tenofovir (HBV prophylaxis)", "替诺福韦（预防乙肝再激活）"),
+    "isoniazid": ("isoniazid (latent TB)", "异烟肼（潜伏结核预防）"),
+    "antifungal": ("antifungal prophylaxis", "抗真菌预防用药"),
+    "antiviral": ("antiviral prophylaxis (e.g. valaciclovir)", "抗病毒预防用药（如伐昔洛韦）"),
+    "other": ("other preventive medicine", "其他预防用药"),
+}
+PREVENTIVE_MEDICINES = tuple(PREVENTIVE_LABELS)
+
+
+def parse_preventive(text: str | list[str] | None) -> list[str]:
+    """ "tmp_smx,entecavir" / "tmp_smx; isoniazid" / "none" / "" as codes in the list's order, or ValueError."""
+    if text is None:
+        return []
+    parts = text if isinstance(text, list) else text.replace(";", ",").replace(" ", ",").split(",")
+    codes = [part.strip().lower() for part in parts if part.strip()]
+    if codes == [NONE]:
+        return []
+    unknown = [code for code in codes if code not in PREVENTIVE_MEDICINES]
+    if unknown:
+        raise ValueError(f"unknown medicine(s) {', '.join(unknown)}; use {', '.join(PREVENTIVE_MEDICINES)} or none")
+    return sorted(set(codes), key=PREVENTIVE_MEDICINES.index)
+
+
+async def set_preventive_medicines(
+    session: AsyncSession, *, patient: Patient, medicines: str, reason: str, actor: str, now: datetime
+) -> list[str]:
+    """Record the patient's regular preventive medicines as they are now (audited, with the reason)."""
+    try:
+        codes = parse_preventive(medicines)
+    except ValueError as error:
+        raise DomainError(f"medicines: {error}") from None
+    if not reason.strip():
+        raise DomainError("reason: say why it changed")
+    before = list(patient.preventive_medicines)
+    if codes == before:
+        raise DomainError(f"{patient.study_id}: preventive medicines are already {', '.join(codes) or 'none'}")
+    patient.preventive_medicines = codes
+    record_event(
+        session,
+        actor=actor,
+        action="patient.preventive_medicines",
+        entity=patient,
+        at=now,
+        before={"preventive_medicines": before},
+        after={"preventive_medicines": codes, "reason": reason.strip()},
+    )
+    await session.commit()
+    return codes
