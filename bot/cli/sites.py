@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.links import bot_username, valid_until
 from bot.cli.runtime import Runtime, console, run_with_session
 from bot.services.invites import deep_link
+from bot.services.reinvites import reinvite_staff
 from bot.services.sites import add_site, add_staff, linked_clinicians, list_sites, list_staff, update_site
 from models import StaffRole
 
@@ -117,3 +118,18 @@ def staff_list(site: Annotated[str | None, typer.Option(help="Only this site")] 
         return table
 
     console.print(run_with_session(use_case))
+
+
+@staff_app.command("reinvite")
+def staff_reinvite(staff_id: Annotated[int, typer.Argument(help="Staff number (see `staff list`)")]) -> None:
+    """Print a new one-time invite link (earlier unused ones stop working)."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> str:
+        username = await bot_username(rt.settings)
+        staff, code = await reinvite_staff(
+            session, staff_id=staff_id, protocol=rt.protocol, actor=rt.actor, now=rt.clock.now()
+        )
+        until = await valid_until(session, code=code)
+        return f"new invite for staff #{staff.id} ({staff.name}), valid once, {until}:\n{deep_link(username, code)}"
+
+    typer.echo(run_with_session(use_case))
