@@ -77,7 +77,7 @@ def test_it_reinvites_a_patient_and_a_staff_member_from_the_cli(study: str) -> N
 
 def test_it_refuses_a_reinvite_for_nobody_or_an_ended_follow_up_and_writes_nothing(study: str) -> None:  # noqa: F811
     assert followup("patients", "enroll", "--site", "PKU", "--group", "il2", "--study-id", "S001")[0] == 0
-    assert followup("patients", "withdraw", "S001", "--reason", "moved away")[0] == 0
+    assert followup("patients", "withdraw", "S001", "--reason-code", "withdraw-consent")[0] == 0
     before = counts(study)
     assert followup("patients", "reinvite", "NOBODY") == (1, "", "error: no patient with study ID 'NOBODY'\n")
     assert followup("patients", "reinvite", "S001") == (1, "", "error: S001: follow-up has ended (withdrawn)\n")

@@ -8,6 +8,7 @@ import typer
 
 from bot.cli import infections, patients, sites
 from bot.cli import patient_links as patient_links  # registers its commands on patients.app
+from bot.cli import patient_status as patient_status  # registers its commands on patients.app
 from bot.cli.data import demo_command, export_command, report_command
 from bot.cli.doctor import doctor_command
 from bot.cli.ops import run_command, tick_command

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from bot.forms import FORMS, ITEMS, LABELS, Kind
 from bot.i18n import gettext_for
 from bot.services.infection_form import CHOICES as INFECTION_CHOICES
-from models import FormKind
+from models import FormKind, PatientStatus
 
 ZH = gettext_for("zh_CN")
 LEVELS = {
@@ -97,7 +97,7 @@ DATASETS: dict[str, list[Column]] = {
             "string",
             "Follow-up status",
             "随访状态",
-            _enum("enrolled", "active", "declined", "withdrawn", "infected", "completed"),
+            _enum(*(status.value for status in PatientStatus)),
         ),
         Column("baseline_date", "date", "Baseline (enrollment) date", "基线（入组）日期"),
         Column("il2_start", "date", "First IL-2 cycle start", "首个IL-2疗程开始日期"),
@@ -107,6 +107,7 @@ DATASETS: dict[str, list[Column]] = {
         Column("unreachable", "boolean", "Cannot be reached in Telegram", "无法通过Telegram联系"),
         Column("ended_at", "datetime", "Follow-up ended (UTC)", "随访结束时间（UTC）"),
         Column("end_reason", "string", "Why follow-up ended", "随访结束原因"),
+        Column("died_on", "date", "Date of death", "死亡日期"),
     ],
     "checkins": [
         STUDY_ID,

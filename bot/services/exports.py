@@ -89,6 +89,7 @@ def _patients(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             Patient.unreachable,
             instant(Patient.ended_at),
             Patient.end_reason,
+            Patient.died_on,
         )
         .join(Site, Patient.site_id == Site.id)
         .order_by(Patient.study_id)

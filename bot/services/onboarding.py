@@ -15,7 +15,7 @@ from bot.i18n import N_, clock, gettext_for
 from bot.protocol import StudyProtocol
 from bot.services import checkins
 from bot.services.audit import audited, record_event
-from bot.services.follow_up import ENDED_STATUSES, end_follow_up
+from bot.services.follow_up import NO_CONTACT_STATUSES, end_follow_up
 from bot.services.invites import find_code
 from bot.services.reachability import send_open_contacts_now
 from bot.services.schedule import change_reminder_time
@@ -84,7 +84,7 @@ async def redeem(
             return CodeProblem.USED
         if invite.expires_at <= now:
             return CodeProblem.EXPIRED
-        if patient.status in ENDED_STATUSES:
+        if patient.status in NO_CONTACT_STATUSES:
             return CodeProblem.ENDED
         if await patient_for_chat(session, chat_id=chat_id) is not None or await staff_for_user(
             session, user_id=chat_id

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.protocol import StudyProtocol
 from bot.services.audit import record_event
 from bot.services.errors import DomainError, NotFound
-from bot.services.follow_up import ENDED_STATUSES
+from bot.services.follow_up import NO_CONTACT_STATUSES
 from bot.services.invites import issue_code, void_open_codes
 from models import InvitePurpose, Patient, Staff
 
@@ -20,7 +20,7 @@ async def reinvite_patient(
     """A new one-time code for the patient (earlier unused ones stop working); returns the clear code.
 
     Redeemed from another Telegram account, it moves the patient there (`onboarding.redeem`)."""
-    if patient.status in ENDED_STATUSES:
+    if patient.status in NO_CONTACT_STATUSES:
         raise DomainError(f"{patient.study_id}: follow-up has ended ({patient.status.value})")
     await void_open_codes(session, now=now, patient_id=patient.id)
     code = issue_code(

@@ -51,6 +51,8 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
             ends.append(onset)
         if patient.status is PatientStatus.WITHDRAWN and patient.ended_at is not None:
             ends.append(patient.ended_at.astimezone(ZoneInfo(patient.timezone)).date())
+        if patient.died_on is not None:
+            ends.append(patient.died_on)
         end = max(min(ends), patient.baseline_date)
         days = (end - patient.baseline_date).days
         records.append(

@@ -1,0 +1,39 @@
+"""study operations: clinic-only, died and lost statuses, the date of death
+
+Revision ID: 0005
+Revises: 0003
+Create Date: 2026-11-26 07:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision = '0005'
+down_revision = '0003'
+branch_labels = None
+depends_on = None
+
+
+PATIENT_STATUSES = ('enrolled', 'active', 'declined', 'withdrawn', 'infected', 'completed')
+
+
+def _patient_statuses(allowed: tuple[str, ...]) -> None:
+    """The CHECK constraint on patients.status."""
+    with op.batch_alter_table('patients', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_patients_patientstatus'), type_='check')
+        batch_op.create_check_constraint('patientstatus', sa.column('status').in_(allowed))
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('patients', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('died_on', sa.Date(), nullable=True))
+    _patient_statuses(PATIENT_STATUSES + ('clinic_only', 'died', 'lost'))
+
+
+def downgrade() -> None:
+    _patient_statuses(PATIENT_STATUSES)
+    with op.batch_alter_table('patients', schema=None) as batch_op:
+        batch_op.drop_column('died_on')
