@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum
@@ -72,3 +72,6 @@ class Infection(Base):
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime]
     notes: Mapped[str | None] = mapped_column(Text)
+    corrected: Mapped[bool] = mapped_column(default=False, server_default=false())  # amended, with a reason
+    voided_at: Mapped[datetime | None]  # entered in error: kept, but no longer counted
+    void_reason: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,4 @@
-"""study operations: clinic-only, died and lost statuses, the date of death
+"""study operations: clinic-only, died and lost statuses, the date of death, corrections
 
 Revision ID: 0005
 Revises: 0003
@@ -31,9 +31,21 @@ def upgrade() -> None:
     with op.batch_alter_table('patients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('died_on', sa.Date(), nullable=True))
     _patient_statuses(PATIENT_STATUSES + ('clinic_only', 'died', 'lost'))
+    with op.batch_alter_table('answers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('corrected', sa.Boolean(), server_default=sa.false(), nullable=False))
+    with op.batch_alter_table('infections', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('corrected', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('voided_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('void_reason', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('infections', schema=None) as batch_op:
+        batch_op.drop_column('void_reason')
+        batch_op.drop_column('voided_at')
+        batch_op.drop_column('corrected')
+    with op.batch_alter_table('answers', schema=None) as batch_op:
+        batch_op.drop_column('corrected')
     _patient_statuses(PATIENT_STATUSES)
     with op.batch_alter_table('patients', schema=None) as batch_op:
         batch_op.drop_column('died_on')

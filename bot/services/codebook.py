@@ -36,6 +36,9 @@ def _enum(*values: str) -> dict[str, tuple[str, str]]:
 
 
 STUDY_ID = Column("study_id", "string", "Study ID (pseudonymous)", "研究编号（匿名）")
+CORRECTED = Column(
+    "corrected", "boolean", "Changed after entry, with a reason (see audit)", "录入后经更正（理由见audit）"
+)
 SITE = Column("site", "string", "Site code", "中心代码")
 GROUP = Column(
     "group",
@@ -159,6 +162,7 @@ DATASETS: dict[str, list[Column]] = {
         ),
         Column("value", "string", "Answer (codes ; separated, numbers as typed)", "回答（代码以;分隔）"),
         Column("answered_at", "datetime", "Answered (UTC)", "回答时间（UTC）"),
+        CORRECTED,
     ],
     "doses": [
         STUDY_ID,
@@ -204,6 +208,7 @@ DATASETS: dict[str, list[Column]] = {
         Column("resolution_reason", "string", "Reason given for 'not an infection'", "“不是感染”的原因"),
     ],
     "infections": [
+        Column("infection_id", "integer", "Infection number (for corrections)", "感染记录编号（用于更正）"),
         STUDY_ID,
         SITE,
         GROUP,
@@ -228,8 +233,27 @@ DATASETS: dict[str, list[Column]] = {
             "发现途径",
             {"bot": ("bot alert", "机器人警报"), "clinic": ("clinic visit", "门诊随访")},
         ),
-        Column("first_infection", "boolean", "Patient's first confirmed infection", "患者首次确诊感染"),
+        Column(
+            "first_infection",
+            "boolean",
+            "Patient's first confirmed infection (earliest onset; void ones not counted)",
+            "患者首次确诊感染（按起病日期最早；作废记录不计）",
+        ),
         Column("recorded_at", "datetime", "Recorded (UTC)", "记录时间（UTC）"),
+        CORRECTED,
+        Column("voided_at", "datetime", "Voided as entered in error (UTC)", "因录入错误作废的时间（UTC）"),
+        Column("void_reason", "string", "Why it was voided", "作废原因"),
+    ],
+    "audit": [
+        Column("occurred_at", "datetime", "When (UTC)", "时间（UTC）"),
+        Column("actor", "string", "Who (cli:user, patient:ID, staff:N, system)", "操作者"),
+        Column("action", "string", "What was done", "操作"),
+        Column("record", "string", "Which record (table)", "记录类型（表）"),
+        Column("record_id", "string", "Record number", "记录编号"),
+        Column("study_id", "string", "Study ID, for a patient record", "研究编号（患者记录）"),
+        Column("before", "string", "Values before (JSON)", "修改前的值（JSON）"),
+        Column("after", "string", "Values after (JSON)", "修改后的值（JSON）"),
+        Column("reason", "string", "Reason given", "理由"),
     ],
 }
 

@@ -33,7 +33,7 @@ class StudyData:
 async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: date) -> StudyData:
     first_onset = (
         select(Infection.patient_id, func.min(Infection.onset_date).label("onset"))
-        .where(Infection.onset_date <= cutoff)
+        .where(Infection.onset_date <= cutoff, Infection.voided_at.is_(None))
         .group_by(Infection.patient_id)
         .subquery()
     )
@@ -79,7 +79,7 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
             Infection.treatment,
         )
         .join(Patient, Infection.patient_id == Patient.id)
-        .where(Infection.onset_date <= cutoff, Patient.status != PatientStatus.DECLINED)
+        .where(Infection.onset_date <= cutoff, Infection.voided_at.is_(None), Patient.status != PatientStatus.DECLINED)
     )
     infection_rows = [
         {
