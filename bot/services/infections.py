@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import enqueue
@@ -59,6 +59,10 @@ def details_or_error(**values: object) -> InfectionDetails:
         raise DomainError(f"{field}: {first['msg']}") from None
 
 
+def first_infection_reason(onset: date) -> str:
+    return f"first confirmed infection (onset {onset})"
+
+
 async def record_infection(
     session: AsyncSession,
     *,
@@ -75,7 +79,10 @@ async def record_infection(
         raise DomainError(f"onset: {details.onset_date} is in the future")
     if details.onset_date < patient.baseline_date:
         raise DomainError(f"onset: {details.onset_date} is before the patient's baseline {patient.baseline_date}")
-    first = await session.scalar(select(Infection.id).where(Infection.patient_id == patient.id).limit(1)) is None
+    earliest = await session.scalar(
+        select(func.min(Infection.onset_date)).where(Infection.patient_id == patient.id, Infection.voided_at.is_(None))
+    )
+    first = earliest is None
     if escalation is None:
         escalation = await session.scalar(
             select(Escalation).where(Escalation.patient_id == patient.id, Escalation.status.in_(UNRESOLVED))
@@ -96,12 +103,16 @@ async def record_infection(
             escalation.status = EscalationStatus.CONFIRMED
             escalation.resolved_at = now
             escalation.next_step_at = None
+    if earliest is not None and details.onset_date < earliest and patient.status is PatientStatus.INFECTED:
+        # entered after another with a later onset: the first infection, and the end of follow-up, move earlier
+        with audited(session, entity=patient, actor=actor, action="patient.first_infection_moved", at=now):
+            patient.end_reason = first_infection_reason(details.onset_date)
     if first and patient.status not in ENDED_STATUSES:
         await end_follow_up(
             session,
             patient=patient,
             status=PatientStatus.INFECTED,
-            reason=f"first confirmed infection (onset {details.onset_date})",
+            reason=first_infection_reason(details.onset_date),
             actor=actor,
             now=now,
         )
