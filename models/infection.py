@@ -65,6 +65,7 @@ class Infection(Base):
     pathogen: Mapped[Pathogen] = mapped_column(str_enum(Pathogen, 12))
     organism: Mapped[str | None] = mapped_column(String(200))
     ctcae_grade: Mapped[int]
+    ctcae_version: Mapped[str] = mapped_column(String(8), default="5.0", server_default="5.0")  # the grading used
     treatment: Mapped[Treatment] = mapped_column(str_enum(Treatment))
     hospitalized: Mapped[bool]
     outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome))

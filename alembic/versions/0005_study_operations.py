@@ -1,4 +1,4 @@
-"""study operations: clinic-only, died and lost statuses, the date of death, corrections
+"""study operations: clinic-only, died and lost statuses, the date of death, corrections, the CTCAE version
 
 Revision ID: 0005
 Revises: 0003
@@ -37,10 +37,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('corrected', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('voided_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('void_reason', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('ctcae_version', sa.String(length=8), server_default='5.0', nullable=False))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('infections', schema=None) as batch_op:
+        batch_op.drop_column('ctcae_version')
         batch_op.drop_column('void_reason')
         batch_op.drop_column('voided_at')
         batch_op.drop_column('corrected')

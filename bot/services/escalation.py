@@ -172,6 +172,14 @@ async def recipients(session: AsyncSession, *, escalation: Escalation, roles: Se
     return list((await session.scalars(query.order_by(Staff.id))).all())
 
 
+async def study_admins(session: AsyncSession) -> list[Staff]:
+    """Linked, active admins (of every site)."""
+    query = select(Staff).where(
+        Staff.active.is_(True), Staff.telegram_user_id.is_not(None), Staff.role == StaffRole.ADMIN
+    )
+    return list((await session.scalars(query.order_by(Staff.id))).all())
+
+
 async def recipients_of_site(session: AsyncSession, *, site_id: int, roles: Sequence[StaffRole]) -> list[Staff]:
     """Linked, active staff of one site with these roles."""
     query = select(Staff).where(

@@ -224,6 +224,7 @@ def _infections(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             code(Infection.pathogen),
             Infection.organism,
             Infection.ctcae_grade,
+            Infection.ctcae_version,
             code(Infection.treatment),
             Infection.hospitalized,
             code(Infection.outcome),

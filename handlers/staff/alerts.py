@@ -153,7 +153,7 @@ async def on_infection_button(update: Update, context: BotContext) -> None:
                 return
             following = await infection_form.answer(session, staff=staff, field=field, raw=value, now=deps.clock.now())
         except DomainError as refused:
-            await query.answer(_(str(refused)), show_alert=True)
+            await query.answer(infection_form.refusal_text(refused, _), show_alert=True)
             return
         await query.answer()
         await query.edit_message_reply_markup(reply_markup=None)
@@ -198,7 +198,7 @@ async def on_staff_text(update: Update, context: BotContext, staff: Staff, sessi
                 session, staff=staff, field=field, raw=message.text, now=deps.clock.now()
             )
         except DomainError as refused:
-            await message.reply_text(_(str(refused)))
+            await message.reply_text(infection_form.refusal_text(refused, _))
             return
         await ask_field(message, staff, following)
         return
