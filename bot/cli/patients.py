@@ -113,8 +113,18 @@ def import_csv(
 
 
 @app.command("list")
-def list_(site: Annotated[str | None, typer.Option(help="Only this site")] = None) -> None:
+def list_(
+    site: Annotated[str | None, typer.Option(help="Only this site")] = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only who needs a call: missed check-ins, unreachable, never linked")
+    ] = False,
+) -> None:
     """List patients with their status."""
+    if overdue:
+        from bot.cli.overdue import print_overdue
+
+        print_overdue(site)
+        return
 
     async def use_case(session: AsyncSession, rt: Runtime) -> Table:
         table = Table("study ID", "site", "group", "status", "baseline", "telegram")
