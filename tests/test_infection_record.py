@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.db import session_factory
 from bot.services.infection_form import Refusal, typed_onset
-from models import Infection, Patient, PatientStatus
+from models import DismissalReason, EscalationStatus, Infection, Patient, PatientStatus
 from tests.escalation_study import ADMIN, CLINICIAN_A, COORDINATOR_A, PATIENT, PI_A, Study, urgent_report
 from tests.test_cli import counts, followup
 from tests.test_cli import study as cli_study  # noqa: F401 - the CLI's study fixture
@@ -111,3 +111,43 @@ def test_it_refuses_grade_5_without_a_fatal_outcome_on_the_command_line(cli_stud
     code, out, err = followup(*record, *details, "--grade", "5", "--outcome", "fatal")
     assert (code, err) == (0, "")
     assert out == "infection recorded for S001; follow-up ended\n"
+
+
+async def _not_an_infection(study: Study) -> None:
+    await urgent_report(study)
+    await study.jobs.tick()
+    await study.bot.tap(CLINICIAN_A, "Acknowledge")
+    await study.bot.tap(CLINICIAN_A, "Not an infection")
+
+
+async def test_it_offers_coded_reasons_for_not_an_infection(study: Study) -> None:
+    bot = study.bot
+    await _not_an_infection(study)
+    question = bot.stub.screen(CLINICIAN_A)[-1]
+    assert question.text == "Why is it not an infection? Tap a reason, or type it."
+    assert [label for label, _data in question.buttons] == [
+        "SLE flare",
+        "IL-2 reaction",
+        "Drug fever",
+        "Another illness that looks like an infection",
+        "Other (type the reason)",
+    ]
+    await bot.tap(CLINICIAN_A, "SLE flare")
+    assert bot.last_text(CLINICIAN_A) == "Recorded: not an infection (SLE flare)."
+    escalation = await study.escalation()
+    assert (escalation.status, escalation.dismissal_code, escalation.resolution_reason) == (
+        EscalationStatus.DISMISSED,
+        DismissalReason.SLE_FLARE,
+        None,
+    )
+
+
+async def test_it_asks_for_words_when_the_reason_is_other(study: Study) -> None:
+    bot = study.bot
+    await _not_an_infection(study)
+    await bot.tap(CLINICIAN_A, "Other (type the reason)")
+    assert bot.last_text(CLINICIAN_A) == "Please type the reason."
+    assert (await study.escalation()).status is EscalationStatus.ACKNOWLEDGED
+    await bot.send(CLINICIAN_A, "thyroiditis")
+    escalation = await study.escalation()
+    assert (escalation.dismissal_code, escalation.resolution_reason) == (DismissalReason.OTHER, "thyroiditis")

@@ -1,4 +1,4 @@
-"""study operations: clinic-only, died and lost statuses, the date of death, corrections, the CTCAE version
+"""study operations: clinic-only, died and lost statuses, the date of death, corrections, the CTCAE version, coded dismissals
 
 Revision ID: 0005
 Revises: 0003
@@ -31,6 +31,8 @@ def upgrade() -> None:
     with op.batch_alter_table('patients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('died_on', sa.Date(), nullable=True))
     _patient_statuses(PATIENT_STATUSES + ('clinic_only', 'died', 'lost'))
+    with op.batch_alter_table('escalations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('dismissal_code', sa.Enum('sle_flare', 'il2_reaction', 'drug_fever', 'other_illness', 'other', name='dismissalreason', native_enum=False, create_constraint=True, length=16), nullable=True))
     with op.batch_alter_table('answers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('corrected', sa.Boolean(), server_default=sa.false(), nullable=False))
     with op.batch_alter_table('infections', schema=None) as batch_op:
@@ -48,6 +50,8 @@ def downgrade() -> None:
         batch_op.drop_column('corrected')
     with op.batch_alter_table('answers', schema=None) as batch_op:
         batch_op.drop_column('corrected')
+    with op.batch_alter_table('escalations', schema=None) as batch_op:
+        batch_op.drop_column('dismissal_code')
     _patient_statuses(PATIENT_STATUSES)
     with op.batch_alter_table('patients', schema=None) as batch_op:
         batch_op.drop_column('died_on')

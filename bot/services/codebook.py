@@ -205,6 +205,19 @@ DATASETS: dict[str, list[Column]] = {
         ),
         Column("minutes_to_acknowledge", "number", "Minutes to acknowledge", "确认所用分钟数"),
         Column("outcome", "string", "Outcome", "结果", _enum("open", "acknowledged", "confirmed", "dismissed")),
+        Column(
+            "dismissal_code",
+            "string",
+            "Why it was not an infection (coded)",
+            "判定“不是感染”的原因（编码）",
+            {
+                "sle_flare": ("SLE flare", "狼疮活动（复发）"),
+                "il2_reaction": ("IL-2 reaction", "IL-2反应"),
+                "drug_fever": ("drug fever", "药物热"),
+                "other_illness": ("another illness that looks like an infection", "其他类似感染的疾病"),
+                "other": ("other (see resolution_reason)", "其他（见resolution_reason）"),
+            },
+        ),
         Column("resolution_reason", "string", "Reason given for 'not an infection'", "“不是感染”的原因"),
     ],
     "infections": [

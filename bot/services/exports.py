@@ -162,6 +162,7 @@ def _escalations(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             Escalation.acknowledged_at,
             code(acknowledger.role),
             code(Escalation.status),
+            code(Escalation.dismissal_code),
             Escalation.resolution_reason,
         )
         .join(Patient, Escalation.patient_id == Patient.id)
@@ -171,9 +172,10 @@ def _escalations(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
     )
 
     def row(record: Any) -> Row:
-        study_id, site, group, number, raised_at, restarted_at, level, reasons, acknowledged_at, role, outcome, why = (
-            record
-        )
+        study_id, site, group, number, raised_at, restarted_at, level, reasons, acknowledged_at, role, outcome = record[
+            :11
+        ]
+        dismissal_code, why = record[11:]
         waited = None
         if acknowledged_at is not None:
             waited = round((acknowledged_at - raised_at).total_seconds() / 60, 1)
@@ -190,6 +192,7 @@ def _escalations(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             role,
             waited,
             outcome,
+            dismissal_code,
             why,
         )
 

@@ -17,7 +17,7 @@ from bot.services.escalation import AckResult
 from bot.services.onboarding import staff_for_user
 from handlers.common import record_id, stranger_gettext
 from handlers.render import button, keyboard
-from models import Escalation, EscalationStatus, Site, Staff
+from models import DismissalReason, Escalation, EscalationStatus, Site, Staff
 
 STAFF_ONLY = N_("This is for study staff only.")
 ALERTS_PER_PAGE = 10
@@ -30,6 +30,15 @@ def staff_gettext(staff: Staff) -> Gettext:
 async def current_staff(update: Update, session: AsyncSession) -> Staff | None:
     user = update.effective_user
     return None if user is None else await staff_for_user(session, user_id=user.id)
+
+
+DISMISSAL_LABELS = {
+    DismissalReason.SLE_FLARE: N_("SLE flare"),
+    DismissalReason.IL2_REACTION: N_("IL-2 reaction"),
+    DismissalReason.DRUG_FEVER: N_("Drug fever"),
+    DismissalReason.OTHER_ILLNESS: N_("Another illness that looks like an infection"),
+    DismissalReason.OTHER: N_("Other (type the reason)"),
+}
 
 
 async def on_escalation_button(update: Update, context: BotContext) -> None:
@@ -93,7 +102,30 @@ async def on_escalation_button(update: Update, context: BotContext) -> None:
             staff_prompts.ask_dismissal_reason(staff, escalation_id=escalation.id, now=deps.clock.now())
             await session.commit()
             await query.answer()
-            await query.message.reply_text(_("Why is it not an infection? Please type the reason."))
+            rows = [
+                [button(_(label), f"esc|{escalation.id}|no:{code.value}")] for code, label in DISMISSAL_LABELS.items()
+            ]
+            await query.message.reply_text(
+                _("Why is it not an infection? Tap a reason, or type it."), reply_markup=keyboard(rows)
+            )
+        elif action.startswith("no:") and action.removeprefix("no:") in DismissalReason.__members__.values():
+            code = DismissalReason(action.removeprefix("no:"))
+            if code is DismissalReason.OTHER:
+                await query.answer()
+                await query.edit_message_text(_("Please type the reason."))
+                return
+            dismissed = await escalations.dismiss(
+                session, staff=staff, escalation_id=escalation_id, code=code, now=deps.clock.now()
+            )
+            if dismissed is None:
+                await query.answer(
+                    _("This alert has already been resolved, or it is not yours to resolve."), show_alert=True
+                )
+                return
+            await query.answer()
+            await query.edit_message_text(
+                _("Recorded: not an infection ({reason}).").format(reason=_(DISMISSAL_LABELS[code]))
+            )
         else:
             await query.answer()
 
@@ -181,6 +213,7 @@ async def on_staff_text(update: Update, context: BotContext, staff: Staff, sessi
             session,
             staff=staff,
             escalation_id=escalation_id,
+            code=DismissalReason.OTHER,
             reason=message.text,
             now=deps.clock.now(),
         )
