@@ -151,3 +151,37 @@ async def test_it_asks_for_words_when_the_reason_is_other(study: Study) -> None:
     await bot.send(CLINICIAN_A, "thyroiditis")
     escalation = await study.escalation()
     assert (escalation.dismissal_code, escalation.resolution_reason) == (DismissalReason.OTHER, "thyroiditis")
+
+
+async def test_it_warns_of_an_implausible_grade_and_fixes_any_field_on_the_summary(study: Study) -> None:
+    bot = study.bot
+    await urgent_report(study)
+    await study.jobs.tick()
+    await bot.tap(CLINICIAN_A, "Acknowledge")
+    await bot.tap(CLINICIAN_A, "Confirm infection")
+    for label in ["Today", "Pneumonia", "Bacterial", "Skip", "3 · IV", "None", "No", "Ongoing"]:
+        await bot.tap(CLINICIAN_A, label)
+    summary = bot.last_text(CLINICIAN_A)
+    assert "⚠ CTCAE grade 3 means treatment was needed, but the treatment is “None”." in summary
+    await bot.tap(CLINICIAN_A, "✏ Treatment")
+    assert bot.last_text(CLINICIAN_A) == "Treatment?"
+    await bot.tap(CLINICIAN_A, "IV antimicrobial")
+    summary = bot.last_text(CLINICIAN_A)
+    assert "• Treatment: IV antimicrobial" in summary
+    assert "⚠" not in summary
+    await bot.tap(CLINICIAN_A, "✏ CTCAE grade")
+    await bot.tap(CLINICIAN_A, "5 · death")
+    await bot.tap(CLINICIAN_A, "Save")
+    answered = [call for call in bot.stub.calls if call.method == "answerCallbackQuery"]
+    assert answered[-1].params["text"] == "Grade 5 means death: grade 5 and the outcome “Fatal” go together."
+    await bot.tap(CLINICIAN_A, "✏ Outcome")
+    await bot.tap(CLINICIAN_A, "Fatal")
+    await bot.tap(CLINICIAN_A, "Save")
+    async with session_factory(study.engine)() as session:
+        infection = await session.scalar(select(Infection))
+    assert infection is not None
+    assert (infection.ctcae_grade, infection.treatment.value, infection.outcome.value) == (
+        5,
+        "iv_antimicrobial",
+        "fatal",
+    )

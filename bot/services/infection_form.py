@@ -197,10 +197,44 @@ def _value(field: str, raw: str, today: date, baseline: date) -> Any:
     return raw
 
 
-def _check_grade_and_outcome(draft: dict[str, Any]) -> None:
-    """Grade 5 and the outcome "fatal" go together (checked as soon as both are known)."""
-    if "ctcae_grade" in draft and "outcome" in draft and (draft["ctcae_grade"] == 5) != (draft["outcome"] == "fatal"):
+def _check_grade_and_outcome(draft: dict[str, Any], field: str) -> None:
+    """Grade 5 and the outcome "fatal" go together: checked when the outcome is given (the grade comes first),
+    and again at Save (a grade changed from the summary)."""
+    if field == "outcome" and (draft.get("ctcae_grade") == 5) != (draft["outcome"] == "fatal"):
         raise DomainError(GRADE_5_IS_FATAL)
+
+
+IMPLAUSIBLE_NO_TREATMENT = N_(
+    "⚠ CTCAE grade {grade} means treatment was needed, but the treatment is “None”. Please check before saving."
+)
+IMPLAUSIBLE_ORAL_ONLY = N_(
+    "⚠ CTCAE grade 3 means IV treatment or a hospital stay, but the treatment is oral and there was no hospital "
+    "stay. Please check before saving."
+)
+
+
+def plausibility_warnings(draft: dict[str, Any]) -> list[tuple[str, dict[str, object]]]:
+    """Grade and treatment that do not fit the CTCAE v5 meaning of the grade: msgids and their values, shown on
+    the summary so the clinician confirms (or fixes) before Save."""
+    grade, treatment = draft.get("ctcae_grade"), draft.get("treatment")
+    if grade is None or treatment is None:
+        return []
+    if grade >= 2 and treatment == Treatment.NONE:
+        return [(IMPLAUSIBLE_NO_TREATMENT, {"grade": grade})]
+    if grade == 3 and treatment == Treatment.ORAL_ANTIMICROBIAL and not draft.get("hospitalized"):
+        return [(IMPLAUSIBLE_ORAL_ONLY, {})]
+    return []
+
+
+async def reopen(session: AsyncSession, *, staff: Staff, field: str) -> str:
+    """From the summary, ask one field again (the others are kept); returns it."""
+    draft = dict(staff.draft or {})
+    if staff.awaiting != "infection" or next_field(draft) != SUMMARY or field not in FIELDS:
+        raise DomainError(N_("This question was already answered."))
+    del draft[field]
+    staff.draft = draft
+    await session.commit()
+    return field
 
 
 async def answer(session: AsyncSession, *, staff: Staff, field: str, raw: str, now: datetime) -> str:
@@ -212,7 +246,7 @@ async def answer(session: AsyncSession, *, staff: Staff, field: str, raw: str, n
     site = await session.get_one(Site, escalation.site_id)
     patient = await session.get_one(Patient, escalation.patient_id)
     draft[field] = _value(field, raw, now.astimezone(ZoneInfo(site.timezone)).date(), patient.baseline_date)
-    _check_grade_and_outcome(draft)
+    _check_grade_and_outcome(draft, field)
     staff.draft = draft
     await session.commit()
     return next_field(draft)

@@ -137,7 +137,11 @@ async def ask_field(message: Message, staff: Staff, field: str) -> None:
         lines = [_("Please check the infection record:")]
         for name in infection_form.FIELDS:
             lines.append(f"• {_(infection_form.TITLES[name])}: {field_value(name, draft.get(name), _)}")
-        rows = [[button("💾 " + _("Save"), "inf|save|"), button("✖ " + _("Cancel"), "inf|cancel|")]]
+        for msgid, values in infection_form.plausibility_warnings(draft):
+            lines.append("\n" + _(msgid).format(**values))
+        edits = [button("✏ " + _(infection_form.TITLES[name]), f"inf|edit|{name}") for name in infection_form.FIELDS]
+        rows = [edits[start : start + 2] for start in range(0, len(edits), 2)]
+        rows.append([button("💾 " + _("Save"), "inf|save|"), button("✖ " + _("Cancel"), "inf|cancel|")])
         await message.get_bot().send_message(message.chat_id, "\n".join(lines), reply_markup=keyboard(rows))
         return
     choices = list(infection_form.CHOICES[field].items())
@@ -183,7 +187,12 @@ async def on_infection_button(update: Update, context: BotContext) -> None:
                 )
                 await query.edit_message_text(f"{query.message.text}\n\n{saved}")
                 return
-            following = await infection_form.answer(session, staff=staff, field=field, raw=value, now=deps.clock.now())
+            if field == "edit":
+                following = await infection_form.reopen(session, staff=staff, field=value)
+            else:
+                following = await infection_form.answer(
+                    session, staff=staff, field=field, raw=value, now=deps.clock.now()
+                )
         except DomainError as refused:
             await query.answer(infection_form.refusal_text(refused, _), show_alert=True)
             return
