@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum
@@ -66,7 +66,7 @@ class Infection(Base):
     organism: Mapped[str | None] = mapped_column(String(200))
     ctcae_grade: Mapped[int]
     ctcae_version: Mapped[str] = mapped_column(String(8), default="5.0", server_default="5.0")  # the grading used
-    treatment: Mapped[Treatment] = mapped_column(str_enum(Treatment))
+    treatments: Mapped[list[str]] = mapped_column(JSON)  # Treatment codes, one or more ("none" alone)
     hospitalized: Mapped[bool]
     outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome))
     source: Mapped[InfectionSource] = mapped_column(str_enum(InfectionSource, 8))

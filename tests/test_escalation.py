@@ -72,7 +72,7 @@ async def test_it_escalates_an_urgent_report_until_acknowledged_and_records_the_
     for label in ["Today", "Pneumonia", "Bacterial"]:
         await bot.tap(CLINICIAN_A, label)
     await bot.send(CLINICIAN_A, "Streptococcus pneumoniae")
-    for label in ["3", "IV antimicrobial", "Yes", "Ongoing"]:
+    for label in ["3", "IV antimicrobial", "Done", "Yes", "Ongoing"]:
         await bot.tap(CLINICIAN_A, label)
     assert "• Organism: Streptococcus pneumoniae" in bot.last_text(CLINICIAN_A)
     await bot.tap(CLINICIAN_A, "Save")

@@ -23,7 +23,7 @@ async def _record_up_to_outcome(study: Study, grade_label: str) -> None:
     await study.jobs.tick()
     await bot.tap(CLINICIAN_A, "Acknowledge")
     await bot.tap(CLINICIAN_A, "Confirm infection")
-    for label in ["Today", "Bloodstream", "Bacterial", "Skip", grade_label, "IV antimicrobial", "Yes"]:
+    for label in ["Today", "Bloodstream", "Bacterial", "Skip", grade_label, "IV antimicrobial", "Done", "Yes"]:
         await bot.tap(CLINICIAN_A, label)
 
 
@@ -45,7 +45,7 @@ async def test_it_shows_each_grade_with_its_meaning_and_refuses_grade_5_without_
         "4 · life-threatening",
         "5 · death",
     ]
-    for label in ["5 · death", "IV antimicrobial", "Yes", "Ongoing"]:
+    for label in ["5 · death", "IV antimicrobial", "Done", "Yes", "Ongoing"]:
         await bot.tap(CLINICIAN_A, label)
     answered = [call for call in bot.stub.calls if call.method == "answerCallbackQuery"]
     assert answered[-1].params["text"] == "Grade 5 means death: grade 5 and the outcome “Fatal” go together."
@@ -159,15 +159,18 @@ async def test_it_warns_of_an_implausible_grade_and_fixes_any_field_on_the_summa
     await study.jobs.tick()
     await bot.tap(CLINICIAN_A, "Acknowledge")
     await bot.tap(CLINICIAN_A, "Confirm infection")
-    for label in ["Today", "Pneumonia", "Bacterial", "Skip", "3 · IV", "None", "No", "Ongoing"]:
+    for label in ["Today", "Pneumonia", "Bacterial", "Skip", "3 · IV", "None", "Done", "No", "Ongoing"]:
         await bot.tap(CLINICIAN_A, label)
     summary = bot.last_text(CLINICIAN_A)
     assert "⚠ CTCAE grade 3 means treatment was needed, but the treatment is “None”." in summary
     await bot.tap(CLINICIAN_A, "✏ Treatment")
-    assert bot.last_text(CLINICIAN_A) == "Treatment?"
-    await bot.tap(CLINICIAN_A, "IV antimicrobial")
+    assert bot.last_text(CLINICIAN_A) == "Treatment? Tap every one given, then Done."
+    labels = [label for label, _data in bot.stub.screen(CLINICIAN_A)[-1].buttons]
+    assert "✓ None" in labels, "what was chosen shows"
+    for label in ["IV antimicrobial", "Antiviral", "Antiviral", "Antifungal", "Done"]:  # None goes; Antiviral off
+        await bot.tap(CLINICIAN_A, label)
     summary = bot.last_text(CLINICIAN_A)
-    assert "• Treatment: IV antimicrobial" in summary
+    assert "• Treatment: IV antimicrobial, Antifungal" in summary
     assert "⚠" not in summary
     await bot.tap(CLINICIAN_A, "✏ CTCAE grade")
     await bot.tap(CLINICIAN_A, "5 · death")
@@ -180,8 +183,8 @@ async def test_it_warns_of_an_implausible_grade_and_fixes_any_field_on_the_summa
     async with session_factory(study.engine)() as session:
         infection = await session.scalar(select(Infection))
     assert infection is not None
-    assert (infection.ctcae_grade, infection.treatment.value, infection.outcome.value) == (
+    assert (infection.ctcae_grade, infection.treatments, infection.outcome.value) == (
         5,
-        "iv_antimicrobial",
+        ["iv_antimicrobial", "antifungal"],
         "fatal",
     )

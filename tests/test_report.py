@@ -93,7 +93,7 @@ async def build(engine: AsyncEngine, clock: FakeClock) -> None:
                         pathogen=Pathogen(pathogen),
                         organism=None,
                         ctcae_grade=2,
-                        treatment=Treatment.ORAL_ANTIMICROBIAL,
+                        treatments=[Treatment.ORAL_ANTIMICROBIAL.value],
                         hospitalized=False,
                         outcome=Outcome.RESOLVED,
                         source=InfectionSource.CLINIC,

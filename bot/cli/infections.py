@@ -27,7 +27,7 @@ def record(
     site_type: Annotated[str, typer.Option(help=_choices(InfectionSite))],
     pathogen: Annotated[str, typer.Option(help=_choices(Pathogen))],
     grade: Annotated[str, typer.Option(help="CTCAE grade 1-5")],
-    treatment: Annotated[str, typer.Option(help=_choices(Treatment))],
+    treatment: Annotated[str, typer.Option(help="One or more, comma-separated: " + _choices(Treatment))],
     organism: Annotated[str | None, typer.Option(help="Organism found, free text")] = None,
     hospitalized: Annotated[bool, typer.Option("--hospitalized", help="The patient was admitted")] = False,
     outcome: Annotated[str, typer.Option(help=_choices(Outcome))] = Outcome.UNKNOWN.value,
@@ -41,7 +41,7 @@ def record(
             pathogen=pathogen,
             organism=organism,
             ctcae_grade=grade,
-            treatment=treatment,
+            treatments=treatment,
             hospitalized=hospitalized,
             outcome=outcome,
         )
@@ -70,7 +70,7 @@ def amend(
     pathogen: Annotated[str | None, typer.Option(help=_choices(Pathogen))] = None,
     organism: Annotated[str | None, typer.Option(help="Organism found, free text")] = None,
     grade: Annotated[str | None, typer.Option(help="CTCAE grade 1-5")] = None,
-    treatment: Annotated[str | None, typer.Option(help=_choices(Treatment))] = None,
+    treatment: Annotated[str | None, typer.Option(help="One or more, comma-separated: " + _choices(Treatment))] = None,
     hospitalized: Annotated[
         bool | None, typer.Option("--hospitalized/--not-hospitalized", help="Whether the patient was admitted")
     ] = None,
@@ -88,7 +88,7 @@ def amend(
                 "pathogen": pathogen,
                 "organism": organism,
                 "ctcae_grade": grade,
-                "treatment": treatment,
+                "treatments": treatment,
                 "hospitalized": hospitalized,
                 "outcome": outcome,
             },

@@ -237,7 +237,13 @@ DATASETS: dict[str, list[Column]] = {
             {str(grade): (str(grade), str(grade)) for grade in range(1, 6)},
         ),
         Column("ctcae_version", "string", "CTCAE version of the grade", "CTCAE分级版本"),
-        Column("treatment", "string", "Treatment", "治疗", _codes(INFECTION_CHOICES["treatment"])),
+        Column(
+            "treatment",
+            "string",
+            "Treatments (codes ; separated)",
+            "治疗（代码以;分隔）",
+            _codes(INFECTION_CHOICES["treatments"]),
+        ),
         Column("hospitalized", "boolean", "Hospitalised", "住院"),
         Column("outcome", "string", "Outcome", "转归", _codes(INFECTION_CHOICES["outcome"])),
         Column(

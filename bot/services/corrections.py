@@ -130,7 +130,7 @@ async def amend_infection(
     if details.onset_date < patient.baseline_date:
         raise DomainError(f"onset: {details.onset_date} is before the patient's baseline {patient.baseline_date}")
     with audited(session, entity=infection, actor=actor, action="infection.amend", at=now) as notes:
-        for field, value in details.model_dump().items():
+        for field, value in details.columns().items():
             setattr(infection, field, value)
         infection.corrected = True
         notes["reason"] = reason

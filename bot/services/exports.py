@@ -228,7 +228,7 @@ def _infections(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             Infection.organism,
             Infection.ctcae_grade,
             Infection.ctcae_version,
-            code(Infection.treatment),
+            json_text(Infection.treatments),
             Infection.hospitalized,
             code(Infection.outcome),
             code(Infection.source),
@@ -245,6 +245,7 @@ def _infections(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
 
     def row(record: Any) -> Row:
         *before, is_first, recorded_at, corrected, voided_at, void_reason = record
+        before[10] = ";".join(json.loads(before[10]))  # treatments, as codes ; separated
         return (*before, bool(is_first), recorded_at, corrected, voided_at, void_reason)
 
     return _site_filter(query, site_code), row

@@ -34,7 +34,7 @@ FIELDS = (
     "pathogen",
     "organism",
     "ctcae_grade",
-    "treatment",
+    "treatments",
     "hospitalized",
     "outcome",
 )
@@ -45,7 +45,7 @@ TITLES = {
     "pathogen": N_("Pathogen"),
     "organism": N_("Organism"),
     "ctcae_grade": N_("CTCAE grade"),
-    "treatment": N_("Treatment"),
+    "treatments": N_("Treatment"),
     "hospitalized": N_("Hospitalised"),
     "outcome": N_("Outcome"),
 }
@@ -55,10 +55,11 @@ PROMPTS = {
     "pathogen": N_("Type of pathogen?"),
     "organism": N_("Organism found (type it), or tap Skip."),
     "ctcae_grade": N_("CTCAE grade (v5)?"),
-    "treatment": N_("Treatment?"),
+    "treatments": N_("Treatment? Tap every one given, then Done."),
     "hospitalized": N_("Hospitalised?"),
     "outcome": N_("Outcome so far?"),
 }
+DONE = "done"
 CHOICES: dict[str, dict[str, str]] = {
     "onset_date": {  # quick picks reaching back 30 days
         "0": N_("Today"),
@@ -97,13 +98,14 @@ CHOICES: dict[str, dict[str, str]] = {
         "4": N_("4 · life-threatening"),
         "5": N_("5 · death"),
     },
-    "treatment": {
+    "treatments": {
         Treatment.NONE: N_("None"),
         Treatment.ORAL_ANTIMICROBIAL: N_("Oral antimicrobial"),
         Treatment.IV_ANTIMICROBIAL: N_("IV antimicrobial"),
         Treatment.ANTIVIRAL: N_("Antiviral"),
         Treatment.ANTIFUNGAL: N_("Antifungal"),
         Treatment.PROCEDURE: N_("Procedure"),
+        DONE: N_("Done"),
     },
     "hospitalized": {"yes": N_("Yes"), "no": N_("No")},
     "outcome": {
@@ -115,6 +117,7 @@ CHOICES: dict[str, dict[str, str]] = {
     },
 }
 SUMMARY = "summary"
+PICKED = "picked_treatments"  # the treatments tapped so far (multi-select), until Done
 
 
 def next_field(draft: dict[str, Any]) -> str:
@@ -197,6 +200,17 @@ def _value(field: str, raw: str, today: date, baseline: date) -> Any:
     return raw
 
 
+def _toggled(picked: list[str], code: str) -> list[str]:
+    """Tap a treatment on or off; "none" and the treatments exclude each other."""
+    if code not in CHOICES["treatments"]:
+        raise DomainError(N_("Please tap one of the buttons."))
+    if code in picked:
+        return [item for item in picked if item != code]
+    if code == Treatment.NONE:
+        return [code]
+    return [item for item in picked if item != Treatment.NONE] + [code]
+
+
 def _check_grade_and_outcome(draft: dict[str, Any], field: str) -> None:
     """Grade 5 and the outcome "fatal" go together: checked when the outcome is given (the grade comes first),
     and again at Save (a grade changed from the summary)."""
@@ -216,12 +230,12 @@ IMPLAUSIBLE_ORAL_ONLY = N_(
 def plausibility_warnings(draft: dict[str, Any]) -> list[tuple[str, dict[str, object]]]:
     """Grade and treatment that do not fit the CTCAE v5 meaning of the grade: msgids and their values, shown on
     the summary so the clinician confirms (or fixes) before Save."""
-    grade, treatment = draft.get("ctcae_grade"), draft.get("treatment")
-    if grade is None or treatment is None:
+    grade, treatments = draft.get("ctcae_grade"), draft.get("treatments")
+    if grade is None or treatments is None:
         return []
-    if grade >= 2 and treatment == Treatment.NONE:
+    if grade >= 2 and treatments == [Treatment.NONE]:
         return [(IMPLAUSIBLE_NO_TREATMENT, {"grade": grade})]
-    if grade == 3 and treatment == Treatment.ORAL_ANTIMICROBIAL and not draft.get("hospitalized"):
+    if grade == 3 and treatments == [Treatment.ORAL_ANTIMICROBIAL] and not draft.get("hospitalized"):
         return [(IMPLAUSIBLE_ORAL_ONLY, {})]
     return []
 
@@ -231,6 +245,8 @@ async def reopen(session: AsyncSession, *, staff: Staff, field: str) -> str:
     draft = dict(staff.draft or {})
     if staff.awaiting != "infection" or next_field(draft) != SUMMARY or field not in FIELDS:
         raise DomainError(N_("This question was already answered."))
+    if field == "treatments":
+        draft[PICKED] = draft[field]
     del draft[field]
     staff.draft = draft
     await session.commit()
@@ -245,7 +261,17 @@ async def answer(session: AsyncSession, *, staff: Staff, field: str, raw: str, n
     escalation = await session.get_one(Escalation, draft["escalation_id"])
     site = await session.get_one(Site, escalation.site_id)
     patient = await session.get_one(Patient, escalation.patient_id)
-    draft[field] = _value(field, raw, now.astimezone(ZoneInfo(site.timezone)).date(), patient.baseline_date)
+    if field == "treatments" and raw != DONE:
+        draft[PICKED] = _toggled(list(draft.get(PICKED, [])), raw)
+        staff.draft = draft
+        await session.commit()
+        return field
+    if field == "treatments":
+        if not draft.get(PICKED):
+            raise DomainError(N_("Tap at least one treatment (or None), then Done."))
+        draft[field] = draft.pop(PICKED)
+    else:
+        draft[field] = _value(field, raw, now.astimezone(ZoneInfo(site.timezone)).date(), patient.baseline_date)
     _check_grade_and_outcome(draft, field)
     staff.draft = draft
     await session.commit()

@@ -51,7 +51,7 @@ class InfectionDetails(BaseModel):
     pathogen: Pathogen
     organism: str | None = Field(default=None, max_length=200)
     ctcae_grade: int = Field(ge=1, le=5)
-    treatment: Treatment
+    treatments: list[Treatment] = Field(min_length=1)
     hospitalized: bool = False
     outcome: Outcome = Outcome.UNKNOWN
 
@@ -59,6 +59,22 @@ class InfectionDetails(BaseModel):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("treatments", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+    @field_validator("treatments")
+    @classmethod
+    def _none_alone(cls, value: list[Treatment]) -> list[Treatment]:
+        if Treatment.NONE in value and len(value) > 1:
+            raise ValueError("'none' cannot go with a treatment")
+        return list(dict.fromkeys(value))
+
+    def columns(self) -> dict[str, object]:
+        """The values as the infection's columns (treatments as their codes)."""
+        return {**self.model_dump(), "treatments": [treatment.value for treatment in self.treatments]}
 
     @model_validator(mode="after")
     def _grade_5_is_death(self) -> InfectionDetails:
@@ -112,7 +128,7 @@ async def record_infection(
         source=source,
         recorded_by=actor,
         recorded_at=now,
-        **details.model_dump(),
+        **details.columns(),
     )
     session.add(infection)
     await session.flush()

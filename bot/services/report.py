@@ -92,7 +92,7 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
             Infection.pathogen,
             Infection.organism,
             Infection.ctcae_grade,
-            Infection.treatment,
+            Infection.treatments,
         )
         .join(Patient, Infection.patient_id == Patient.id)
         .where(Infection.onset_date <= cutoff, Infection.voided_at.is_(None), Patient.consented_at.is_not(None))
@@ -106,7 +106,7 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
             "pathogen": pathogen.value,
             "organism": organism or "not identified",
             "ctcae_grade": grade,
-            "treatment": treatment.value,
+            "treatment": "+".join(sorted(treatment)),
         }
         for study_id, group, onset, site_type, pathogen, organism, grade, treatment in infections
     ]

@@ -144,12 +144,23 @@ async def ask_field(message: Message, staff: Staff, field: str) -> None:
         rows.append([button("💾 " + _("Save"), "inf|save|"), button("✖ " + _("Cancel"), "inf|cancel|")])
         await message.get_bot().send_message(message.chat_id, "\n".join(lines), reply_markup=keyboard(rows))
         return
-    choices = list(infection_form.CHOICES[field].items())
+    await message.get_bot().send_message(
+        message.chat_id, _(infection_form.PROMPTS[field]), reply_markup=field_keyboard(staff, field)
+    )
+
+
+def field_keyboard(staff: Staff, field: str) -> InlineKeyboardMarkup:
+    """The field's buttons; the treatments tapped so far carry a ✓ (multi-select until Done)."""
+    _ = staff_gettext(staff)
+    picked = (staff.draft or {}).get(infection_form.PICKED, []) if field == "treatments" else []
+    choices = [
+        (code, ("✓ " if code in picked else "") + _(label)) for code, label in infection_form.CHOICES[field].items()
+    ]
     rows = [
-        [button(_(label), f"inf|{field}|{code}") for code, label in choices[start : start + 3]]
+        [button(label, f"inf|{field}|{code}") for code, label in choices[start : start + 3]]
         for start in range(0, len(choices), 3)
     ]
-    await message.get_bot().send_message(message.chat_id, _(infection_form.PROMPTS[field]), reply_markup=keyboard(rows))
+    return keyboard(rows)
 
 
 def field_value(name: str, value: object, _: Gettext) -> str:
@@ -158,6 +169,8 @@ def field_value(name: str, value: object, _: Gettext) -> str:
     if value is None:
         return "-"
     choices = infection_form.CHOICES[name]
+    if isinstance(value, list):
+        return ", ".join(_(choices[code]) if code in choices else code for code in value)
     return _(choices[str(value)]) if name not in infection_form.TYPED and str(value) in choices else str(value)
 
 
@@ -197,6 +210,9 @@ async def on_infection_button(update: Update, context: BotContext) -> None:
             await query.answer(infection_form.refusal_text(refused, _), show_alert=True)
             return
         await query.answer()
+        if following == field:  # a treatment tapped on or off: the same question, its ✓ updated
+            await query.edit_message_reply_markup(reply_markup=field_keyboard(staff, field))
+            return
         await query.edit_message_reply_markup(reply_markup=None)
         await ask_field(query.message, staff, following)
 
