@@ -112,6 +112,7 @@ def write_report(data: StudyData, out: Path) -> Path:
     ratio.to_csv(tables_dir / "rate_ratio.csv", index=False)
     sites.to_csv(tables_dir / "sites.csv", index=False)
     adherence.to_csv(tables_dir / "adherence.csv", index=False)
+    data.flow.to_csv(tables_dir / "flow.csv", index=False)
     pd.DataFrame([{"test": "log-rank", "p_value": p_log_rank}]).to_csv(tables_dir / "log_rank.csv", index=False)
     characteristics = pd.concat(
         [
@@ -162,6 +163,7 @@ def _html(
         ),
         ("Adherence (doses confirmed, check-ins completed)", _table_html(adherence)),
         ("Enrollment and follow-up by site", _table_html(sites)),
+        ("Flow of patients (every enrolled patient, analysed or not)", _table_html(data.flow)),
     ]
     body = "\n".join(f"<h2>{html.escape(title)}</h2>\n{content}" for title, content in sections)
     return f"""<!doctype html>
@@ -170,7 +172,8 @@ def _html(
 td,th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}</style></head><body>
 <h1>Infections with low-dose IL-2 vs control in SLE (NCT04136106)</h1>
 <p>Cut-off {data.cutoff.isoformat()}; {len(data.patients)} patients; person-time from baseline to the first
-confirmed infection, withdrawal, month 24 or the cut-off.</p>
+confirmed infection (earliest onset), withdrawal of consent, death, month 24 or the cut-off; lost to follow-up or
+unreachable: censored at the last contact. Patients who never linked Telegram are counted in the flow only.</p>
 <p><strong>{html.escape(summary)}</strong></p>
 {body}
 </body></html>

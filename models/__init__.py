@@ -3,7 +3,7 @@
 from models.audit import AuditEvent
 from models.base import Base
 from models.contact import ContactKind, ContactStatus, ScheduledContact
-from models.escalation import Escalation, EscalationNotification, EscalationStatus
+from models.escalation import DismissalReason, Escalation, EscalationNotification, EscalationStatus
 from models.failed_update import FailedUpdate
 from models.infection import Infection, InfectionSite, InfectionSource, Outcome, Pathogen, Treatment
 from models.invite import InviteCode, InvitePurpose
@@ -23,6 +23,7 @@ __all__ = [
     "Base",
     "ContactKind",
     "ContactStatus",
+    "DismissalReason",
     "Escalation",
     "EscalationNotification",
     "EscalationStatus",

@@ -17,6 +17,16 @@ class EscalationStatus(enum.StrEnum):
     DISMISSED = "dismissed"  # "not an infection", with a reason
 
 
+class DismissalReason(enum.StrEnum):
+    """Why a clinician found it was not an infection (coded; "other" comes with typed text)."""
+
+    SLE_FLARE = "sle_flare"
+    IL2_REACTION = "il2_reaction"
+    DRUG_FEVER = "drug_fever"
+    OTHER_ILLNESS = "other_illness"  # another illness that looks like an infection
+    OTHER = "other"
+
+
 class Escalation(Base):
     """A suspected infection travelling up the site's chain until someone acknowledges it.
 
@@ -52,6 +62,7 @@ class Escalation(Base):
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     resolution_reason: Mapped[str | None] = mapped_column(Text)
+    dismissal_code: Mapped[DismissalReason | None] = mapped_column(str_enum(DismissalReason, 16))
 
 
 class EscalationNotification(Base):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum
@@ -65,10 +65,14 @@ class Infection(Base):
     pathogen: Mapped[Pathogen] = mapped_column(str_enum(Pathogen, 12))
     organism: Mapped[str | None] = mapped_column(String(200))
     ctcae_grade: Mapped[int]
-    treatment: Mapped[Treatment] = mapped_column(str_enum(Treatment))
+    ctcae_version: Mapped[str] = mapped_column(String(8), default="5.0", server_default="5.0")  # the grading used
+    treatments: Mapped[list[str]] = mapped_column(JSON)  # Treatment codes, one or more ("none" alone)
     hospitalized: Mapped[bool]
     outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome))
     source: Mapped[InfectionSource] = mapped_column(str_enum(InfectionSource, 8))
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime]
     notes: Mapped[str | None] = mapped_column(Text)
+    corrected: Mapped[bool] = mapped_column(default=False, server_default=false())  # amended, with a reason
+    voided_at: Mapped[datetime | None]  # entered in error: kept, but no longer counted
+    void_reason: Mapped[str | None] = mapped_column(Text)

@@ -21,6 +21,9 @@ class PatientStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
     INFECTED = "infected"  # follow-up ended at the first confirmed infection
     COMPLETED = "completed"  # month 24 reached
+    CLINIC_ONLY = "clinic_only"  # asked for no more messages: data still collected at clinic visits
+    DIED = "died"  # follow-up ended at death (`died_on`)
+    LOST = "lost"  # lost to follow-up: censored at the last contact
 
 
 class Language(enum.StrEnum):
@@ -66,5 +69,6 @@ class Patient(Base):
     awaiting_since: Mapped[datetime | None]  # when that prompt was shown
     onboarded_at: Mapped[datetime | None]  # reminder time settled: check-ins and doses may go out from now on
     ended_at: Mapped[datetime | None]
+    died_on: Mapped[date | None]  # the date of death (status died)
     end_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

@@ -60,3 +60,4 @@ class Answer(Base):
     item_id: Mapped[str] = mapped_column(String(40))
     value: Mapped[Any] = mapped_column(JSON)
     answered_at: Mapped[datetime]
+    corrected: Mapped[bool] = mapped_column(default=False, server_default=false())  # changed later, with a reason

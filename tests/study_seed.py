@@ -167,7 +167,7 @@ async def seed_study(engine: AsyncEngine, protocol: StudyProtocol, clock: FakeCl
                 pathogen="bacterial",
                 organism="肺炎链球菌",
                 ctcae_grade=3,
-                treatment="iv_antimicrobial",
+                treatments="iv_antimicrobial",
                 hospitalized=True,
                 outcome="ongoing",
             ),

@@ -149,7 +149,7 @@ async def test_it_ignores_a_reminder_time_button_after_the_patient_stopped(
     await bot.tap(chat, "我同意")
     time_message, time_data = bot.stub.find_button(chat, "09:00")
     await bot.send(chat, "/stop")
-    stop_message, stop_data = bot.stub.find_button(chat, "是的，退出")
+    stop_message, stop_data = bot.stub.find_button(chat, "退出研究")
     await bot.tap_data(chat, stop_message, stop_data)
     answers = len([call for call in bot.stub.calls if call.method == "answerCallbackQuery"])
     await bot.tap_data(chat, time_message, time_data)

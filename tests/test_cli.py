@@ -163,7 +163,7 @@ def test_it_lists_shows_shifts_and_withdraws(study: str) -> None:
     code, out, _ = followup("patients", "shift-doses", "S001", "--days", "3")
     assert code == 0
     assert re.match(r"\d+ future doses of S001 moved by \+3 days", out)
-    code, out, _ = followup("patients", "withdraw", "S001", "--reason", "moved to another city")
+    code, out, _ = followup("patients", "withdraw", "S001", "--reason-code", "withdraw-consent", "--note", "moved away")
     assert code == 0
     assert "S001 withdrawn" in out
     code, _, err = followup("patients", "shift-doses", "S001", "--days", "3")

@@ -304,11 +304,13 @@ async def test_it_tells_each_coordinator_about_a_patient_in_their_own_language(s
         await mark_reachable(session, patient=patient, now=study.clock.now())
         await session.commit()
     await study.bot.send(PATIENT, "/stop")
-    await study.bot.tap(PATIENT, "是的，退出")
+    await study.bot.tap(PATIENT, "退出研究")
     await study.jobs.tick()
     assert [text for text in study.bot.stub.texts_to(ZH_COORDINATOR) if not text.startswith("📰")] == [
         "无法通过Telegram联系S001（患者屏蔽了机器人或已停用Telegram）。",
         "S001已恢复，可以通过Telegram联系。",
-        "S001已通过机器人退出研究（/stop）。",
+        "S001 通过机器人撤回知情同意（/stop）：不得再收集其数据。",
     ]
-    assert study.bot.stub.texts_to(COORDINATOR_A)[-1] == "S001 stopped taking part through the bot (/stop)."
+    assert study.bot.stub.texts_to(COORDINATOR_A)[-1] == (
+        "S001 withdrew consent through the bot (/stop): no more data may be collected."
+    )

@@ -62,9 +62,11 @@ async def test_it_sends_a_zip_of_the_site_datasets_and_audits_it(
         "doses",
         "escalations",
         "infections",
+        "audit",
         "codebook",
     }
     assert set(tables["patients"]["site"]) == {"PKU"}
+    assert set(tables["audit"]["study_id"]) == {f"PKU-00{n}" for n in range(1, 6)}, "a site's export: its patients"
     assert set(tables["patients"]["study_id"]) == {f"PKU-00{n}" for n in range(1, 6)}
     await bot.send(seeded.admin, "/export", language="en")
     assert set(exported(bot, seeded.admin)["patients"]["site"]) == {"PKU", "BER"}

@@ -12,8 +12,8 @@ from bot.clock import FakeClock
 from bot.protocol import StudyProtocol
 from bot.services.enrollment import CsvImportError, import_patients, plan_rows
 from bot.services.errors import DomainError
-from bot.services.follow_up import withdraw_patient
 from bot.services.invites import find_code, hash_code
+from bot.services.patient_status import WithdrawalKind, withdraw
 from bot.services.schedule import change_reminder_time, shift_doses
 from models import (
     AuditEvent,
@@ -115,8 +115,13 @@ async def test_it_withdraws_and_cancels_what_is_still_to_come(
 ) -> None:
     enrolled = await enroll(session, protocol, clock, enrolled_on=TODAY - timedelta(days=40))
     clock.advance(timedelta(days=1))
-    cancelled = await withdraw_patient(
-        session, patient=enrolled.patient, reason="moved away", actor=COORDINATOR, now=clock.now()
+    cancelled = await withdraw(
+        session,
+        patient=enrolled.patient,
+        kind=WithdrawalKind.WITHDRAW_CONSENT,
+        note="moved away",
+        actor=COORDINATOR,
+        now=clock.now(),
     )
     rows = await plan_rows(session, patient_id=enrolled.patient.id)
     statuses = {row.dedupe_key: row.status for row in rows}
@@ -125,7 +130,14 @@ async def test_it_withdraws_and_cancels_what_is_still_to_come(
     assert cancelled == sum(status is ContactStatus.CANCELLED for status in statuses.values()) > 20
     assert all(row.next_action_at is None for row in rows)
     with pytest.raises(DomainError, match="already ended"):
-        await withdraw_patient(session, patient=enrolled.patient, reason="again", actor=COORDINATOR, now=clock.now())
+        await withdraw(
+            session,
+            patient=enrolled.patient,
+            kind=WithdrawalKind.STOP_CONTACT,
+            note=None,
+            actor=COORDINATOR,
+            now=clock.now(),
+        )
 
 
 @pytest.mark.usefixtures("site")

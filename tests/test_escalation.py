@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.db import session_factory
 from models import (
@@ -71,7 +72,7 @@ async def test_it_escalates_an_urgent_report_until_acknowledged_and_records_the_
     for label in ["Today", "Pneumonia", "Bacterial"]:
         await bot.tap(CLINICIAN_A, label)
     await bot.send(CLINICIAN_A, "Streptococcus pneumoniae")
-    for label in ["3", "IV antimicrobial", "Yes", "Ongoing"]:
+    for label in ["3", "IV antimicrobial", "Done", "Yes", "Ongoing"]:
         await bot.tap(CLINICIAN_A, label)
     assert "• Organism: Streptococcus pneumoniae" in bot.last_text(CLINICIAN_A)
     await bot.tap(CLINICIAN_A, "Save")
@@ -263,18 +264,24 @@ async def test_it_allows_each_persona_only_its_staff_actions(study: Study, perso
     assert can == allowed
 
 
-async def test_it_refuses_an_onset_before_the_baseline_and_keeps_the_draft(study: Study) -> None:
+async def test_it_refuses_an_onset_before_the_baseline_at_entry_in_the_staff_members_language(study: Study) -> None:
     bot, jobs = study.bot, study.jobs
+    async with session_factory(study.engine)() as session:
+        await session.execute(update(Staff).where(Staff.telegram_user_id == CLINICIAN_A).values(language="zh_CN"))
+        await session.commit()
     await urgent_report(study)
     await jobs.tick()
-    await bot.tap(CLINICIAN_A, "Acknowledge")
-    await bot.tap(CLINICIAN_A, "Confirm infection")
-    await bot.tap(CLINICIAN_A, "Yesterday")  # the patient was enrolled today
-    for label in ["Pneumonia", "Bacterial", "Skip", "2", "Oral antimicrobial", "No", "Resolved"]:
-        await bot.tap(CLINICIAN_A, label)
-    await bot.tap(CLINICIAN_A, "Save")
+    await bot.tap(CLINICIAN_A, "确认收到")
+    await bot.tap(CLINICIAN_A, "确诊感染")
+    await bot.tap(CLINICIAN_A, "昨天")  # the patient was enrolled today
     answered = [call for call in bot.stub.calls if call.method == "answerCallbackQuery"]
-    assert "before the patient's baseline" in answered[-1].params["text"]
+    baseline = study.clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert answered[-1].params["text"] == f"起病日期不能早于患者的基线日期（{baseline}），请核对日期。"
+    await bot.send(CLINICIAN_A, "2020/3/1")
+    assert bot.last_text(CLINICIAN_A) == f"起病日期不能早于患者的基线日期（{baseline}），请核对日期。"
     assert (await study.escalation()).status is EscalationStatus.ACKNOWLEDGED
     async with session_factory(study.engine)() as session:
+        stored = await session.scalar(select(Staff).where(Staff.telegram_user_id == CLINICIAN_A))
+        assert stored is not None
+        assert stored.draft == {"escalation_id": (await study.escalation()).id}
         assert await session.scalar(select(func.count()).select_from(Infection)) == 0

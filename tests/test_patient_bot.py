@@ -321,8 +321,8 @@ async def test_it_handles_settings_commands(
     await bot.send(CHAT, "hello")
     assert bot.last_text(CHAT).startswith("谢谢您的留言")
     await bot.send(CHAT, "/stop")
-    await bot.tap(CHAT, "是的，退出")
-    assert "您已经退出研究" in bot.last_text(CHAT)
+    await bot.tap(CHAT, "退出研究")
+    assert "您已退出研究" in bot.last_text(CHAT)
     stored = await patient(engine)
     assert stored.status is PatientStatus.WITHDRAWN
     await bot.send(CHAT, "/checkin")
@@ -347,12 +347,15 @@ async def test_it_tells_the_coordinator_when_a_patient_stops(
     assert "You are linked as coordinator" in bot.last_text(42)
     await onboard(bot, invite.code, agree="I agree")
     await bot.send(CHAT, "/stop")
-    await bot.tap(CHAT, "Yes, stop")
+    await bot.tap(CHAT, "Leave the study")
+    assert bot.last_text(CHAT).startswith("Done: you have left the study.")
     async with session_factory(engine)() as session:
         notice = await session.scalar(select(OutboxMessage))
+        status = await session.scalar(select(Patient.status))
     assert notice is not None
     assert notice.chat_id == 42
-    assert notice.payload == {"text": "S001 stopped taking part through the bot (/stop)."}
+    assert notice.payload == {"text": "S001 withdrew consent through the bot (/stop): no more data may be collected."}
+    assert status is PatientStatus.WITHDRAWN
 
 
 async def test_it_gives_a_linked_staff_member_the_staff_command_menu(

@@ -172,7 +172,7 @@ async def test_it_gives_help_to_a_patient_whose_follow_up_ended(study: Study) ->
     bot = study.bot
     await onboarded(study)
     await bot.send(PATIENT, "/stop")
-    await bot.tap(PATIENT, "是的，退出")
+    await bot.tap(PATIENT, "退出研究")
     await study.jobs.tick()
     await bot.send(PATIENT, "谢谢")
     assert "120" in bot.last_text(PATIENT)
@@ -265,7 +265,7 @@ async def test_it_gives_the_numbers_to_a_patient_whose_follow_up_ended_on_any_co
     bot = study.bot
     await onboarded(study)
     await bot.send(PATIENT, "/stop")
-    await bot.tap(PATIENT, "是的，退出")
+    await bot.tap(PATIENT, "退出研究")
     await bot.send(PATIENT, "/checkin")
     assert "随访已经结束" in bot.last_text(PATIENT)
     assert PHONE in bot.last_text(PATIENT)

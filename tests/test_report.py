@@ -78,6 +78,7 @@ async def build(engine: AsyncEngine, clock: FakeClock) -> None:
                 language=Language.ZH_CN,
                 reminder_time=time(9),
                 created_at=clock.now(),
+                consented_at=None if status == "declined" else datetime.combine(baseline, time(1), UTC),
             )
             if status == "withdrawn":
                 patient.ended_at = datetime(2025, 5, 1, 4, 0, tzinfo=UTC)
@@ -92,7 +93,7 @@ async def build(engine: AsyncEngine, clock: FakeClock) -> None:
                         pathogen=Pathogen(pathogen),
                         organism=None,
                         ctcae_grade=2,
-                        treatment=Treatment.ORAL_ANTIMICROBIAL,
+                        treatments=[Treatment.ORAL_ANTIMICROBIAL.value],
                         hospitalized=False,
                         outcome=Outcome.RESOLVED,
                         source=InfectionSource.CLINIC,

@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import infections, patients, sites
+from bot.cli import corrections, infections, patients, sites
+from bot.cli import patient_links as patient_links  # registers its commands on patients.app
+from bot.cli import patient_status as patient_status  # registers its commands on patients.app
 from bot.cli.data import demo_command, export_command, report_command
 from bot.cli.doctor import doctor_command
 from bot.cli.ops import run_command, tick_command
@@ -27,6 +29,7 @@ app.add_typer(sites.sites_app, name="sites")
 app.add_typer(sites.staff_app, name="staff")
 app.add_typer(patients.app, name="patients")
 app.add_typer(infections.app, name="infections")
+app.add_typer(corrections.answers_app, name="answers")
 app.command("triage")(triage_command)
 app.command("run")(run_command)
 app.command("tick")(tick_command)

@@ -66,10 +66,13 @@ def report_command(
     from bot.report_files import write_report
     from bot.services.report import load_study
 
+    today = datetime.now(UTC).date()
     try:
-        until = date.fromisoformat(cutoff) if cutoff else datetime.now(UTC).date()
+        until = date.fromisoformat(cutoff) if cutoff else today
     except ValueError:
         fail(f"--cutoff: {cutoff!r} is not a date in the form YYYY-MM-DD")
+    if until > today:
+        fail(f"--cutoff: {until} is later than today; follow-up time cannot be counted ahead")
 
     async def use_case(session: AsyncSession, rt: Runtime) -> Path:
         data = await load_study(session, protocol=rt.protocol, cutoff=until)

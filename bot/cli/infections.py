@@ -1,4 +1,4 @@
-"""`followup infections record`: infections found at clinic visits rather than through the bot."""
+"""`followup infections record|amend|void`: infections found at clinic visits, and corrections with a reason."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.runtime import Runtime, run_with_session
+from bot.services.corrections import amend_infection, void_infection
 from bot.services.enrollment import get_patient
 from bot.services.infections import details_or_error, record_infection
 from models import InfectionSite, InfectionSource, Outcome, Pathogen, Treatment
@@ -26,7 +27,7 @@ def record(
     site_type: Annotated[str, typer.Option(help=_choices(InfectionSite))],
     pathogen: Annotated[str, typer.Option(help=_choices(Pathogen))],
     grade: Annotated[str, typer.Option(help="CTCAE grade 1-5")],
-    treatment: Annotated[str, typer.Option(help=_choices(Treatment))],
+    treatment: Annotated[str, typer.Option(help="One or more, comma-separated: " + _choices(Treatment))],
     organism: Annotated[str | None, typer.Option(help="Organism found, free text")] = None,
     hospitalized: Annotated[bool, typer.Option("--hospitalized", help="The patient was admitted")] = False,
     outcome: Annotated[str, typer.Option(help=_choices(Outcome))] = Outcome.UNKNOWN.value,
@@ -40,7 +41,7 @@ def record(
             pathogen=pathogen,
             organism=organism,
             ctcae_grade=grade,
-            treatment=treatment,
+            treatments=treatment,
             hospitalized=hospitalized,
             outcome=outcome,
         )
@@ -56,5 +57,61 @@ def record(
         )
         ended = "; follow-up ended" if patient.status is not was else ""
         return f"infection recorded for {patient.study_id}{ended}"
+
+    typer.echo(run_with_session(use_case))
+
+
+@app.command("amend")
+def amend(
+    infection_id: Annotated[int, typer.Argument(help="Infection number (see the infections export)")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
+    onset: Annotated[str | None, typer.Option(help="Onset date YYYY-MM-DD")] = None,
+    site_type: Annotated[str | None, typer.Option(help=_choices(InfectionSite))] = None,
+    pathogen: Annotated[str | None, typer.Option(help=_choices(Pathogen))] = None,
+    organism: Annotated[str | None, typer.Option(help="Organism found, free text")] = None,
+    grade: Annotated[str | None, typer.Option(help="CTCAE grade 1-5")] = None,
+    treatment: Annotated[str | None, typer.Option(help="One or more, comma-separated: " + _choices(Treatment))] = None,
+    hospitalized: Annotated[
+        bool | None, typer.Option("--hospitalized/--not-hospitalized", help="Whether the patient was admitted")
+    ] = None,
+    outcome: Annotated[str | None, typer.Option(help=_choices(Outcome))] = None,
+) -> None:
+    """Correct fields of a recorded infection; the export flags it as corrected."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> str:
+        infection = await amend_infection(
+            session,
+            infection_id=infection_id,
+            changes={
+                "onset_date": onset,
+                "site_type": site_type,
+                "pathogen": pathogen,
+                "organism": organism,
+                "ctcae_grade": grade,
+                "treatments": treatment,
+                "hospitalized": hospitalized,
+                "outcome": outcome,
+            },
+            reason=reason,
+            actor=rt.actor,
+            now=rt.clock.now(),
+        )
+        return f"infection #{infection.id} amended"
+
+    typer.echo(run_with_session(use_case))
+
+
+@app.command("void")
+def void(
+    infection_id: Annotated[int, typer.Argument(help="Infection number (see the infections export)")],
+    reason: Annotated[str, typer.Option(help="Why it was entered in error (kept in the audit trail)")],
+) -> None:
+    """Mark an infection as entered in error: it is kept, flagged void, and no longer counted."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> str:
+        infection = await void_infection(
+            session, infection_id=infection_id, reason=reason, actor=rt.actor, now=rt.clock.now()
+        )
+        return f"infection #{infection.id} void"
 
     typer.echo(run_with_session(use_case))

@@ -23,8 +23,8 @@ from bot.services.enrollment import (
     plan_rows,
     request_error,
 )
-from bot.services.follow_up import withdraw_patient
 from bot.services.invites import deep_link
+from bot.services.patient_status import WithdrawalKind, withdraw
 from bot.services.preventive import PREVENTIVE_MEDICINES, set_preventive_medicines
 from bot.services.schedule import add_cycles, shift_doses
 from models import LANGUAGES, ContactKind, ContactStatus
@@ -119,8 +119,18 @@ def import_csv(
 
 
 @app.command("list")
-def list_(site: Annotated[str | None, typer.Option(help="Only this site")] = None) -> None:
+def list_(
+    site: Annotated[str | None, typer.Option(help="Only this site")] = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only who needs a call: missed check-ins, unreachable, never linked")
+    ] = False,
+) -> None:
     """List patients with their status."""
+    if overdue:
+        from bot.cli.overdue import print_overdue
+
+        print_overdue(site)
+        return
 
     async def use_case(session: AsyncSession, rt: Runtime) -> Table:
         table = Table("study ID", "site", "group", "status", "baseline", "telegram")
@@ -182,18 +192,29 @@ def show(study_id: Annotated[str, typer.Argument(help="Study ID")]) -> None:
 
 
 @app.command("withdraw")
-def withdraw(
+def withdraw_command(
     study_id: Annotated[str, typer.Argument(help="Study ID")],
-    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
+    reason_code: Annotated[
+        WithdrawalKind,
+        typer.Option(
+            help="stop-contact: no more messages, still followed up at clinic; withdraw-consent: no more data collected"
+        ),
+    ],
+    note: Annotated[str | None, typer.Option(help="More detail (kept in the audit trail)")] = None,
 ) -> None:
-    """End a patient's follow-up and cancel every future contact."""
+    """Stop contacting a patient, or end their follow-up; every future contact is cancelled."""
 
     async def use_case(session: AsyncSession, rt: Runtime) -> int:
         patient = await get_patient(session, study_id=study_id)
-        return await withdraw_patient(session, patient=patient, reason=reason, actor=rt.actor, now=rt.clock.now())
+        cancelled = await withdraw(
+            session, patient=patient, kind=reason_code, note=note, actor=rt.actor, now=rt.clock.now()
+        )
+        await session.commit()
+        return cancelled
 
     cancelled = run_with_session(use_case)
-    typer.echo(f"{study_id} withdrawn; {cancelled} future contacts cancelled")
+    what = "no longer contacted (followed up at clinic)" if reason_code is WithdrawalKind.STOP_CONTACT else "withdrawn"
+    typer.echo(f"{study_id} {what}; {cancelled} future contacts cancelled")
 
 
 @app.command("shift-doses")

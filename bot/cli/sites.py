@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.links import bot_username, valid_until
 from bot.cli.runtime import Runtime, console, run_with_session
 from bot.services.invites import deep_link
+from bot.services.reinvites import reinvite_staff
 from bot.services.sites import add_site, add_staff, linked_clinicians, list_sites, list_staff, update_site
+from bot.services.staff_changes import deactivate_staff, reactivate_staff, update_staff
 from models import StaffRole
 
 sites_app = typer.Typer(help="Study sites.", no_args_is_help=True, rich_markup_mode=None)
@@ -112,8 +114,82 @@ def staff_list(site: Annotated[str | None, typer.Option(help="Only this site")] 
     async def use_case(session: AsyncSession, rt: Runtime) -> Table:
         table = Table("id", "site", "role", "name", "telegram")
         for staff, staff_site in await list_staff(session, site_code=site):
-            linked = "linked" if staff.telegram_user_id else "invited"
+            linked = "deactivated" if not staff.active else ("linked" if staff.telegram_user_id else "invited")
             table.add_row(str(staff.id), staff_site.code, staff.role.value, staff.name, linked)
         return table
 
     console.print(run_with_session(use_case))
+
+
+@staff_app.command("reinvite")
+def staff_reinvite(staff_id: Annotated[int, typer.Argument(help="Staff number (see `staff list`)")]) -> None:
+    """Print a new one-time invite link (earlier unused ones stop working)."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> str:
+        username = await bot_username(rt.settings)
+        staff, code = await reinvite_staff(
+            session, staff_id=staff_id, protocol=rt.protocol, actor=rt.actor, now=rt.clock.now()
+        )
+        until = await valid_until(session, code=code)
+        return f"new invite for staff #{staff.id} ({staff.name}), valid once, {until}:\n{deep_link(username, code)}"
+
+    typer.echo(run_with_session(use_case))
+
+
+@staff_app.command("deactivate")
+def staff_deactivate(
+    staff_id: Annotated[int, typer.Argument(help="Staff number (see `staff list`)")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
+) -> None:
+    """Take every right away at once: no alerts, no staff menu, open invites void."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> str:
+        staff = await deactivate_staff(session, staff_id=staff_id, reason=reason, actor=rt.actor, now=rt.clock.now())
+        return f"staff #{staff.id} ({staff.name}) deactivated"
+
+    typer.echo(run_with_session(use_case))
+
+
+@staff_app.command("reactivate")
+def staff_reactivate(
+    staff_id: Annotated[int, typer.Argument(help="Staff number (see `staff list`)")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
+) -> None:
+    """Give a deactivated member their rights back; prints a new one-time invite to link Telegram again."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> str:
+        username = await bot_username(rt.settings)
+        staff, code = await reactivate_staff(
+            session, staff_id=staff_id, reason=reason, protocol=rt.protocol, actor=rt.actor, now=rt.clock.now()
+        )
+        until = await valid_until(session, code=code)
+        link = deep_link(username, code)
+        return f"staff #{staff.id} ({staff.name}) reactivated; invite link, valid once, {until}:\n{link}"
+
+    typer.echo(run_with_session(use_case))
+
+
+@staff_app.command("update")
+def staff_update(
+    staff_id: Annotated[int, typer.Argument(help="Staff number (see `staff list`)")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
+    role: Annotated[StaffRole | None, typer.Option(help="New role")] = None,
+    name: Annotated[str | None, typer.Option(help="New name shown to colleagues")] = None,
+    site: Annotated[str | None, typer.Option(help="New site code")] = None,
+) -> None:
+    """Change a member's role, name or site (rights follow at once; audited)."""
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> str:
+        staff = await update_staff(
+            session,
+            staff_id=staff_id,
+            role=role,
+            name=name,
+            site_code=site,
+            reason=reason,
+            actor=rt.actor,
+            now=rt.clock.now(),
+        )
+        return f"staff #{staff.id} ({staff.name}, {staff.role.value}) updated"
+
+    typer.echo(run_with_session(use_case))

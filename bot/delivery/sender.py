@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, BotCommandScopeChat, InlineKeyboardMarkup, Message
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -70,6 +70,9 @@ class TelegramSender:
                     reply_markup=_markup(payload),
                 )
                 return Delivered(edited.message_id if isinstance(edited, Message) else None)
+            if message.method == "deleteMyCommands":  # a chat's own command menu (staff) falls back to the default
+                await self._bot.delete_my_commands(scope=BotCommandScopeChat(message.chat_id))
+                return Delivered(None)
             return Permanent(f"unknown method {message.method}")
         except RetryAfter as error:
             after = error.retry_after

@@ -8,6 +8,7 @@ from bot.forms import EXPORTED, ITEMS, Kind
 from bot.i18n import gettext_for
 from bot.services.infection_form import CHOICES as INFECTION_CHOICES
 from bot.services.preventive import PREVENTIVE_LABELS
+from models import PatientStatus
 
 ZH = gettext_for("zh_CN")
 LEVELS = {
@@ -36,6 +37,9 @@ def _enum(*values: str) -> dict[str, tuple[str, str]]:
 
 
 STUDY_ID = Column("study_id", "string", "Study ID (pseudonymous)", "研究编号（匿名）")
+CORRECTED = Column(
+    "corrected", "boolean", "Changed after entry, with a reason (see audit)", "录入后经更正（理由见audit）"
+)
 SITE = Column("site", "string", "Site code", "中心代码")
 GROUP = Column(
     "group",
@@ -100,7 +104,7 @@ DATASETS: dict[str, list[Column]] = {
             "string",
             "Follow-up status",
             "随访状态",
-            _enum("enrolled", "active", "declined", "withdrawn", "infected", "completed"),
+            _enum(*(status.value for status in PatientStatus)),
         ),
         Column("baseline_date", "date", "Baseline (enrollment) date", "基线（入组）日期"),
         Column("il2_start", "date", "First IL-2 cycle start", "首个IL-2疗程开始日期"),
@@ -110,6 +114,7 @@ DATASETS: dict[str, list[Column]] = {
         Column("unreachable", "boolean", "Cannot be reached in Telegram", "无法通过Telegram联系"),
         Column("ended_at", "datetime", "Follow-up ended (UTC)", "随访结束时间（UTC）"),
         Column("end_reason", "string", "Why follow-up ended", "随访结束原因"),
+        Column("died_on", "date", "Date of death", "死亡日期"),
         Column(
             "preventive_medicines",
             "string",
@@ -168,6 +173,7 @@ DATASETS: dict[str, list[Column]] = {
         ),
         Column("value", "string", "Answer (codes ; separated, numbers as typed)", "回答（代码以;分隔）"),
         Column("answered_at", "datetime", "Answered (UTC)", "回答时间（UTC）"),
+        CORRECTED,
     ],
     "doses": [
         STUDY_ID,
@@ -210,9 +216,23 @@ DATASETS: dict[str, list[Column]] = {
         ),
         Column("minutes_to_acknowledge", "number", "Minutes to acknowledge", "确认所用分钟数"),
         Column("outcome", "string", "Outcome", "结果", _enum("open", "acknowledged", "confirmed", "dismissed")),
+        Column(
+            "dismissal_code",
+            "string",
+            "Why it was not an infection (coded)",
+            "判定“不是感染”的原因（编码）",
+            {
+                "sle_flare": ("SLE flare", "狼疮活动（复发）"),
+                "il2_reaction": ("IL-2 reaction", "IL-2反应"),
+                "drug_fever": ("drug fever", "药物热"),
+                "other_illness": ("another illness that looks like an infection", "其他类似感染的疾病"),
+                "other": ("other (see resolution_reason)", "其他（见resolution_reason）"),
+            },
+        ),
         Column("resolution_reason", "string", "Reason given for 'not an infection'", "“不是感染”的原因"),
     ],
     "infections": [
+        Column("infection_id", "integer", "Infection number (for corrections)", "感染记录编号（用于更正）"),
         STUDY_ID,
         SITE,
         GROUP,
@@ -227,7 +247,14 @@ DATASETS: dict[str, list[Column]] = {
             "CTCAE分级",
             {str(grade): (str(grade), str(grade)) for grade in range(1, 6)},
         ),
-        Column("treatment", "string", "Treatment", "治疗", _codes(INFECTION_CHOICES["treatment"])),
+        Column("ctcae_version", "string", "CTCAE version of the grade", "CTCAE分级版本"),
+        Column(
+            "treatment",
+            "string",
+            "Treatments (codes ; separated)",
+            "治疗（代码以;分隔）",
+            _codes(INFECTION_CHOICES["treatments"]),
+        ),
         Column("hospitalized", "boolean", "Hospitalised", "住院"),
         Column("outcome", "string", "Outcome", "转归", _codes(INFECTION_CHOICES["outcome"])),
         Column(
@@ -237,8 +264,27 @@ DATASETS: dict[str, list[Column]] = {
             "发现途径",
             {"bot": ("bot alert", "机器人警报"), "clinic": ("clinic visit", "门诊随访")},
         ),
-        Column("first_infection", "boolean", "Patient's first confirmed infection", "患者首次确诊感染"),
+        Column(
+            "first_infection",
+            "boolean",
+            "Patient's first confirmed infection (earliest onset; void ones not counted)",
+            "患者首次确诊感染（按起病日期最早；作废记录不计）",
+        ),
         Column("recorded_at", "datetime", "Recorded (UTC)", "记录时间（UTC）"),
+        CORRECTED,
+        Column("voided_at", "datetime", "Voided as entered in error (UTC)", "因录入错误作废的时间（UTC）"),
+        Column("void_reason", "string", "Why it was voided", "作废原因"),
+    ],
+    "audit": [
+        Column("occurred_at", "datetime", "When (UTC)", "时间（UTC）"),
+        Column("actor", "string", "Who (cli:user, patient:ID, staff:N, system)", "操作者"),
+        Column("action", "string", "What was done", "操作"),
+        Column("record", "string", "Which record (table)", "记录类型（表）"),
+        Column("record_id", "string", "Record number", "记录编号"),
+        Column("study_id", "string", "Study ID, for a patient record", "研究编号（患者记录）"),
+        Column("before", "string", "Values before (JSON)", "修改前的值（JSON）"),
+        Column("after", "string", "Values after (JSON)", "修改后的值（JSON）"),
+        Column("reason", "string", "Reason given", "理由"),
     ],
 }
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.plan import checkin_contacts, dose_contacts, monthly_anniversary, parse_clock_time
+from bot.plan import PlannedContact, checkin_contacts, dose_contacts, monthly_anniversary, parse_clock_time
 from bot.protocol import StudyProtocol
 from bot.services.audit import record_event, snapshot
 from bot.services.errors import DomainError, NotFound
@@ -165,6 +165,13 @@ async def _enroll_one(
 
 def write_plan(session: AsyncSession, *, patient: Patient, protocol: StudyProtocol) -> int:
     """Add every check-in and dose-reminder row of the patient's follow-up. Returns the number of rows."""
+    planned = planned_contacts(patient=patient, protocol=protocol)
+    session.add_all(contact_row(patient=patient, contact=contact) for contact in planned)
+    return len(planned)
+
+
+def planned_contacts(*, patient: Patient, protocol: StudyProtocol) -> list[PlannedContact]:
+    """The patient's whole plan from their baseline, group, IL-2 start and reminder time."""
     zone = ZoneInfo(patient.timezone)
     planned = checkin_contacts(
         baseline=patient.baseline_date,
@@ -181,23 +188,23 @@ def write_plan(session: AsyncSession, *, patient: Patient, protocol: StudyProtoc
             zone=zone,
             regimen=protocol.dose_regimen,
         )
-    session.add_all(
-        ScheduledContact(
-            patient_id=patient.id,
-            kind=contact.kind,
-            month=contact.month,
-            cycle=contact.cycle,
-            dose_number=contact.dose_number,
-            planned_date=contact.planned_date,
-            due_at=contact.due_at,
-            window_end=contact.window_end,
-            status=ContactStatus.PLANNED,
-            next_action_at=contact.due_at,
-            dedupe_key=contact.dedupe_key(patient.id),
-        )
-        for contact in planned
+    return planned
+
+
+def contact_row(*, patient: Patient, contact: PlannedContact) -> ScheduledContact:
+    return ScheduledContact(
+        patient_id=patient.id,
+        kind=contact.kind,
+        month=contact.month,
+        cycle=contact.cycle,
+        dose_number=contact.dose_number,
+        planned_date=contact.planned_date,
+        due_at=contact.due_at,
+        window_end=contact.window_end,
+        status=ContactStatus.PLANNED,
+        next_action_at=contact.due_at,
+        dedupe_key=contact.dedupe_key(patient.id),
     )
-    return len(planned)
 
 
 async def enroll_patient(

@@ -21,6 +21,7 @@ from bot.services.text import visible_text
 from models import (
     Answer,
     ContactStatus,
+    DismissalReason,
     Escalation,
     EscalationNotification,
     EscalationStatus,
@@ -169,6 +170,14 @@ async def recipients(session: AsyncSession, *, escalation: Escalation, roles: Se
     if StaffRole.ADMIN in wanted:
         condition = or_(condition, Staff.role == StaffRole.ADMIN)
     query = select(Staff).where(Staff.active.is_(True), Staff.telegram_user_id.is_not(None), condition)
+    return list((await session.scalars(query.order_by(Staff.id))).all())
+
+
+async def study_admins(session: AsyncSession) -> list[Staff]:
+    """Linked, active admins (of every site)."""
+    query = select(Staff).where(
+        Staff.active.is_(True), Staff.telegram_user_id.is_not(None), Staff.role == StaffRole.ADMIN
+    )
     return list((await session.scalars(query.order_by(Staff.id))).all())
 
 
@@ -459,12 +468,19 @@ async def _show_acknowledgement(session: AsyncSession, *, escalation: Escalation
 
 
 async def dismiss(
-    session: AsyncSession, *, staff: Staff, escalation_id: int, reason: str, now: datetime
+    session: AsyncSession,
+    *,
+    staff: Staff,
+    escalation_id: int,
+    code: DismissalReason,
+    reason: str | None = None,
+    now: datetime,
 ) -> Escalation | None:
-    """ "Not an infection", with the reason. None if this staff member may not, or it is already resolved."""
+    """ "Not an infection", with a coded reason ("other" needs the reason in words). None if this staff member
+    may not, the words are missing, or it is already resolved."""
     escalation = await get_for_update(session, Escalation, escalation_id)
-    reason = visible_text(reason)[:1000]
-    if escalation is None or not may_acknowledge(staff, escalation) or not reason:
+    reason = visible_text(reason or "")[:1000] or None
+    if escalation is None or not may_acknowledge(staff, escalation) or (code is DismissalReason.OTHER and not reason):
         return None
     if escalation.status not in UNRESOLVED:
         return None
@@ -474,7 +490,7 @@ async def dismiss(
             now,
             staff.id,
         )
-        escalation.resolution_reason, escalation.next_step_at = reason, None
+        escalation.dismissal_code, escalation.resolution_reason, escalation.next_step_at = code, reason, None
         escalation.acknowledged_at = escalation.acknowledged_at or now
         escalation.acknowledged_by = escalation.acknowledged_by or staff.id
     staff.awaiting = None

@@ -16,6 +16,7 @@ from bot.forms import EXPORTED, Kind
 from bot.services.codebook import DATASETS
 from models import (
     Answer,
+    AuditEvent,
     ContactKind,
     Escalation,
     Infection,
@@ -88,6 +89,7 @@ def _patients(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             Patient.unreachable,
             instant(Patient.ended_at),
             Patient.end_reason,
+            Patient.died_on,
             Patient.preventive_medicines,
         )
         .join(Site, Patient.site_id == Site.id)
@@ -112,6 +114,7 @@ def _answers(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             Answer.item_id,
             json_text(Answer.value),
             instant(Answer.answered_at),
+            Answer.corrected,
         )
         .join(QuestionnaireResponse, Answer.response_id == QuestionnaireResponse.id)
         .join(Patient, QuestionnaireResponse.patient_id == Patient.id)
@@ -122,9 +125,9 @@ def _answers(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
     decoded = Decoded()
 
     def row(record: Any) -> Row:
-        study_id, response_id, form, status, item, text, answered_at = record
-        value = decoded(text)
-        return (study_id, response_id, form, status, item, None if value is None else str(_joined(value)), answered_at)
+        study_id, response_id, form, status, item, text, answered_at, corrected = record
+        value = None if (decoded_value := decoded(text)) is None else str(_joined(decoded_value))
+        return (study_id, response_id, form, status, item, value, answered_at, corrected)
 
     return _site_filter(query, site_code), row
 
@@ -165,6 +168,7 @@ def _escalations(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             Escalation.acknowledged_at,
             code(acknowledger.role),
             code(Escalation.status),
+            code(Escalation.dismissal_code),
             Escalation.resolution_reason,
         )
         .join(Patient, Escalation.patient_id == Patient.id)
@@ -174,9 +178,10 @@ def _escalations(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
     )
 
     def row(record: Any) -> Row:
-        study_id, site, group, number, raised_at, restarted_at, level, reasons, acknowledged_at, role, outcome, why = (
-            record
-        )
+        study_id, site, group, number, raised_at, restarted_at, level, reasons, acknowledged_at, role, outcome = record[
+            :11
+        ]
+        dismissal_code, why = record[11:]
         waited = None
         if acknowledged_at is not None:
             waited = round((acknowledged_at - raised_at).total_seconds() / 60, 1)
@@ -193,16 +198,33 @@ def _escalations(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             role,
             waited,
             outcome,
+            dismissal_code,
             why,
         )
 
     return _site_filter(query, site_code), row
 
 
+def first_infections() -> Any:
+    """Each patient's first confirmed infection: the earliest onset (then the earliest entry), void ones not
+    counted. The report's person-time ends at the same one."""
+    ranked = (
+        select(
+            Infection.id,
+            func.row_number()
+            .over(partition_by=Infection.patient_id, order_by=(Infection.onset_date, Infection.id))
+            .label("rank"),
+        )
+        .where(Infection.voided_at.is_(None))
+        .subquery()
+    )
+    return select(ranked.c.id).where(ranked.c.rank == 1).scalar_subquery()
+
+
 def _infections(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
-    first = select(func.min(Infection.id)).group_by(Infection.patient_id).scalar_subquery()
     query = (
         select(
+            Infection.id,
             Patient.study_id,
             Site.code,
             code(Patient.group),
@@ -211,23 +233,65 @@ def _infections(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             code(Infection.pathogen),
             Infection.organism,
             Infection.ctcae_grade,
-            code(Infection.treatment),
+            Infection.ctcae_version,
+            json_text(Infection.treatments),
             Infection.hospitalized,
             code(Infection.outcome),
             code(Infection.source),
-            Infection.id.in_(first),
+            Infection.id.in_(first_infections()),
             instant(Infection.recorded_at),
+            Infection.corrected,
+            instant(Infection.voided_at),
+            Infection.void_reason,
         )
         .join(Patient, Infection.patient_id == Patient.id)
         .join(Site, Patient.site_id == Site.id)
-        .order_by(Patient.study_id, Infection.onset_date)
+        .order_by(Patient.study_id, Infection.onset_date, Infection.id)
     )
 
     def row(record: Any) -> Row:
-        *before, is_first, recorded_at = record
-        return (*before, bool(is_first), recorded_at)
+        *before, is_first, recorded_at, corrected, voided_at, void_reason = record
+        before[10] = ";".join(json.loads(before[10]))  # treatments, as codes ; separated
+        return (*before, bool(is_first), recorded_at, corrected, voided_at, void_reason)
 
     return _site_filter(query, site_code), row
+
+
+PRIVATE_KEYS = ("telegram_chat_id", "telegram_user_id")
+
+
+def _audit(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
+    """The audit trail (who, when, what, before, after, reason); with a site, the events on its patients."""
+    patient = (AuditEvent.entity_type == Patient.__tablename__) & (AuditEvent.entity_id == cast(Patient.id, String))
+    query = (
+        select(
+            instant(AuditEvent.occurred_at),
+            AuditEvent.actor,
+            AuditEvent.action,
+            AuditEvent.entity_type,
+            AuditEvent.entity_id,
+            Patient.study_id,
+            json_text(AuditEvent.before),
+            json_text(AuditEvent.after),
+        )
+        .outerjoin(Patient, patient)
+        .order_by(AuditEvent.id)
+    )
+    if site_code is not None:
+        query = query.join(Site, Patient.site_id == Site.id).where(Site.code == site_code.upper())
+
+    def plain(text: str | None) -> dict[str, Any] | None:
+        values = json.loads(text) if text else None
+        return {key: value for key, value in values.items() if key not in PRIVATE_KEYS} if values else values
+
+    def row(record: Any) -> Row:
+        *who, before_text, after_text = record
+        before, after = plain(before_text), plain(after_text)
+        reason = after.get("reason") if after else None
+        as_text = [None if values is None else json.dumps(values, ensure_ascii=False) for values in (before, after)]
+        return (*who, *as_text, reason)
+
+    return query, row
 
 
 SIMPLE = {
@@ -236,6 +300,7 @@ SIMPLE = {
     "doses": _doses,
     "escalations": _escalations,
     "infections": _infections,
+    "audit": _audit,
 }
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.protocol import StudyProtocol
 from bot.services.audit import audited
-from bot.services.errors import DomainError
 from models import ContactStatus, OutboxMessage, OutboxStatus, Patient, PatientStatus, ScheduledContact
 from models.contact import OPEN_STATUSES
 
@@ -19,7 +18,11 @@ ENDED_STATUSES = (
     PatientStatus.INFECTED,
     PatientStatus.COMPLETED,
     PatientStatus.DECLINED,
+    PatientStatus.DIED,
+    PatientStatus.LOST,
 )
+# No message goes out to these patients (a clinic-only patient is still followed up, at clinic visits).
+NO_CONTACT_STATUSES = (*ENDED_STATUSES, PatientStatus.CLINIC_ONLY)
 
 
 async def end_follow_up(
@@ -55,20 +58,6 @@ async def _close_contacts(session: AsyncSession, *, patient: Patient, now: datet
         .where(OutboxMessage.patient_id == patient.id, OutboxMessage.status == OutboxStatus.PENDING)
         .values(status=OutboxStatus.CANCELLED)
     )
-    return cancelled
-
-
-async def withdraw_patient(session: AsyncSession, *, patient: Patient, reason: str, actor: str, now: datetime) -> int:
-    """Withdraw a patient (their wish or the coordinator's decision); returns the contacts cancelled."""
-    reason = reason.strip()
-    if not reason:
-        raise DomainError("reason: say why the patient is withdrawn")
-    if patient.status in ENDED_STATUSES:
-        raise DomainError(f"{patient.study_id}: follow-up has already ended ({patient.status.value})")
-    cancelled = await end_follow_up(
-        session, patient=patient, status=PatientStatus.WITHDRAWN, reason=reason, actor=actor, now=now
-    )
-    await session.commit()
     return cancelled
 
 

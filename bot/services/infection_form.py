@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -9,10 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import get_for_update
-from bot.i18n import N_
+from bot.i18n import N_, Gettext
 from bot.services.errors import DomainError
 from bot.services.escalation import UNRESOLVED, may_acknowledge
-from bot.services.infections import details_or_error, record_infection
+from bot.services.infections import GRADE_5_IS_FATAL, details_or_error, record_infection
 from models import (
     Escalation,
     Infection,
@@ -32,7 +34,7 @@ FIELDS = (
     "pathogen",
     "organism",
     "ctcae_grade",
-    "treatment",
+    "treatments",
     "hospitalized",
     "outcome",
 )
@@ -43,22 +45,33 @@ TITLES = {
     "pathogen": N_("Pathogen"),
     "organism": N_("Organism"),
     "ctcae_grade": N_("CTCAE grade"),
-    "treatment": N_("Treatment"),
+    "treatments": N_("Treatment"),
     "hospitalized": N_("Hospitalised"),
     "outcome": N_("Outcome"),
 }
 PROMPTS = {
-    "onset_date": N_("When did the infection start? Tap a day or type the date as YYYY-MM-DD."),
+    "onset_date": N_("When did the infection start? Tap a day, or type the date (2026-03-01, 2026/3/1 or 3月1日)."),
     "site_type": N_("Site of infection?"),
     "pathogen": N_("Type of pathogen?"),
     "organism": N_("Organism found (type it), or tap Skip."),
-    "ctcae_grade": N_("CTCAE grade?"),
-    "treatment": N_("Treatment?"),
+    "ctcae_grade": N_("CTCAE grade (v5)?"),
+    "treatments": N_("Treatment? Tap every one given, then Done."),
     "hospitalized": N_("Hospitalised?"),
     "outcome": N_("Outcome so far?"),
 }
+DONE = "done"
 CHOICES: dict[str, dict[str, str]] = {
-    "onset_date": {"0": N_("Today"), "1": N_("Yesterday"), "2": N_("2 days ago"), "3": N_("3 days ago")},
+    "onset_date": {  # quick picks reaching back 30 days
+        "0": N_("Today"),
+        "1": N_("Yesterday"),
+        "2": N_("2 days ago"),
+        "3": N_("3 days ago"),
+        "5": N_("5 days ago"),
+        "7": N_("1 week ago"),
+        "14": N_("2 weeks ago"),
+        "21": N_("3 weeks ago"),
+        "30": N_("30 days ago"),
+    },
     "site_type": {
         InfectionSite.UPPER_RESPIRATORY: N_("Upper respiratory"),
         InfectionSite.PNEUMONIA: N_("Pneumonia"),
@@ -78,14 +91,21 @@ CHOICES: dict[str, dict[str, str]] = {
         Pathogen.UNKNOWN: N_("Unknown"),
     },
     "organism": {"skip": N_("Skip")},
-    "ctcae_grade": {str(grade): str(grade) for grade in range(1, 6)},
-    "treatment": {
+    "ctcae_grade": {  # CTCAE v5 infections: what each grade means
+        "1": N_("1 · mild, no treatment needed"),
+        "2": N_("2 · oral treatment"),
+        "3": N_("3 · IV treatment or hospital"),
+        "4": N_("4 · life-threatening"),
+        "5": N_("5 · death"),
+    },
+    "treatments": {
         Treatment.NONE: N_("None"),
         Treatment.ORAL_ANTIMICROBIAL: N_("Oral antimicrobial"),
         Treatment.IV_ANTIMICROBIAL: N_("IV antimicrobial"),
         Treatment.ANTIVIRAL: N_("Antiviral"),
         Treatment.ANTIFUNGAL: N_("Antifungal"),
         Treatment.PROCEDURE: N_("Procedure"),
+        DONE: N_("Done"),
     },
     "hospitalized": {"yes": N_("Yes"), "no": N_("No")},
     "outcome": {
@@ -97,6 +117,7 @@ CHOICES: dict[str, dict[str, str]] = {
     },
 }
 SUMMARY = "summary"
+PICKED = "picked_treatments"  # the treatments tapped so far (multi-select), until Done
 
 
 def next_field(draft: dict[str, Any]) -> str:
@@ -114,15 +135,55 @@ async def begin(session: AsyncSession, *, staff: Staff, escalation_id: int) -> s
     return FIELDS[0]
 
 
-def _value(field: str, raw: str, today: date) -> Any:
+class Refusal(DomainError):
+    """An entry the form refuses: a msgid, and the values it names (shown in the staff member's language)."""
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        super().__init__(msgid)
+        self.params = params
+
+
+def refusal_text(error: DomainError, _: Gettext) -> str:
+    return _(str(error)).format(**(error.params if isinstance(error, Refusal) else {}))
+
+
+TYPED_DATE = re.compile(r"^(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+
+
+def typed_onset(raw: str, today: date) -> date:
+    """2026-03-01, 2026/3/1, 2026年3月1日, or 3月1日 (the latest such day that is not in the future)."""
+    found = TYPED_DATE.match(unicodedata.normalize("NFKC", raw).strip())
+    if found is None:
+        raise Refusal(TYPE_THE_DATE)
+    year, month, day = found.groups()
+    try:
+        onset = date(int(year) if year else today.year, int(month), int(day))
+        if year is None and onset > today:
+            onset = onset.replace(year=today.year - 1)
+    except ValueError:
+        raise Refusal(TYPE_THE_DATE) from None
+    return onset
+
+
+TYPE_THE_DATE = N_("Please type the date as 2026-03-01, 2026/3/1 or 3月1日.")
+
+
+def _onset(raw: str, today: date, baseline: date) -> str:
+    onset = today - timedelta(days=int(raw)) if raw in CHOICES["onset_date"] else typed_onset(raw, today)
+    if onset > today:
+        raise Refusal(N_("The onset cannot be in the future."))
+    if onset < baseline:
+        raise Refusal(
+            N_("The onset cannot be before the patient's baseline ({baseline}): please check the date."),
+            baseline=baseline.isoformat(),
+        )
+    return onset.isoformat()
+
+
+def _value(field: str, raw: str, today: date, baseline: date) -> Any:
     raw = raw.strip()
     if field == "onset_date":
-        if raw in CHOICES["onset_date"]:
-            return (today - timedelta(days=int(raw))).isoformat()
-        try:
-            return date.fromisoformat(raw).isoformat()
-        except ValueError:
-            raise DomainError(N_("Please type the date as YYYY-MM-DD, for example 2026-11-20.")) from None
+        return _onset(raw, today, baseline)
     if field == "organism":
         text = " ".join(raw.split())
         if raw == "skip" or not text:
@@ -139,6 +200,59 @@ def _value(field: str, raw: str, today: date) -> Any:
     return raw
 
 
+def _toggled(picked: list[str], code: str) -> list[str]:
+    """Tap a treatment on or off; "none" and the treatments exclude each other."""
+    if code not in CHOICES["treatments"]:
+        raise DomainError(N_("Please tap one of the buttons."))
+    if code in picked:
+        return [item for item in picked if item != code]
+    if code == Treatment.NONE:
+        return [code]
+    return [item for item in picked if item != Treatment.NONE] + [code]
+
+
+def _check_grade_and_outcome(draft: dict[str, Any], field: str) -> None:
+    """Grade 5 and the outcome "fatal" go together: checked when the outcome is given (the grade comes first),
+    and again at Save (a grade changed from the summary)."""
+    if field == "outcome" and (draft.get("ctcae_grade") == 5) != (draft["outcome"] == "fatal"):
+        raise DomainError(GRADE_5_IS_FATAL)
+
+
+IMPLAUSIBLE_NO_TREATMENT = N_(
+    "⚠ CTCAE grade {grade} means treatment was needed, but the treatment is “None”. Please check before saving."
+)
+IMPLAUSIBLE_ORAL_ONLY = N_(
+    "⚠ CTCAE grade 3 means IV treatment or a hospital stay, but the treatment is oral and there was no hospital "
+    "stay. Please check before saving."
+)
+
+
+def plausibility_warnings(draft: dict[str, Any]) -> list[tuple[str, dict[str, object]]]:
+    """Grade and treatment that do not fit the CTCAE v5 meaning of the grade: msgids and their values, shown on
+    the summary so the clinician confirms (or fixes) before Save."""
+    grade, treatments = draft.get("ctcae_grade"), draft.get("treatments")
+    if grade is None or treatments is None:
+        return []
+    if grade >= 2 and treatments == [Treatment.NONE]:
+        return [(IMPLAUSIBLE_NO_TREATMENT, {"grade": grade})]
+    if grade == 3 and treatments == [Treatment.ORAL_ANTIMICROBIAL] and not draft.get("hospitalized"):
+        return [(IMPLAUSIBLE_ORAL_ONLY, {})]
+    return []
+
+
+async def reopen(session: AsyncSession, *, staff: Staff, field: str) -> str:
+    """From the summary, ask one field again (the others are kept); returns it."""
+    draft = dict(staff.draft or {})
+    if staff.awaiting != "infection" or next_field(draft) != SUMMARY or field not in FIELDS:
+        raise DomainError(N_("This question was already answered."))
+    if field == "treatments":
+        draft[PICKED] = draft[field]
+    del draft[field]
+    staff.draft = draft
+    await session.commit()
+    return field
+
+
 async def answer(session: AsyncSession, *, staff: Staff, field: str, raw: str, now: datetime) -> str:
     """Store the field asked now; returns the next field or "summary". DomainError carries a msgid."""
     draft = dict(staff.draft or {})
@@ -146,7 +260,19 @@ async def answer(session: AsyncSession, *, staff: Staff, field: str, raw: str, n
         raise DomainError(N_("This question was already answered."))
     escalation = await session.get_one(Escalation, draft["escalation_id"])
     site = await session.get_one(Site, escalation.site_id)
-    draft[field] = _value(field, raw, now.astimezone(ZoneInfo(site.timezone)).date())
+    patient = await session.get_one(Patient, escalation.patient_id)
+    if field == "treatments" and raw != DONE:
+        draft[PICKED] = _toggled(list(draft.get(PICKED, [])), raw)
+        staff.draft = draft
+        await session.commit()
+        return field
+    if field == "treatments":
+        if not draft.get(PICKED):
+            raise DomainError(N_("Tap at least one treatment (or None), then Done."))
+        draft[field] = draft.pop(PICKED)
+    else:
+        draft[field] = _value(field, raw, now.astimezone(ZoneInfo(site.timezone)).date(), patient.baseline_date)
+    _check_grade_and_outcome(draft, field)
     staff.draft = draft
     await session.commit()
     return next_field(draft)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import enqueue
-from bot.i18n import gettext_for
+from bot.i18n import N_, gettext_for
 from bot.services.audit import audited, record_event, snapshot
 from bot.services.errors import DomainError
 from bot.services.follow_up import ENDED_STATUSES, end_follow_up
@@ -24,10 +24,21 @@ from models import (
     Pathogen,
     Patient,
     PatientStatus,
+    Site,
+    Staff,
+    StaffRole,
     Treatment,
 )
 
 UNRESOLVED = (EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED)
+
+
+CTCAE_VERSION = "5.0"  # the grades' meaning (grade 5: death), stored with every record
+GRADE_5_IS_FATAL = N_("Grade 5 means death: grade 5 and the outcome “Fatal” go together.")
+DEATH_NOTICE = N_(
+    "⚫ {study_id} ({site}): an infection was recorded as fatal (CTCAE grade 5) by {actor}. The patient's status "
+    "is now “died” ({date}); nothing was sent to the patient's chat."
+)
 
 
 class InfectionDetails(BaseModel):
@@ -40,7 +51,7 @@ class InfectionDetails(BaseModel):
     pathogen: Pathogen
     organism: str | None = Field(default=None, max_length=200)
     ctcae_grade: int = Field(ge=1, le=5)
-    treatment: Treatment
+    treatments: list[Treatment] = Field(min_length=1)
     hospitalized: bool = False
     outcome: Outcome = Outcome.UNKNOWN
 
@@ -49,6 +60,28 @@ class InfectionDetails(BaseModel):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
 
+    @field_validator("treatments", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+    @field_validator("treatments")
+    @classmethod
+    def _none_alone(cls, value: list[Treatment]) -> list[Treatment]:
+        if Treatment.NONE in value and len(value) > 1:
+            raise ValueError("'none' cannot go with a treatment")
+        return list(dict.fromkeys(value))
+
+    def columns(self) -> dict[str, object]:
+        """The values as the infection's columns (treatments as their codes)."""
+        return {**self.model_dump(), "treatments": [treatment.value for treatment in self.treatments]}
+
+    @model_validator(mode="after")
+    def _grade_5_is_death(self) -> InfectionDetails:
+        if (self.ctcae_grade == 5) != (self.outcome is Outcome.FATAL):
+            raise ValueError(GRADE_5_IS_FATAL)
+        return self
+
 
 def details_or_error(**values: object) -> InfectionDetails:
     try:
@@ -56,7 +89,12 @@ def details_or_error(**values: object) -> InfectionDetails:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
-        raise DomainError(f"{field}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise DomainError(f"{field}: {message}" if field else message) from None
+
+
+def first_infection_reason(onset: date) -> str:
+    return f"first confirmed infection (onset {onset})"
 
 
 async def record_infection(
@@ -75,18 +113,22 @@ async def record_infection(
         raise DomainError(f"onset: {details.onset_date} is in the future")
     if details.onset_date < patient.baseline_date:
         raise DomainError(f"onset: {details.onset_date} is before the patient's baseline {patient.baseline_date}")
-    first = await session.scalar(select(Infection.id).where(Infection.patient_id == patient.id).limit(1)) is None
+    earliest = await session.scalar(
+        select(func.min(Infection.onset_date)).where(Infection.patient_id == patient.id, Infection.voided_at.is_(None))
+    )
+    first = earliest is None
     if escalation is None:
         escalation = await session.scalar(
             select(Escalation).where(Escalation.patient_id == patient.id, Escalation.status.in_(UNRESOLVED))
         )
     infection = Infection(
+        ctcae_version=CTCAE_VERSION,
         patient_id=patient.id,
         escalation_id=escalation.id if escalation else None,
         source=source,
         recorded_by=actor,
         recorded_at=now,
-        **details.model_dump(),
+        **details.columns(),
     )
     session.add(infection)
     await session.flush()
@@ -96,12 +138,18 @@ async def record_infection(
             escalation.status = EscalationStatus.CONFIRMED
             escalation.resolved_at = now
             escalation.next_step_at = None
-    if first and patient.status not in ENDED_STATUSES:
+    if earliest is not None and details.onset_date < earliest and patient.status is PatientStatus.INFECTED:
+        # entered after another with a later onset: the first infection, and the end of follow-up, move earlier
+        with audited(session, entity=patient, actor=actor, action="patient.first_infection_moved", at=now):
+            patient.end_reason = first_infection_reason(details.onset_date)
+    if details.ctcae_grade == 5 and patient.status is not PatientStatus.DIED:
+        await _record_fatal(session, patient=patient, details=details, actor=actor, now=now)
+    elif first and patient.status not in ENDED_STATUSES:
         await end_follow_up(
             session,
             patient=patient,
             status=PatientStatus.INFECTED,
-            reason=f"first confirmed infection (onset {details.onset_date})",
+            reason=first_infection_reason(details.onset_date),
             actor=actor,
             now=now,
         )
@@ -123,3 +171,35 @@ async def record_infection(
             )
     await session.commit()
     return infection
+
+
+async def _record_fatal(
+    session: AsyncSession, *, patient: Patient, details: InfectionDetails, actor: str, now: datetime
+) -> None:
+    """A grade 5 infection: the patient died. Follow-up ends as died (dated the day it is recorded, in the
+    patient's zone), nothing goes to the patient's chat (pending messages are cancelled), and the site's PI and
+    the study admins are told."""
+    from bot.services.notices import tell_staff
+
+    died_on = now.astimezone(ZoneInfo(patient.timezone)).date()
+    with audited(session, entity=patient, actor=actor, action="patient.died", at=now) as notes:
+        patient.died_on = died_on
+        notes["cause"] = f"infection, CTCAE grade 5 (onset {details.onset_date})"
+    await end_follow_up(
+        session, patient=patient, status=PatientStatus.DIED, reason=str(notes["cause"]), actor=actor, now=now
+    )
+    site = await session.get_one(Site, patient.site_id)
+    who = actor
+    if actor.startswith("staff:"):
+        recorder = await session.get(Staff, int(actor.removeprefix("staff:")))
+        who = recorder.name if recorder is not None else actor
+    await tell_staff(
+        session,
+        site_id=patient.site_id,
+        roles=(StaffRole.PI, StaffRole.ADMIN),
+        key=f"died:{patient.id}",
+        now=now,
+        text=lambda _: _(DEATH_NOTICE).format(
+            study_id=patient.study_id, site=site.code, actor=who, date=died_on.isoformat()
+        ),
+    )

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import InviteCode, InvitePurpose, Patient, Site, Staff
@@ -60,3 +60,15 @@ async def local_expiry(session: AsyncSession, *, code: str) -> datetime:
     zone = await session.scalar(select(Site.timezone).where(Site.id == site_id))
     assert zone is not None
     return invite.expires_at.astimezone(ZoneInfo(zone))
+
+
+async def void_open_codes(
+    session: AsyncSession, *, now: datetime, patient_id: int | None = None, staff_id: int | None = None
+) -> None:
+    """Every unused, unexpired code of this patient or staff member stops working now."""
+    holder = InviteCode.patient_id == patient_id if patient_id is not None else InviteCode.staff_id == staff_id
+    await session.execute(
+        update(InviteCode)
+        .where(holder, InviteCode.used_at.is_(None), InviteCode.expires_at > now)
+        .values(expires_at=now)
+    )

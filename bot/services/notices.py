@@ -42,3 +42,35 @@ async def tell_coordinators(
             staff_id=member.id,
         )
     return queued
+
+
+async def tell_staff(
+    session: AsyncSession,
+    *,
+    site_id: int,
+    roles: Sequence[StaffRole],
+    key: str,
+    text: Callable[[Gettext], str],
+    now: datetime,
+) -> int:
+    """Like `tell_coordinators`, with admins of every site when ADMIN is among `roles` (they act on all sites).
+    Returns how many were queued."""
+    from bot.services.escalation import recipients_of_site, study_admins
+
+    members = await recipients_of_site(
+        session, site_id=site_id, roles=[role for role in roles if role is not StaffRole.ADMIN]
+    )
+    if StaffRole.ADMIN in roles:
+        members += [admin for admin in await study_admins(session) if admin not in members]
+    queued = 0
+    for member in members:
+        assert member.telegram_user_id is not None
+        queued += await enqueue(
+            session,
+            dedupe_key=f"{key}:staff{member.id}",
+            chat_id=member.telegram_user_id,
+            payload={"text": text(gettext_for(member.language))},
+            now=now,
+            staff_id=member.id,
+        )
+    return queued

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import get_for_update
@@ -15,7 +15,7 @@ from bot.i18n import N_, clock, gettext_for
 from bot.protocol import StudyProtocol
 from bot.services import checkins
 from bot.services.audit import audited, record_event
-from bot.services.follow_up import ENDED_STATUSES, end_follow_up
+from bot.services.follow_up import NO_CONTACT_STATUSES, end_follow_up
 from bot.services.invites import find_code
 from bot.services.reachability import send_open_contacts_now
 from bot.services.schedule import change_reminder_time
@@ -24,6 +24,8 @@ from models import (
     InviteCode,
     InvitePurpose,
     Language,
+    OutboxMessage,
+    OutboxStatus,
     Patient,
     PatientStatus,
     Site,
@@ -82,12 +84,13 @@ async def redeem(
             return CodeProblem.USED
         if invite.expires_at <= now:
             return CodeProblem.EXPIRED
-        if patient.status in ENDED_STATUSES:
+        if patient.status in NO_CONTACT_STATUSES:
             return CodeProblem.ENDED
         if await patient_for_chat(session, chat_id=chat_id) is not None or await staff_for_user(
             session, user_id=chat_id
         ):
             return CodeProblem.CHAT_TAKEN
+        old_chat = patient.telegram_chat_id
         with audited(
             session,
             entity=patient,
@@ -99,6 +102,10 @@ async def redeem(
             patient.telegram_chat_id = chat_id
             invite.used_at = now
             notes["telegram_linked"] = True
+            if old_chat is not None:
+                notes["moved_from_another_account"] = True
+        if old_chat is not None:
+            await _move_chat(session, patient=patient, old_chat=old_chat, new_chat=chat_id, now=now)
         await session.commit()
         return LinkedPatient(patient, await _site(session, patient.site_id), returning=False)
     staff = await session.get(Staff, invite.staff_id)
@@ -113,6 +120,7 @@ async def redeem(
         return CodeProblem.EXPIRED
     if await staff_for_user(session, user_id=chat_id) is not None or await patient_for_chat(session, chat_id=chat_id):
         return CodeProblem.CHAT_TAKEN
+    old_account = staff.telegram_user_id
     staff.telegram_user_id, staff.linked_at, invite.used_at, staff.language = chat_id, now, now, language
     record_event(
         session,
@@ -120,10 +128,61 @@ async def redeem(
         action="staff.link",
         entity=staff,
         at=now,
-        after={"telegram_linked": True},
+        after={"telegram_linked": True, **({"moved_from_another_account": True} if old_account else {})},
     )
+    if old_account is not None:
+        await unlinked_notice(session, chat_id=old_account, language=staff.language, key=f"staff:{staff.id}", now=now)
+        await reset_staff_menu(session, chat_id=old_account, key=f"staff:{staff.id}", now=now)
     await session.commit()
     return LinkedStaff(staff, await _site(session, staff.site_id))
+
+
+NO_LONGER_LINKED = N_(
+    "This Telegram account is no longer linked to the follow-up study: it was moved to another account with a "
+    "new link. If that was not you, please call your study nurse (coordinator)."
+)
+
+
+async def unlinked_notice(session: AsyncSession, *, chat_id: int, language: str, key: str, now: datetime) -> None:
+    """Tell a chat that its link to the study moved elsewhere (so nobody waits there for reminders)."""
+    _ = gettext_for(language)
+    await enqueue(
+        session,
+        dedupe_key=f"unlinked:{key}:{chat_id}:{now.isoformat()}",
+        chat_id=chat_id,
+        now=now,
+        payload={"text": _(NO_LONGER_LINKED)},
+    )
+
+
+async def reset_staff_menu(session: AsyncSession, *, chat_id: int, key: str, now: datetime) -> None:
+    """Take the staff command menu away from a chat (it falls back to the patients' default menu)."""
+    await enqueue(
+        session,
+        dedupe_key=f"menu-reset:{key}:{chat_id}:{now.isoformat()}",
+        chat_id=chat_id,
+        now=now,
+        method="deleteMyCommands",
+        payload={},
+    )
+
+
+async def _move_chat(session: AsyncSession, *, patient: Patient, old_chat: int, new_chat: int, now: datetime) -> None:
+    """The patient redeemed a new link from another account: what waits to be sent goes to the new chat,
+    and the old chat is told it is no longer linked."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.patient_id == patient.id,
+            OutboxMessage.chat_id == old_chat,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(chat_id=new_chat)
+    )
+    patient.unreachable = False
+    await unlinked_notice(
+        session, chat_id=old_chat, language=patient.language.value, key=f"patient:{patient.id}", now=now
+    )
 
 
 async def _site(session: AsyncSession, site_id: int) -> Site:

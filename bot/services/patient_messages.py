@@ -118,6 +118,9 @@ STATUS_NAMES = {
     PatientStatus.WITHDRAWN: N_("follow-up ended: withdrawn"),
     PatientStatus.INFECTED: N_("follow-up ended: infection"),
     PatientStatus.COMPLETED: N_("follow-up ended: completed"),
+    PatientStatus.CLINIC_ONLY: N_("asked for no messages: followed up at clinic"),
+    PatientStatus.DIED: N_("follow-up ended: died"),
+    PatientStatus.LOST: N_("follow-up ended: lost to follow-up"),
 }
 
 

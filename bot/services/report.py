@@ -1,13 +1,15 @@
 """The group comparison's data: one analysis row per patient, and the infections, up to a cut-off date.
 
-Person-time runs from the baseline to the earliest of the first confirmed infection's onset, withdrawal,
-month 24, or the cut-off. Patients who declined consent never started follow-up and are left out.
+Person-time runs from the baseline to the earliest of the first confirmed infection's onset (the earliest onset,
+whatever the order of entry; void records not counted), withdrawal of consent, death, month 24 or the cut-off; a
+patient lost to follow-up or unreachable is censored at the last contact. Patients who never linked Telegram or
+declined consent never started follow-up: they are counted in the flow table and left out of the analysis.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.plan import monthly_anniversary
 from bot.protocol import StudyProtocol
-from models import ContactKind, ContactStatus, Infection, Patient, PatientStatus, ScheduledContact, Site
+from models import (
+    ContactKind,
+    ContactStatus,
+    Group,
+    Infection,
+    InfectionSource,
+    Patient,
+    PatientStatus,
+    QuestionnaireResponse,
+    ResponseStatus,
+    ScheduledContact,
+    Site,
+)
 
 DAYS_PER_YEAR = 365.25
 
@@ -28,12 +42,13 @@ class StudyData:
     infections: pd.DataFrame  # study_id, group, onset_date, site_type, pathogen, organism, ctcae_grade, treatment
     adherence: pd.DataFrame  # group, doses_due, doses_confirmed, checkins_due, checkins_completed
     cutoff: date
+    flow: pd.DataFrame  # stage, il2, control: every enrolled patient, analysed or not
 
 
 async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: date) -> StudyData:
     first_onset = (
         select(Infection.patient_id, func.min(Infection.onset_date).label("onset"))
-        .where(Infection.onset_date <= cutoff)
+        .where(Infection.onset_date <= cutoff, Infection.voided_at.is_(None))
         .group_by(Infection.patient_id)
         .subquery()
     )
@@ -41,17 +56,20 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
         select(Patient, Site.code, first_onset.c.onset)
         .join(Site, Patient.site_id == Site.id)
         .outerjoin(first_onset, first_onset.c.patient_id == Patient.id)
-        .where(Patient.status != PatientStatus.DECLINED, Patient.baseline_date <= cutoff)
+        .where(Patient.baseline_date <= cutoff)
         .order_by(Patient.study_id)
     )
+    last_contacts = await _last_contacts(session)
     records: list[dict[str, Any]] = []
+    flow: dict[tuple[str, str], int] = {}
     for patient, site, onset in rows:
-        ends = [monthly_anniversary(patient.baseline_date, protocol.follow_up_end.after_months), cutoff]
-        if onset is not None:
-            ends.append(onset)
-        if patient.status is PatientStatus.WITHDRAWN and patient.ended_at is not None:
-            ends.append(patient.ended_at.astimezone(ZoneInfo(patient.timezone)).date())
-        end = max(min(ends), patient.baseline_date)
+        stage = _flow_stage(patient)
+        flow[patient.group.value, stage] = flow.get((patient.group.value, stage), 0) + 1
+        if stage in OUTSIDE_ANALYSIS:
+            continue
+        end = _follow_up_end(
+            patient, onset, protocol=protocol, cutoff=cutoff, last_contact=last_contacts.get(patient.id)
+        )
         days = (end - patient.baseline_date).days
         records.append(
             {
@@ -74,10 +92,10 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
             Infection.pathogen,
             Infection.organism,
             Infection.ctcae_grade,
-            Infection.treatment,
+            Infection.treatments,
         )
         .join(Patient, Infection.patient_id == Patient.id)
-        .where(Infection.onset_date <= cutoff, Patient.status != PatientStatus.DECLINED)
+        .where(Infection.onset_date <= cutoff, Infection.voided_at.is_(None), Patient.consented_at.is_not(None))
     )
     infection_rows = [
         {
@@ -88,7 +106,7 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
             "pathogen": pathogen.value,
             "organism": organism or "not identified",
             "ctcae_grade": grade,
-            "treatment": treatment.value,
+            "treatment": "+".join(sorted(treatment)),
         }
         for study_id, group, onset, site_type, pathogen, organism, grade, treatment in infections
     ]
@@ -111,7 +129,95 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
         ),
         adherence=await _adherence(session, cutoff=cutoff),
         cutoff=cutoff,
+        flow=pd.DataFrame.from_records(
+            [
+                {"stage": stage, **{group.value: flow.get((group.value, stage), 0) for group in Group}}
+                for stage in FLOW_STAGES
+            ],
+            columns=["stage", *(group.value for group in Group)],
+        ),
     )
+
+
+NEVER_LINKED = "never linked Telegram (outside the analysis)"
+DECLINED = "declined consent (outside the analysis)"
+FLOW_STAGES = (
+    NEVER_LINKED,
+    DECLINED,
+    "in follow-up",
+    "first infection",
+    "completed month 24",
+    "withdrew consent",
+    "no messages, followed up at clinic",
+    "died",
+    "lost to follow-up",
+)
+OUTSIDE_ANALYSIS = (NEVER_LINKED, DECLINED)
+STAGE_OF_STATUS = dict(
+    zip(
+        (
+            PatientStatus.ACTIVE,
+            PatientStatus.INFECTED,
+            PatientStatus.COMPLETED,
+            PatientStatus.WITHDRAWN,
+            PatientStatus.CLINIC_ONLY,
+            PatientStatus.DIED,
+            PatientStatus.LOST,
+        ),
+        FLOW_STAGES[2:],
+        strict=True,
+    )
+)
+
+
+def _flow_stage(patient: Patient) -> str:
+    """Where the patient is in the study's flow: who never took part is counted, not analysed."""
+    if patient.status is PatientStatus.DECLINED:
+        return DECLINED
+    if patient.consented_at is None:
+        return NEVER_LINKED
+    return STAGE_OF_STATUS[patient.status]
+
+
+def _follow_up_end(
+    patient: Patient, onset: date | None, *, protocol: StudyProtocol, cutoff: date, last_contact: date | None
+) -> date:
+    """The earliest of the first infection's onset, withdrawal of consent, death, month 24 and the cut-off;
+    a patient lost to follow-up or unreachable is censored at the last contact."""
+    ends = [monthly_anniversary(patient.baseline_date, protocol.follow_up_end.after_months), cutoff]
+    if onset is not None:
+        ends.append(onset)
+    if patient.status is PatientStatus.WITHDRAWN and patient.ended_at is not None:
+        ends.append(patient.ended_at.astimezone(ZoneInfo(patient.timezone)).date())
+    if patient.died_on is not None:
+        ends.append(patient.died_on)
+    if patient.status is PatientStatus.LOST or patient.unreachable:
+        ends.append(last_contact or patient.baseline_date)
+    return max(min(ends), patient.baseline_date)
+
+
+async def _last_contacts(session: AsyncSession) -> dict[int, date]:
+    """Each patient's last contact (UTC date): a submitted questionnaire, a dose answer, or an infection found at
+    a clinic visit (its onset)."""
+    latest: dict[int, date] = {}
+    sources = (
+        select(QuestionnaireResponse.patient_id, func.max(QuestionnaireResponse.submitted_at))
+        .where(QuestionnaireResponse.status == ResponseStatus.SUBMITTED)
+        .group_by(QuestionnaireResponse.patient_id),
+        select(ScheduledContact.patient_id, func.max(ScheduledContact.answered_at))
+        .where(ScheduledContact.kind == ContactKind.DOSE, ScheduledContact.answered_at.is_not(None))
+        .group_by(ScheduledContact.patient_id),
+        select(Infection.patient_id, func.max(Infection.onset_date))
+        .where(Infection.source == InfectionSource.CLINIC, Infection.voided_at.is_(None))
+        .group_by(Infection.patient_id),
+    )
+    for query in sources:
+        for patient_id, when in await session.execute(query):
+            if when is None:
+                continue
+            day = when.date() if isinstance(when, datetime) else when
+            latest[patient_id] = max(latest.get(patient_id, day), day)
+    return latest
 
 
 async def _adherence(session: AsyncSession, *, cutoff: date) -> pd.DataFrame:
@@ -120,7 +226,7 @@ async def _adherence(session: AsyncSession, *, cutoff: date) -> pd.DataFrame:
     rows = await session.execute(
         select(Patient.group, ScheduledContact.kind, ScheduledContact.status, func.count())
         .join(Patient, ScheduledContact.patient_id == Patient.id)
-        .where(closed, Patient.status != PatientStatus.DECLINED)
+        .where(closed, Patient.consented_at.is_not(None))
         .group_by(Patient.group, ScheduledContact.kind, ScheduledContact.status)
     )
     table: dict[str, dict[str, int]] = {}

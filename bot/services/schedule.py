@@ -14,7 +14,7 @@ from bot.plan import contact_window, dose_contacts, monthly_anniversary
 from bot.protocol import StudyProtocol
 from bot.services.audit import record_event
 from bot.services.errors import DomainError
-from bot.services.follow_up import ENDED_STATUSES
+from bot.services.follow_up import NO_CONTACT_STATUSES
 from models import ContactKind, ContactStatus, Group, Patient, ScheduledContact
 
 
@@ -43,7 +43,7 @@ def _retime(row: ScheduledContact, *, patient: Patient, protocol: StudyProtocol)
 
 
 def _refuse_if_ended(patient: Patient) -> None:
-    if patient.status in ENDED_STATUSES:
+    if patient.status in NO_CONTACT_STATUSES:
         raise DomainError(f"{patient.study_id}: follow-up has ended ({patient.status.value})")
 
 

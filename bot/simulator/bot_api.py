@@ -497,6 +497,9 @@ class BotApiStub:
     async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
         return True
 
+    async def _api_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        return True
+
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
         self.webhook = None
         return True

@@ -162,7 +162,8 @@ class Demo:
                 ("pathogen", self.rng.choice(["bacterial", "viral"])),
                 ("organism", "skip"),
                 ("ctcae_grade", self.rng.choice(["2", "2", "3"])),
-                ("treatment", "oral_antimicrobial"),
+                ("treatments", "oral_antimicrobial"),
+                ("treatments", "done"),
                 ("hospitalized", "no"),
                 ("outcome", "resolved"),
             ):

@@ -36,6 +36,15 @@ async def not_active(update: Update, context: BotContext) -> None:
         await message.reply_text(
             _("Please answer the question above first (I agree / I do not agree). Send /start to see it again.")
         )
+    elif patient.status is PatientStatus.CLINIC_ONLY:
+        await message.reply_text(
+            _(
+                "You asked for no more messages from this bot. Your study doctors still follow your health at "
+                "your clinic visits."
+            )
+            + "\n\n"
+            + emergency_line(_, site=site, protocol=context.deps.protocol)
+        )
     else:
         await message.reply_text(
             _("Your follow-up in this study has ended. Thank you for taking part.")

@@ -12,9 +12,9 @@ from bot.i18n import N_, clock, gettext_for, language_name, languages, languages
 from bot.plan import parse_clock_time
 from bot.services import onboarding
 from bot.services.doses import recent_doses, upcoming_doses
-from bot.services.follow_up import withdraw_patient
 from bot.services.notices import tell_coordinators
 from bot.services.patient_messages import has_red_flags
+from bot.services.patient_status import WithdrawalKind, withdraw
 from bot.services.safety import emergency_line
 from handlers.common import stranger_gettext
 from handlers.patient.access import active_patient, not_active, patient_or_explain
@@ -148,7 +148,32 @@ async def help_command(update: Update, context: BotContext) -> None:
     await message.reply_text("\n".join(lines))
 
 
+STOP_CHOICES = {
+    "stop|contact": WithdrawalKind.STOP_CONTACT,
+    "stop|consent": WithdrawalKind.WITHDRAW_CONSENT,
+}
+STOPPED = {
+    WithdrawalKind.STOP_CONTACT: N_(
+        "Done: the bot will send you no more questions or reminders. Your study doctors will still note how you "
+        "are at your clinic visits. Thank you for your help with this study."
+    ),
+    WithdrawalKind.WITHDRAW_CONSENT: N_(
+        "Done: you have left the study. No more information about you will be collected for it. Thank you for "
+        "your help with this study. Please tell your doctor at your next visit."
+    ),
+}
+STOP_NOTICES = {
+    WithdrawalKind.STOP_CONTACT: N_(
+        "{study_id} asked for no more messages (/stop): follow-up continues at clinic visits only."
+    ),
+    WithdrawalKind.WITHDRAW_CONSENT: N_(
+        "{study_id} withdrew consent through the bot (/stop): no more data may be collected."
+    ),
+}
+
+
 async def stop(update: Update, context: BotContext) -> None:
+    """/stop asks which of the two the patient means: no more messages, or leaving the study."""
     message = update.effective_message
     if message is None:
         return
@@ -159,9 +184,18 @@ async def stop(update: Update, context: BotContext) -> None:
         await not_active(update, context)
         return
     _ = patient_gettext(patient)
-    rows = [[button(_("Yes, stop"), "stop|yes")], [button(_("No, continue"), "stop|no")]]
+    rows = [
+        [button(_("Stop the messages only"), "stop|contact")],
+        [button(_("Leave the study"), "stop|consent")],
+        [button(_("No, continue"), "stop|no")],
+    ]
     await message.reply_text(
-        _("Do you really want to stop taking part? You will get no more questions or reminders."),
+        _(
+            "What would you like to stop?\n\n"
+            "• Stop the messages only: the bot sends you no more questions or reminders, and your study doctors "
+            "still note how you are at your clinic visits.\n"
+            "• Leave the study: from now on, no more information about you is collected for the study."
+        ),
         reply_markup=keyboard(rows),
     )
 
@@ -178,30 +212,28 @@ async def on_stop(update: Update, context: BotContext) -> None:
         if patient is None:
             return
         _ = patient_gettext(patient)
-        if query.data != "stop|yes":
+        kind = STOP_CHOICES.get(query.data or "")
+        if kind is None:
             await query.edit_message_text(_("Good, we continue. Thank you!"))
             return
+        study_id = patient.study_id
         await tell_coordinators(
             session,
             site_id=patient.site_id,
             key=f"withdrawn:{patient.id}",
             now=deps.clock.now(),
-            text=lambda _: _("{study_id} stopped taking part through the bot (/stop).").format(
-                study_id=patient.study_id
-            ),
+            text=lambda staff_: staff_(STOP_NOTICES[kind]).format(study_id=study_id),
         )
-        await withdraw_patient(
+        await withdraw(
             session,
             patient=patient,
-            reason="patient asked to stop (/stop)",
-            actor=f"patient:{patient.study_id}",
+            kind=kind,
+            note="asked in Telegram (/stop)",
+            actor=f"patient:{study_id}",
             now=deps.clock.now(),
         )
-        await query.edit_message_text(
-            _(
-                "You have stopped taking part. Thank you for your help with this study. Please tell your doctor at your next visit."
-            )
-        )
+        await session.commit()
+        await query.edit_message_text(_(STOPPED[kind]))
 
 
 async def on_text(update: Update, context: BotContext) -> None:

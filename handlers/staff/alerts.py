@@ -17,7 +17,7 @@ from bot.services.escalation import AckResult
 from bot.services.onboarding import staff_for_user
 from handlers.common import record_id, stranger_gettext
 from handlers.render import button, keyboard
-from models import Escalation, EscalationStatus, Site, Staff
+from models import DismissalReason, Escalation, EscalationStatus, Site, Staff
 
 STAFF_ONLY = N_("This is for study staff only.")
 ALERTS_PER_PAGE = 10
@@ -30,6 +30,15 @@ def staff_gettext(staff: Staff) -> Gettext:
 async def current_staff(update: Update, session: AsyncSession) -> Staff | None:
     user = update.effective_user
     return None if user is None else await staff_for_user(session, user_id=user.id)
+
+
+DISMISSAL_LABELS = {
+    DismissalReason.SLE_FLARE: N_("SLE flare"),
+    DismissalReason.IL2_REACTION: N_("IL-2 reaction"),
+    DismissalReason.DRUG_FEVER: N_("Drug fever"),
+    DismissalReason.OTHER_ILLNESS: N_("Another illness that looks like an infection"),
+    DismissalReason.OTHER: N_("Other (type the reason)"),
+}
 
 
 async def on_escalation_button(update: Update, context: BotContext) -> None:
@@ -93,7 +102,30 @@ async def on_escalation_button(update: Update, context: BotContext) -> None:
             staff_prompts.ask_dismissal_reason(staff, escalation_id=escalation.id, now=deps.clock.now())
             await session.commit()
             await query.answer()
-            await query.message.reply_text(_("Why is it not an infection? Please type the reason."))
+            rows = [
+                [button(_(label), f"esc|{escalation.id}|no:{code.value}")] for code, label in DISMISSAL_LABELS.items()
+            ]
+            await query.message.reply_text(
+                _("Why is it not an infection? Tap a reason, or type it."), reply_markup=keyboard(rows)
+            )
+        elif action.startswith("no:") and action.removeprefix("no:") in DismissalReason.__members__.values():
+            code = DismissalReason(action.removeprefix("no:"))
+            if code is DismissalReason.OTHER:
+                await query.answer()
+                await query.edit_message_text(_("Please type the reason."))
+                return
+            dismissed = await escalations.dismiss(
+                session, staff=staff, escalation_id=escalation_id, code=code, now=deps.clock.now()
+            )
+            if dismissed is None:
+                await query.answer(
+                    _("This alert has already been resolved, or it is not yours to resolve."), show_alert=True
+                )
+                return
+            await query.answer()
+            await query.edit_message_text(
+                _("Recorded: not an infection ({reason}).").format(reason=_(DISMISSAL_LABELS[code]))
+            )
         else:
             await query.answer()
 
@@ -105,15 +137,30 @@ async def ask_field(message: Message, staff: Staff, field: str) -> None:
         lines = [_("Please check the infection record:")]
         for name in infection_form.FIELDS:
             lines.append(f"• {_(infection_form.TITLES[name])}: {field_value(name, draft.get(name), _)}")
-        rows = [[button("💾 " + _("Save"), "inf|save|"), button("✖ " + _("Cancel"), "inf|cancel|")]]
+        for msgid, values in infection_form.plausibility_warnings(draft):
+            lines.append("\n" + _(msgid).format(**values))
+        edits = [button("✏ " + _(infection_form.TITLES[name]), f"inf|edit|{name}") for name in infection_form.FIELDS]
+        rows = [edits[start : start + 2] for start in range(0, len(edits), 2)]
+        rows.append([button("💾 " + _("Save"), "inf|save|"), button("✖ " + _("Cancel"), "inf|cancel|")])
         await message.get_bot().send_message(message.chat_id, "\n".join(lines), reply_markup=keyboard(rows))
         return
-    choices = list(infection_form.CHOICES[field].items())
+    await message.get_bot().send_message(
+        message.chat_id, _(infection_form.PROMPTS[field]), reply_markup=field_keyboard(staff, field)
+    )
+
+
+def field_keyboard(staff: Staff, field: str) -> InlineKeyboardMarkup:
+    """The field's buttons; the treatments tapped so far carry a ✓ (multi-select until Done)."""
+    _ = staff_gettext(staff)
+    picked = (staff.draft or {}).get(infection_form.PICKED, []) if field == "treatments" else []
+    choices = [
+        (code, ("✓ " if code in picked else "") + _(label)) for code, label in infection_form.CHOICES[field].items()
+    ]
     rows = [
-        [button(_(label), f"inf|{field}|{code}") for code, label in choices[start : start + 3]]
+        [button(label, f"inf|{field}|{code}") for code, label in choices[start : start + 3]]
         for start in range(0, len(choices), 3)
     ]
-    await message.get_bot().send_message(message.chat_id, _(infection_form.PROMPTS[field]), reply_markup=keyboard(rows))
+    return keyboard(rows)
 
 
 def field_value(name: str, value: object, _: Gettext) -> str:
@@ -122,6 +169,8 @@ def field_value(name: str, value: object, _: Gettext) -> str:
     if value is None:
         return "-"
     choices = infection_form.CHOICES[name]
+    if isinstance(value, list):
+        return ", ".join(_(choices[code]) if code in choices else code for code in value)
     return _(choices[str(value)]) if name not in infection_form.TYPED and str(value) in choices else str(value)
 
 
@@ -151,11 +200,19 @@ async def on_infection_button(update: Update, context: BotContext) -> None:
                 )
                 await query.edit_message_text(f"{query.message.text}\n\n{saved}")
                 return
-            following = await infection_form.answer(session, staff=staff, field=field, raw=value, now=deps.clock.now())
+            if field == "edit":
+                following = await infection_form.reopen(session, staff=staff, field=value)
+            else:
+                following = await infection_form.answer(
+                    session, staff=staff, field=field, raw=value, now=deps.clock.now()
+                )
         except DomainError as refused:
-            await query.answer(_(str(refused)), show_alert=True)
+            await query.answer(infection_form.refusal_text(refused, _), show_alert=True)
             return
         await query.answer()
+        if following == field:  # a treatment tapped on or off: the same question, its ✓ updated
+            await query.edit_message_reply_markup(reply_markup=field_keyboard(staff, field))
+            return
         await query.edit_message_reply_markup(reply_markup=None)
         await ask_field(query.message, staff, following)
 
@@ -181,6 +238,7 @@ async def on_staff_text(update: Update, context: BotContext, staff: Staff, sessi
             session,
             staff=staff,
             escalation_id=escalation_id,
+            code=DismissalReason.OTHER,
             reason=message.text,
             now=deps.clock.now(),
         )
@@ -198,7 +256,7 @@ async def on_staff_text(update: Update, context: BotContext, staff: Staff, sessi
                 session, staff=staff, field=field, raw=message.text, now=deps.clock.now()
             )
         except DomainError as refused:
-            await message.reply_text(_(str(refused)))
+            await message.reply_text(infection_form.refusal_text(refused, _))
             return
         await ask_field(message, staff, following)
         return

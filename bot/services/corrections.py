@@ -1,0 +1,154 @@
+"""Corrections under Good Clinical Practice: a reason for every change, the original kept in the audit trail,
+the current value flagged `corrected` in the exports (ALCOA+)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.forms import FORMS, Invalid, Item, Kind, parse_typed
+from bot.services.audit import audited, record_event
+from bot.services.errors import DomainError, NotFound
+from bot.services.infections import InfectionDetails, details_or_error
+from bot.services.staff_changes import reason_or_error
+from models import (
+    Answer,
+    ContactKind,
+    FormKind,
+    Infection,
+    Patient,
+    QuestionnaireResponse,
+    ResponseStatus,
+    ScheduledContact,
+)
+
+CHECKIN_ITEMS = {item.id: item for item in FORMS[FormKind.CHECKIN]}
+
+
+def corrected_value(item: Item, text: str) -> Any:
+    """The stored form of a corrected answer typed by a coordinator (option codes as the codebook lists them)."""
+    text = text.strip()
+    if item.kind is Kind.MULTI:
+        codes = [code.strip() for code in text.split(",") if code.strip()]
+        unknown = [code for code in codes if code not in item.options]
+        if not codes or unknown:
+            raise DomainError(f"--value: give {item.id} codes separated by commas, from {', '.join(item.options)}")
+        if "none" in codes and len(codes) > 1:
+            raise DomainError("--value: 'none' cannot go with other codes")
+        return list(dict.fromkeys(codes))
+    if item.kind in (Kind.YES_NO, Kind.YES_NO_UNSURE) or text in item.choices():
+        if text not in item.choices():
+            raise DomainError(f"--value: {item.id} is one of {', '.join(item.choices())}")
+        return text
+    try:
+        return parse_typed(item, text)
+    except Invalid:
+        limits = f"{item.minimum:g} to {item.maximum:g}" if item.kind is not Kind.TEXT else f"{item.maximum:g} chars"
+        raise DomainError(f"--value: {text!r} is not a valid {item.id} ({limits})") from None
+
+
+async def correct_answer(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    month: int,
+    item_id: str,
+    value: str,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> tuple[Any, Any]:
+    """Change one answer of the patient's submitted check-in of month `month`; returns (before, after).
+    An item the patient was not shown is added. Commits."""
+    reason = reason_or_error(reason)
+    item = CHECKIN_ITEMS.get(item_id)
+    if item is None:
+        raise DomainError(f"--item: {item_id!r} is not a check-in item ({', '.join(CHECKIN_ITEMS)})")
+    new_value = corrected_value(item, value)
+    response = await session.scalar(
+        select(QuestionnaireResponse)
+        .join(ScheduledContact, QuestionnaireResponse.contact_id == ScheduledContact.id)
+        .where(
+            ScheduledContact.patient_id == patient.id,
+            ScheduledContact.kind == ContactKind.CHECKIN,
+            ScheduledContact.month == month,
+            QuestionnaireResponse.status == ResponseStatus.SUBMITTED,
+        )
+    )
+    if response is None:
+        raise NotFound(f"{patient.study_id} has no submitted check-in for month {month}")
+    answer = await session.scalar(select(Answer).where(Answer.response_id == response.id, Answer.item_id == item.id))
+    if answer is None:
+        answer = Answer(response_id=response.id, item_id=item.id, value=None, answered_at=now)
+        session.add(answer)
+        await session.flush()
+    before = answer.value
+    if before == new_value:
+        raise DomainError(f"--value: {item.id} of month {month} is {before!r} already")
+    answer.value, answer.corrected = new_value, True
+    record_event(
+        session,
+        actor=actor,
+        action="answer.correct",
+        entity=answer,
+        at=now,
+        before={"study_id": patient.study_id, "month": month, "item": item.id, "value": before},
+        after={"value": new_value, "reason": reason},
+    )
+    await session.commit()
+    return before, new_value
+
+
+async def get_infection(session: AsyncSession, *, infection_id: int) -> tuple[Infection, Patient]:
+    infection = await session.get(Infection, infection_id)
+    if infection is None:
+        raise NotFound(f"no infection #{infection_id}")
+    patient = await session.get_one(Patient, infection.patient_id)
+    return infection, patient
+
+
+async def amend_infection(
+    session: AsyncSession, *, infection_id: int, changes: dict[str, Any], reason: str, actor: str, now: datetime
+) -> Infection:
+    """Change fields of a recorded infection (checked like a new record). Commits."""
+    reason = reason_or_error(reason)
+    changes = {field: value for field, value in changes.items() if value is not None}
+    if not changes:
+        raise DomainError("nothing to change: give at least one field to amend")
+    infection, patient = await get_infection(session, infection_id=infection_id)
+    if infection.voided_at is not None:
+        raise DomainError(f"infection #{infection.id} is void")
+    current = {field: getattr(infection, field) for field in InfectionDetails.model_fields}
+    details = details_or_error(**{**current, **changes})
+    today = now.astimezone(ZoneInfo(patient.timezone)).date()
+    if details.onset_date > today:
+        raise DomainError(f"onset: {details.onset_date} is in the future")
+    if details.onset_date < patient.baseline_date:
+        raise DomainError(f"onset: {details.onset_date} is before the patient's baseline {patient.baseline_date}")
+    with audited(session, entity=infection, actor=actor, action="infection.amend", at=now) as notes:
+        for field, value in details.columns().items():
+            setattr(infection, field, value)
+        infection.corrected = True
+        notes["reason"] = reason
+    await session.commit()
+    return infection
+
+
+async def void_infection(
+    session: AsyncSession, *, infection_id: int, reason: str, actor: str, now: datetime
+) -> Infection:
+    """An infection entered in error: kept with the reason, no longer counted in exports' flags or the
+    report. Commits."""
+    reason = reason_or_error(reason)
+    infection, _patient = await get_infection(session, infection_id=infection_id)
+    if infection.voided_at is not None:
+        raise DomainError(f"infection #{infection.id} is void already")
+    with audited(session, entity=infection, actor=actor, action="infection.void", at=now) as notes:
+        infection.voided_at, infection.void_reason = now, reason
+        notes["reason"] = reason
+    await session.commit()
+    return infection

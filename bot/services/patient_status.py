@@ -1,0 +1,113 @@
+"""A patient's status in the study, changed by a coordinator or the patient: withdrawal (two kinds),
+reinstatement, death, lost to follow-up. Each change is audited with its reason."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.audit import audited
+from bot.services.errors import DomainError
+from bot.services.follow_up import ENDED_STATUSES, NO_CONTACT_STATUSES, end_follow_up
+from bot.services.staff_changes import reason_or_error
+from bot.services.text import visible_text
+from models import ContactStatus, Patient, PatientStatus, ScheduledContact
+
+
+class WithdrawalKind(enum.StrEnum):
+    STOP_CONTACT = "stop-contact"  # no more messages; data still collected at clinic visits
+    WITHDRAW_CONSENT = "withdraw-consent"  # no more data collected at all
+
+
+WITHDRAWAL_STATUS = {
+    WithdrawalKind.STOP_CONTACT: PatientStatus.CLINIC_ONLY,
+    WithdrawalKind.WITHDRAW_CONSENT: PatientStatus.WITHDRAWN,
+}
+REINSTATABLE = (PatientStatus.CLINIC_ONLY, PatientStatus.WITHDRAWN, PatientStatus.LOST)
+
+
+async def withdraw(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    kind: WithdrawalKind,
+    note: str | None,
+    actor: str,
+    now: datetime,
+) -> int:
+    """Stop contacts (stop-contact: still followed up at clinic) or end follow-up (withdraw-consent); every
+    future contact is cancelled. Returns how many. The caller commits (it may tell the site team first)."""
+    if patient.status in NO_CONTACT_STATUSES and not (
+        patient.status is PatientStatus.CLINIC_ONLY and kind is WithdrawalKind.WITHDRAW_CONSENT
+    ):
+        raise DomainError(f"{patient.study_id}: follow-up has already ended ({patient.status.value})")
+    reason = kind.value + (f": {kept}" if note and (kept := visible_text(note)) else "")
+    return await end_follow_up(
+        session, patient=patient, status=WITHDRAWAL_STATUS[kind], reason=reason, actor=actor, now=now
+    )
+
+
+async def reinstate(session: AsyncSession, *, patient: Patient, reason: str, actor: str, now: datetime) -> int:
+    """Back into follow-up after a withdrawal or a loss: contacts whose window is still open are planned again
+    (past ones stay as they were). Returns how many. Commits."""
+    reason = reason_or_error(reason)
+    if patient.status not in REINSTATABLE:
+        raise DomainError(f"{patient.study_id}: cannot be reinstated from {patient.status.value}")
+    with audited(session, entity=patient, actor=actor, action="patient.reinstate", at=now) as notes:
+        patient.status = PatientStatus.ACTIVE if patient.consented_at is not None else PatientStatus.ENROLLED
+        patient.ended_at, patient.end_reason = None, None
+        result = await session.execute(
+            update(ScheduledContact)
+            .where(
+                ScheduledContact.patient_id == patient.id,
+                ScheduledContact.status == ContactStatus.CANCELLED,
+                ScheduledContact.window_end > now,
+            )
+            .values(status=ContactStatus.PLANNED, next_action_at=ScheduledContact.due_at)
+        )
+        notes["reason"] = reason
+        notes["contacts_planned_again"] = int(cast(CursorResult[Any], result).rowcount)
+    await session.commit()
+    return int(notes["contacts_planned_again"])
+
+
+async def record_death(
+    session: AsyncSession, *, patient: Patient, died_on: date, cause: str | None, actor: str, now: datetime
+) -> int:
+    """Death ends follow-up on its date (which is neither in the future nor before the baseline); returns the
+    contacts cancelled. The caller commits."""
+    if patient.status is PatientStatus.DIED:
+        raise DomainError(f"{patient.study_id}: a death is recorded already ({patient.died_on})")
+    if died_on > now.date():
+        raise DomainError(f"--date: {died_on} is in the future")
+    if died_on < patient.baseline_date:
+        raise DomainError(f"--date: {died_on} is before the baseline ({patient.baseline_date})")
+    kept = visible_text(cause) if cause else ""
+    with audited(session, entity=patient, actor=actor, action="patient.died", at=now) as notes:
+        patient.died_on = died_on
+        if kept:
+            notes["cause"] = kept
+    return await end_follow_up(
+        session,
+        patient=patient,
+        status=PatientStatus.DIED,
+        reason=f"died: {kept}" if kept else "died",
+        actor=actor,
+        now=now,
+    )
+
+
+async def mark_lost(session: AsyncSession, *, patient: Patient, reason: str, actor: str, now: datetime) -> int:
+    """Lost to follow-up: contacts cancelled; the report censors them at their last contact. Commits."""
+    reason = reason_or_error(reason)
+    if patient.status in ENDED_STATUSES:
+        raise DomainError(f"{patient.study_id}: follow-up has already ended ({patient.status.value})")
+    cancelled = await end_follow_up(
+        session, patient=patient, status=PatientStatus.LOST, reason=reason, actor=actor, now=now
+    )
+    await session.commit()
+    return cancelled

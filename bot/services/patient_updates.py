@@ -1,0 +1,76 @@
+"""`patients update`: a patient's baseline, group, language or reminder time corrected with a reason.
+A new baseline, group or reminder time re-plans the contacts still ahead; what is past stays as it was."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.protocol import StudyProtocol
+from bot.services.audit import audited
+from bot.services.enrollment import contact_row, planned_contacts
+from bot.services.errors import DomainError
+from bot.services.follow_up import NO_CONTACT_STATUSES
+from bot.services.staff_changes import reason_or_error
+from models import ContactStatus, Group, Language, Patient, QuestionnaireResponse, ScheduledContact
+
+
+async def update_patient(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    baseline: date | None,
+    group: Group | None,
+    language: Language | None,
+    reminder_time: time | None,
+    reason: str,
+    protocol: StudyProtocol,
+    actor: str,
+    now: datetime,
+) -> int:
+    """Apply the changes given; returns how many future contacts were planned anew. Commits."""
+    if baseline is None and group is None and language is None and reminder_time is None:
+        raise DomainError("nothing to change: give --baseline, --group, --language or --reminder-time")
+    reason = reason_or_error(reason)
+    replan = baseline is not None or group is not None or reminder_time is not None
+    if replan and patient.status in NO_CONTACT_STATUSES:
+        raise DomainError(f"{patient.study_id}: follow-up has ended ({patient.status.value}); nothing to re-plan")
+    with audited(session, entity=patient, actor=actor, action="patient.update", at=now) as notes:
+        patient.baseline_date = baseline or patient.baseline_date
+        if group is not None and group is not patient.group:
+            patient.group = group
+            patient.il2_start = patient.baseline_date if group is Group.IL2 else None
+        elif baseline is not None and patient.group is Group.IL2:
+            patient.il2_start = max(patient.il2_start or baseline, baseline)
+        patient.language = language or patient.language
+        patient.reminder_time = reminder_time or patient.reminder_time
+        notes["reason"] = reason
+        if replan:
+            notes["contacts_replanned"] = await _replan_future(session, patient=patient, protocol=protocol, now=now)
+    await session.commit()
+    return int(notes.get("contacts_replanned", 0))
+
+
+async def _replan_future(session: AsyncSession, *, patient: Patient, protocol: StudyProtocol, now: datetime) -> int:
+    """Drop the rows not yet sent and due later; add the new plan's rows still ahead whose key is free
+    (a contact that already happened keeps its row)."""
+    await session.execute(
+        delete(ScheduledContact).where(
+            ScheduledContact.patient_id == patient.id,
+            ScheduledContact.status == ContactStatus.PLANNED,
+            ScheduledContact.due_at > now,
+            ~exists().where(QuestionnaireResponse.contact_id == ScheduledContact.id),
+        )
+    )
+    taken = set(
+        await session.scalars(select(ScheduledContact.dedupe_key).where(ScheduledContact.patient_id == patient.id))
+    )
+    ahead = [
+        contact
+        for contact in planned_contacts(patient=patient, protocol=protocol)
+        if contact.due_at > now and contact.dedupe_key(patient.id) not in taken
+    ]
+    session.add_all(contact_row(patient=patient, contact=contact) for contact in ahead)
+    return len(ahead)
