@@ -95,7 +95,7 @@ LABELS = {
     "dyspnea": N_("Short of breath"),
     "chest_pain": N_("Chest pain"),
     "urinary": N_("Pain or burning when passing urine"),
-    "diarrhea": N_("Diarrhoea"),
+    "diarrhea": N_("Diarrhea"),
     "skin": N_("Red, hot or painful skin"),
     "shingles": N_("Shingles (painful blisters)"),
     "mouth": N_("Mouth sores or white patches"),

@@ -8,7 +8,7 @@ from bot.forms import EXPORTED, ITEMS, Kind
 from bot.i18n import gettext_for
 from bot.services.infection_form import CHOICES as INFECTION_CHOICES
 from bot.services.preventive import PREVENTIVE_LABELS
-from models import PatientStatus
+from models import LANGUAGES, PatientStatus
 
 ZH = gettext_for("zh_CN")
 LEVELS = {
@@ -108,7 +108,7 @@ DATASETS: dict[str, list[Column]] = {
         ),
         Column("baseline_date", "date", "Baseline (enrollment) date", "基线（入组）日期"),
         Column("il2_start", "date", "First IL-2 cycle start", "首个IL-2疗程开始日期"),
-        Column("language", "string", "Language", "语言", _enum("zh_CN", "en")),
+        Column("language", "string", "Language", "语言", _enum(*LANGUAGES)),
         Column("timezone", "string", "Time zone", "时区"),
         Column("consented_at", "datetime", "Consent given in Telegram (UTC)", "在Telegram中同意的时间（UTC）"),
         Column("unreachable", "boolean", "Cannot be reached in Telegram", "无法通过Telegram联系"),
@@ -255,7 +255,7 @@ DATASETS: dict[str, list[Column]] = {
             "治疗（代码以;分隔）",
             _codes(INFECTION_CHOICES["treatments"]),
         ),
-        Column("hospitalized", "boolean", "Hospitalised", "住院"),
+        Column("hospitalized", "boolean", "Hospitalized", "住院"),
         Column("outcome", "string", "Outcome", "转归", _codes(INFECTION_CHOICES["outcome"])),
         Column(
             "source",
