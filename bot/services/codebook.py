@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.forms import FORMS, ITEMS, LABELS, Kind
 from bot.i18n import gettext_for
+from bot.services.deviations import KINDS as DEVIATION_KINDS
 from bot.services.infection_form import CHOICES as INFECTION_CHOICES
 from models import FormKind, PatientStatus
 
@@ -263,6 +264,13 @@ DATASETS: dict[str, list[Column]] = {
         CORRECTED,
         Column("voided_at", "datetime", "Voided as entered in error (UTC)", "因录入错误作废的时间（UTC）"),
         Column("void_reason", "string", "Why it was voided", "作废原因"),
+    ],
+    "deviations": [
+        STUDY_ID,
+        SITE,
+        Column("kind", "string", "What deviated from the plan", "偏离类型", DEVIATION_KINDS),
+        Column("date", "date", "When (the planned day, or the day it happened)", "日期（计划日期或发生日期）"),
+        Column("detail", "string", "Which contact, or what changed", "具体内容"),
     ],
     "audit": [
         Column("occurred_at", "datetime", "When (UTC)", "时间（UTC）"),

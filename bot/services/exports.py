@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.forms import FORMS, Kind
 from bot.services.codebook import DATASETS
+from bot.services.deviations import deviations_query
 from models import (
     Answer,
     AuditEvent,
@@ -295,6 +296,7 @@ SIMPLE = {
     "escalations": _escalations,
     "infections": _infections,
     "audit": _audit,
+    "deviations": deviations_query,
 }
 
 
