@@ -162,6 +162,9 @@ DATASETS: dict[str, list[Column]] = {
             {item.id: (item.title, ZH(item.title)) for item in ITEMS.values()},
         ),
         Column("value", "string", "Answer (codes ; separated, numbers as typed)", "回答（代码以;分隔）"),
+        Column(
+            "typed", "string", "What the patient typed, before it was read as the value", "患者输入的原文（换算前）"
+        ),
         Column("answered_at", "datetime", "Answered (UTC)", "回答时间（UTC）"),
         CORRECTED,
     ],
