@@ -32,7 +32,7 @@ def register_handlers(application: BotApplication) -> None:
         tell_update_failed,
     )
     from handlers.patient import commands, doses, membership, onboarding, questionnaire
-    from handlers.staff import alerts, coordination
+    from handlers.staff import alerts, coordination, overdue
 
     application.add_handler(TypeHandler(Update, ignore_outside_private_chats), group=-2)
     application.add_handler(TypeHandler(Update, drop_repeated_update), group=-1)
@@ -51,6 +51,7 @@ def register_handlers(application: BotApplication) -> None:
             CommandHandler("alerts", alerts.alerts_command, filters=messages),
             CommandHandler("status", coordination.status_command, filters=messages),
             CommandHandler("export", coordination.export_command, filters=messages),
+            CommandHandler("overdue", overdue.overdue_command, filters=messages),
             CallbackQueryHandler(onboarding.on_consent, pattern=r"^consent\|(yes|no)$"),
             CallbackQueryHandler(onboarding.on_time_chosen, pattern=r"^time\|"),
             CallbackQueryHandler(questionnaire.on_questionnaire_button, pattern=r"^q[bsei]?\|"),
@@ -62,6 +63,7 @@ def register_handlers(application: BotApplication) -> None:
             CallbackQueryHandler(alerts.on_escalation_button, pattern=r"^esc\|"),
             CallbackQueryHandler(alerts.on_infection_button, pattern=r"^inf\|"),
             CallbackQueryHandler(alerts.on_alerts_page, pattern=r"^alerts\|"),
+            CallbackQueryHandler(overdue.on_overdue_page, pattern=r"^overdue\|"),
             CallbackQueryHandler(answer_unknown_button),
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(messages & filters.COMMAND, commands.help_command),

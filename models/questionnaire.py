@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, false, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum
@@ -61,3 +61,4 @@ class Answer(Base):
     value: Mapped[Any] = mapped_column(JSON)
     answered_at: Mapped[datetime]
     corrected: Mapped[bool] = mapped_column(default=False, server_default=false())  # changed later, with a reason
+    typed: Mapped[str | None] = mapped_column(Text)  # what the patient typed ("101.3F"), next to the value (38.5)

@@ -34,12 +34,17 @@ SEEDS = [
     "dose|1|taken",
     "lang|en",
     "stop|no",
+    "stop|contact",
     "esc|1|ack",
     "esc|1|confirm",
     "esc|1|dismiss",
+    "esc|1|no:sle_flare",
     "inf|site_type|pneumonia",
     "inf|cancel|",
+    "inf|edit|outcome",
+    "inf|treatments|done",
     "alerts|1",
+    "overdue|1",
 ]
 NUMBERS = st.one_of(
     st.sampled_from(["99999999999999999999999", "9223372036854775808", "2147483648", "-1", "0", "-0", "1e5"]),

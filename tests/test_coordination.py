@@ -62,6 +62,7 @@ async def test_it_sends_a_zip_of_the_site_datasets_and_audits_it(
         "doses",
         "escalations",
         "infections",
+        "deviations",
         "audit",
         "codebook",
     }

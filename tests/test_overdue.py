@@ -7,11 +7,17 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import create_engine, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
-from bot.db import sync_url
-from models import ContactKind, ContactStatus, Patient, PatientStatus, ScheduledContact
+from bot.clock import FakeClock
+from bot.db import session_factory, sync_url
+from bot.protocol import StudyProtocol
+from bot.simulator.harness import Harness
+from models import ContactKind, ContactStatus, Patient, PatientStatus, ScheduledContact, StaffRole
+from tests.bot_fixtures import enrolled
 from tests.test_cli import counts, followup, study  # noqa: F401 - the CLI's study fixture
+from tests.test_patient_bot import staff_invite
 
 BASELINE = date.today() - timedelta(days=100)
 
@@ -61,3 +67,33 @@ def test_it_lists_who_needs_a_call_most_missed_first(study: str) -> None:  # noq
     before = counts(study)
     assert followup("patients", "list", "--overdue", "--site", "XYZ") == (1, "", "error: no site with code 'XYZ'\n")
     assert counts(study) == before
+
+
+async def test_it_pages_who_needs_a_call_for_a_coordinator_in_telegram(
+    bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    for number in range(1, 13):
+        await enrolled(engine, protocol, clock, study_id=f"P{number:03d}", enrolled_on=date(2026, 1, 20))
+    async with session_factory(engine)() as session:
+        await session.execute(
+            update(ScheduledContact)
+            .where(ScheduledContact.kind == ContactKind.CHECKIN, ScheduledContact.month == 1)
+            .values(status=ContactStatus.MISSED)
+        )
+        await session.execute(update(Patient).values(status=PatientStatus.ACTIVE, consented_at=clock.now()))
+        await session.commit()
+    coordinator = await staff_invite(engine, clock, StaffRole.COORDINATOR, "Ms Wang")
+    clinician = await staff_invite(engine, clock, StaffRole.CLINICIAN, "Dr Li")
+    await bot.send(42, f"/start {coordinator}", language="en")
+    await bot.send(43, f"/start {clinician}", language="en")
+    await bot.send(42, "/overdue", language="en")
+    first = bot.last_text(42)
+    assert first.startswith("📞 Who needs a call (12):")
+    assert "• P001 (PKU): no check-in yet; 1 missed in a row; next due 2026-03-20" in first
+    assert first.count("\n• ") == 10
+    await bot.tap(42, "Next page")
+    second = bot.last_text(42)
+    assert second.count("\n• ") == 2
+    assert "P012" in second
+    await bot.send(43, "/overdue", language="en")
+    assert bot.last_text(43) == "This command is for coordinators and admins."

@@ -371,6 +371,7 @@ async def test_it_gives_a_linked_staff_member_the_staff_command_menu(
         ("alerts", "本中心未处理的警报"),
         ("status", "随访概况"),
         ("export", "导出数据（CSV文件）"),
+        ("overdue", "需要电话联系的患者"),
         ("help", "工作人员使用说明"),
     ]
 

@@ -4,10 +4,15 @@ moves the patient there; a staff member gets a new invite; earlier unused links 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import qrcode
+import zxingcpp
+from PIL import Image, ImageFont
 from sqlalchemy import create_engine, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.cli.qr_cards import chinese_font_file
 from bot.clock import FakeClock
 from bot.db import session_factory, sync_url
 from bot.protocol import StudyProtocol
@@ -83,3 +88,33 @@ def test_it_refuses_a_reinvite_for_nobody_or_an_ended_follow_up_and_writes_nothi
     assert followup("patients", "reinvite", "S001") == (1, "", "error: S001: follow-up has ended (withdrawn)\n")
     assert followup("staff", "reinvite", "99") == (1, "", "error: no staff member #99\n")
     assert counts(study) == before
+
+
+def test_it_writes_one_captioned_qr_code_per_imported_patient(study: str, tmp_path: Path) -> None:  # noqa: F811
+    (tmp_path / "cards").mkdir()
+    rows = ["study_id,site,group", "P001,PKU,il2", "P002,PKU,control"]
+    (tmp_path / "patients.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    before = counts(study)
+    assert followup("patients", "import", "patients.csv", "--qr-dir", "no-such-folder") == (
+        1,
+        "",
+        "error: --qr-dir: folder no-such-folder does not exist\n",
+    )
+    assert counts(study) == before
+    code, out, err = followup("patients", "import", "patients.csv", "--qr-dir", "cards")
+    assert code == 0, err
+    assert "2 QR codes written to cards" in err
+    links = dict(line.split(",") for line in out.splitlines()[1:])
+    for study_id, link in links.items():
+        card = Image.open(tmp_path / "cards" / f"{study_id}.png").convert("L")
+        assert [barcode.text for barcode in zxingcpp.read_barcodes(card)] == [link]
+        qr_height = qrcode.make(link, box_size=8, border=4).get_image().height
+        caption = card.crop((0, qr_height, card.width, card.height))
+        assert caption.height > 80
+        assert caption.getextrema()[0] < 100, "the caption has text"
+
+
+def test_it_captions_with_a_font_that_has_chinese_glyphs() -> None:
+    font = ImageFont.truetype(chinese_font_file(), 18)
+    # a font without Chinese glyphs draws the same empty box for every character
+    assert bytes(font.getmask("扫")) != bytes(font.getmask("码"))

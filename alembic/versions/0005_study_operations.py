@@ -1,4 +1,4 @@
-"""study operations: clinic-only, died and lost statuses, the date of death, corrections, the CTCAE version, coded dismissals
+"""study operations: clinic-only, died and lost statuses, the date of death, corrections, the CTCAE version, coded dismissals, typed answers
 
 Revision ID: 0005
 Revises: 0004
@@ -46,6 +46,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('dismissal_code', sa.Enum('sle_flare', 'il2_reaction', 'drug_fever', 'other_illness', 'other', name='dismissalreason', native_enum=False, create_constraint=True, length=16), nullable=True))
     with op.batch_alter_table('answers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('corrected', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('typed', sa.Text(), nullable=True))
     with op.batch_alter_table('infections', schema=None) as batch_op:
         batch_op.add_column(sa.Column('corrected', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('voided_at', sa.DateTime(timezone=True), nullable=True))
@@ -74,6 +75,7 @@ def downgrade() -> None:
         batch_op.drop_column('voided_at')
         batch_op.drop_column('corrected')
     with op.batch_alter_table('answers', schema=None) as batch_op:
+        batch_op.drop_column('typed')
         batch_op.drop_column('corrected')
     with op.batch_alter_table('escalations', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_escalations_dismissalreason'), type_='check')

@@ -23,6 +23,7 @@ from bot.services.enrollment import (
     plan_rows,
     request_error,
 )
+from bot.services.errors import DomainError
 from bot.services.invites import deep_link
 from bot.services.patient_status import WithdrawalKind, withdraw
 from bot.services.preventive import PREVENTIVE_MEDICINES, set_preventive_medicines
@@ -96,25 +97,44 @@ def import_csv(
     file: Annotated[
         Path, typer.Argument(help="CSV: study_id,site,group[,enrolled_on,il2_start,language,reminder_time]")
     ],
+    qr_dir: Annotated[
+        Path | None, typer.Option(help="Also write one captioned QR code PNG per patient into this folder")
+    ] = None,
 ) -> None:
     """Enroll every row of a CSV file, or none if any row is refused. Prints study_id,deep_link lines."""
+    if qr_dir is not None:
+        from bot.cli.qr_cards import check_qr_dir
+
+        try:
+            check_qr_dir(qr_dir)
+        except DomainError as error:
+            fail(str(error))
     try:
         content = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         fail(f"{file}: cannot read as UTF-8 text ({error})")
 
-    async def use_case(session: AsyncSession, rt: Runtime) -> tuple[list[tuple[str, str]], list[str]]:
+    async def use_case(session: AsyncSession, rt: Runtime) -> list[tuple[str, str, str]]:
         username = await bot_username(rt.settings)
         enrolled = await import_patients(
             session, content=content, protocol=rt.protocol, actor=rt.actor, now=rt.clock.now()
         )
-        expiries = {await valid_until(session, code=item.code) for item in enrolled}
-        return [(item.patient.study_id, deep_link(username, item.code)) for item in enrolled], sorted(expiries)
+        return [
+            (item.patient.study_id, deep_link(username, item.code), await valid_until(session, code=item.code))
+            for item in enrolled
+        ]
 
-    links, expiries = run_with_session(use_case)
+    links = run_with_session(use_case)
+    expiries = sorted({until for _study_id, _link, until in links})
     typer.echo(f"imported {len(links)} patients; the links are {', '.join(expiries)}", err=True)
+    if qr_dir is not None:
+        from bot.cli.qr_cards import write_qr_card
+
+        for study_id, link, until in links:
+            write_qr_card(link, qr_dir / f"{study_id}.png", study_id=study_id, valid_until=until)
+        typer.echo(f"{len(links)} QR codes written to {qr_dir}", err=True)
     typer.echo("study_id,deep_link")
-    for study_id, link in links:
+    for study_id, link, _until in links:
         typer.echo(f"{study_id},{link}")
 
 

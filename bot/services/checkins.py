@@ -197,14 +197,16 @@ def _store(
     item: Item,
     value: Any,
     now: datetime,
+    typed: str | None = None,
 ) -> None:
-    """Keep the answer to `item` (a new row, or the earlier answer changed) in the session and in `rows`."""
+    """Keep the answer to `item` (a new row, or the earlier answer changed) in the session and in `rows`, with
+    what the patient typed for it (None for a tapped answer)."""
     existing = rows.get(item.id)
     if existing is None:
-        rows[item.id] = Answer(response_id=response.id, item_id=item.id, value=value, answered_at=now)
+        rows[item.id] = Answer(response_id=response.id, item_id=item.id, value=value, answered_at=now, typed=typed)
         session.add(rows[item.id])
     else:
-        existing.value, existing.answered_at = value, now
+        existing.value, existing.answered_at, existing.typed = value, now, typed
 
 
 async def _commit_answer(
@@ -320,7 +322,7 @@ async def type_answer(
         value = parse_typed(item, text)
     except Invalid as refused:
         return replace(shown, selected=(), problem=str(refused))
-    _store(session, rows, response, item, value, now)
+    _store(session, rows, response, item, value, now, typed=text[:200])
     return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.forms import EXPORTED, ITEMS, Kind
 from bot.i18n import gettext_for
+from bot.services.deviations import KINDS as DEVIATION_KINDS
 from bot.services.infection_form import CHOICES as INFECTION_CHOICES
 from bot.services.preventive import PREVENTIVE_LABELS
 from models import LANGUAGES, PatientStatus
@@ -172,6 +173,9 @@ DATASETS: dict[str, list[Column]] = {
             {item.id: (item.title, ZH(item.title)) for item in ITEMS.values()},
         ),
         Column("value", "string", "Answer (codes ; separated, numbers as typed)", "回答（代码以;分隔）"),
+        Column(
+            "typed", "string", "What the patient typed, before it was read as the value", "患者输入的原文（换算前）"
+        ),
         Column("answered_at", "datetime", "Answered (UTC)", "回答时间（UTC）"),
         CORRECTED,
     ],
@@ -274,6 +278,13 @@ DATASETS: dict[str, list[Column]] = {
         CORRECTED,
         Column("voided_at", "datetime", "Voided as entered in error (UTC)", "因录入错误作废的时间（UTC）"),
         Column("void_reason", "string", "Why it was voided", "作废原因"),
+    ],
+    "deviations": [
+        STUDY_ID,
+        SITE,
+        Column("kind", "string", "What deviated from the plan", "偏离类型", DEVIATION_KINDS),
+        Column("date", "date", "When (the planned day, or the day it happened)", "日期（计划日期或发生日期）"),
+        Column("detail", "string", "Which contact, or what changed", "具体内容"),
     ],
     "audit": [
         Column("occurred_at", "datetime", "When (UTC)", "时间（UTC）"),

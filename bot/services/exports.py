@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.forms import EXPORTED, Kind
 from bot.services.codebook import DATASETS
+from bot.services.deviations import deviations_query
 from models import (
     Answer,
     AuditEvent,
@@ -115,6 +116,7 @@ def _answers(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             json_text(Answer.value),
             instant(Answer.answered_at),
             Answer.corrected,
+            Answer.typed,
         )
         .join(QuestionnaireResponse, Answer.response_id == QuestionnaireResponse.id)
         .join(Patient, QuestionnaireResponse.patient_id == Patient.id)
@@ -125,9 +127,9 @@ def _answers(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
     decoded = Decoded()
 
     def row(record: Any) -> Row:
-        study_id, response_id, form, status, item, text, answered_at, corrected = record
+        study_id, response_id, form, status, item, text, answered_at, corrected, typed = record
         value = None if (decoded_value := decoded(text)) is None else str(_joined(decoded_value))
-        return (study_id, response_id, form, status, item, value, answered_at, corrected)
+        return (study_id, response_id, form, status, item, value, typed, answered_at, corrected)
 
     return _site_filter(query, site_code), row
 
@@ -301,6 +303,7 @@ SIMPLE = {
     "escalations": _escalations,
     "infections": _infections,
     "audit": _audit,
+    "deviations": deviations_query,
 }
 
 

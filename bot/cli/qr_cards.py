@@ -1,0 +1,74 @@
+"""QR cards for a whole import: one PNG per patient, the QR code with a caption a coordinator can hand out
+(study ID, until when the link works, and what to do, in Chinese and English)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import qrcode
+from PIL import Image, ImageDraw, ImageFont
+
+from bot.services.errors import DomainError
+
+INSTRUCTIONS = (
+    "用手机相机扫描二维码，在Telegram中打开，点“开始”。",
+    "Scan with your phone's camera, open it in Telegram and tap Start.",
+)
+FONT_PACKAGE = "fonts-wqy-zenhei"  # Debian/Ubuntu; any font with Chinese glyphs will do
+
+
+@cache
+def chinese_font_file() -> str:
+    """A font file with Chinese glyphs, as fontconfig finds it; refused in one line when there is none."""
+    listing = shutil.which("fc-list")
+    try:
+        files = _output([listing, ":lang=zh", "file"]).splitlines() if listing else []
+    except (OSError, subprocess.TimeoutExpired):
+        files = []
+    found = sorted(line.strip().removesuffix(":") for line in files if line.strip())
+    if not found:
+        raise DomainError(f"--qr-dir: no font with Chinese glyphs is installed (install {FONT_PACKAGE})")
+    return found[0]
+
+
+def _output(command: list[str]) -> str:
+    return subprocess.run(command, capture_output=True, text=True, timeout=10, check=False).stdout.strip()  # noqa: S603 - fontconfig, fixed arguments
+
+
+def check_qr_dir(folder: Path) -> None:
+    """Refuse a folder that cannot take the cards before anything is written to the database."""
+    if not folder.is_dir():
+        raise DomainError(f"--qr-dir: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise DomainError(f"--qr-dir: folder {folder} is not writable")
+    chinese_font_file()
+
+
+def write_qr_card(link: str, path: Path, *, study_id: str, valid_until: str) -> None:
+    """The QR code with its caption below, written atomically."""
+    code = qrcode.make(link, box_size=8, border=4).get_image().convert("RGB")
+    title = ImageFont.truetype(chinese_font_file(), 28)
+    text = ImageFont.truetype(chinese_font_file(), 18)
+    lines = [(study_id, title), (f"Link {valid_until} / 链接有效期至 {valid_until.removeprefix('valid until ')}", text)]
+    lines += [(line, text) for line in INSTRUCTIONS]
+    width = max(code.width, *(int(font.getlength(line)) + 40 for line, font in lines))
+    height = code.height + sum(font.size + 12 for _line, font in lines) + 20
+    card = Image.new("RGB", (width, height), "white")
+    card.paste(code, ((width - code.width) // 2, 0))
+    draw = ImageDraw.Draw(card)
+    y = code.height
+    for line, font in lines:
+        draw.text(((width - font.getlength(line)) / 2, y), line, fill="black", font=font)
+        y += font.size + 12
+    handle, temporary = tempfile.mkstemp(suffix=".png", dir=path.resolve().parent)
+    os.close(handle)
+    try:
+        card.save(temporary)
+        Path(temporary).replace(path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)

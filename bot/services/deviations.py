@@ -1,0 +1,92 @@
+"""The `deviations` export: what did not go as the protocol planned, each with its date (late and missed
+check-ins, doses skipped or unconfirmed, schedule changes, IL-2 reported by a control patient, consent pending)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Date, String, cast, func, literal, select, type_coerce, union_all
+
+from models import (
+    Answer,
+    AuditEvent,
+    ContactKind,
+    ContactStatus,
+    Group,
+    Patient,
+    PatientStatus,
+    QuestionnaireResponse,
+    ScheduledContact,
+    Site,
+)
+
+KINDS = {
+    "checkin_late": ("check-in submitted after its window closed", "随访问卷逾期提交"),
+    "checkin_missed": ("check-in missed", "随访问卷未完成"),
+    "dose_skipped": ("IL-2 dose skipped", "IL-2未注射"),
+    "dose_unconfirmed": ("IL-2 dose not confirmed", "IL-2注射未确认"),
+    "schedule_changed": ("doses shifted or plan changed", "注射时间或随访计划调整"),
+    "control_reports_il2": ("control patient reported an IL-2 reaction", "对照组患者报告IL-2反应"),
+    "consent_pending": ("baseline passed, consent not given in Telegram", "已过基线日期，尚未在Telegram中同意"),
+}
+
+
+def _day(column: Any) -> Any:
+    return type_coerce(func.date(column), Date())
+
+
+def _text(value: Any) -> Any:
+    return cast(value, String)
+
+
+def deviations_query(site_code: str | None) -> tuple[Any, Callable[[Any], Any]]:
+    at_site = (Patient.site_id == Site.id,)
+    contact = (
+        select(Patient.study_id, Site.code)
+        .join(Site, *at_site)
+        .join(ScheduledContact, ScheduledContact.patient_id == Patient.id)
+    )
+    parts = [
+        select(Patient.study_id, Site.code, literal("checkin_late"), _day(QuestionnaireResponse.submitted_at),
+               literal("month ") + _text(ScheduledContact.month))
+        .join(Site, *at_site)
+        .join(QuestionnaireResponse, QuestionnaireResponse.patient_id == Patient.id)
+        .join(ScheduledContact, QuestionnaireResponse.contact_id == ScheduledContact.id)
+        .where(QuestionnaireResponse.late.is_(True)),
+        contact.add_columns(literal("checkin_missed"), ScheduledContact.planned_date,
+                            literal("month ") + _text(ScheduledContact.month))
+        .where(ScheduledContact.kind == ContactKind.CHECKIN, ScheduledContact.status == ContactStatus.MISSED),
+        *(
+            contact.add_columns(literal(kind), ScheduledContact.planned_date,
+                                literal("cycle ") + _text(ScheduledContact.cycle) + literal(" dose ")
+                                + _text(ScheduledContact.dose_number))
+            .where(ScheduledContact.kind == ContactKind.DOSE, ScheduledContact.status.in_(statuses))
+            for kind, statuses in (
+                ("dose_skipped", (ContactStatus.SKIPPED,)),
+                ("dose_unconfirmed", (ContactStatus.UNCONFIRMED, ContactStatus.MISSED)),
+            )
+        ),
+        select(Patient.study_id, Site.code, literal("schedule_changed"), _day(AuditEvent.occurred_at),
+               AuditEvent.action)
+        .join(Site, *at_site)
+        .join(AuditEvent, (AuditEvent.entity_type == Patient.__tablename__)
+              & (AuditEvent.entity_id == _text(Patient.id)))
+        .where(AuditEvent.action.in_(("patient.shift_doses", "patient.update"))),
+        select(Patient.study_id, Site.code, literal("control_reports_il2"), _day(QuestionnaireResponse.submitted_at),
+               _text(Answer.value))
+        .join(Site, *at_site)
+        .join(QuestionnaireResponse, QuestionnaireResponse.patient_id == Patient.id)
+        .join(Answer, Answer.response_id == QuestionnaireResponse.id)
+        .where(Patient.group == Group.CONTROL, Answer.item_id == "il2_reaction",
+               _text(Answer.value).not_like('%"none"%')),
+        select(Patient.study_id, Site.code, literal("consent_pending"), Patient.baseline_date, literal(""))
+        .join(Site, *at_site)
+        .where(Patient.status == PatientStatus.ENROLLED, Patient.consented_at.is_(None)),
+    ]  # fmt: skip
+    if site_code is not None:
+        parts = [part.where(Site.code == site_code.upper()) for part in parts]
+    union = union_all(*parts).subquery()
+    columns = list(union.c)
+    query = select(*columns).order_by(columns[0], columns[3], columns[2])
+    return query, lambda record: (*record[:4], record[4] or None)
