@@ -32,7 +32,7 @@ def register_handlers(application: BotApplication) -> None:
         tell_update_failed,
     )
     from handlers.patient import commands, doses, membership, onboarding, questionnaire
-    from handlers.staff import alerts, coordination
+    from handlers.staff import alerts, console, coordination
 
     application.add_handler(TypeHandler(Update, ignore_outside_private_chats), group=-2)
     application.add_handler(TypeHandler(Update, drop_repeated_update), group=-1)
@@ -51,6 +51,7 @@ def register_handlers(application: BotApplication) -> None:
             CommandHandler("alerts", alerts.alerts_command, filters=messages),
             CommandHandler("status", coordination.status_command, filters=messages),
             CommandHandler("export", coordination.export_command, filters=messages),
+            CommandHandler("web", console.web_command, filters=messages),
             CallbackQueryHandler(onboarding.on_consent, pattern=r"^consent\|(yes|no)$"),
             CallbackQueryHandler(onboarding.on_time_chosen, pattern=r"^time\|"),
             CallbackQueryHandler(questionnaire.on_questionnaire_button, pattern=r"^q[bsei]?\|"),

@@ -356,6 +356,7 @@ async def test_it_gives_a_linked_staff_member_the_staff_command_menu(
         ("alerts", "本中心未处理的警报"),
         ("status", "随访概况"),
         ("export", "导出数据（CSV文件）"),
+        ("web", "研究网页控制台的登录链接"),
         ("help", "工作人员使用说明"),
     ]
 

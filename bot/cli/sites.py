@@ -9,9 +9,11 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.links import bot_username, valid_until
-from bot.cli.runtime import Runtime, console, run_with_session
+from bot.cli.runtime import Runtime, console, fail, run_with_session, runtime
+from bot.config import SettingsError
 from bot.services.invites import deep_link
 from bot.services.sites import add_site, add_staff, linked_clinicians, list_sites, list_staff, update_site
+from bot.services.web_access import issue_sign_in_link, sign_in_path
 from models import StaffRole
 
 sites_app = typer.Typer(help="Study sites.", no_args_is_help=True, rich_markup_mode=None)
@@ -117,3 +119,19 @@ def staff_list(site: Annotated[str | None, typer.Option(help="Only this site")] 
         return table
 
     console.print(run_with_session(use_case))
+
+
+@staff_app.command("sign-in-link")
+def staff_sign_in_link(staff_id: Annotated[int, typer.Argument(help="Staff ID (see `followup staff list`)")]) -> None:
+    """Print a one-time sign-in link to the study console (works once, for 10 minutes)."""
+
+    try:
+        base_url, _secret = runtime().settings.require_web()
+    except SettingsError as error:
+        fail(str(error))
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> str:
+        token = await issue_sign_in_link(session, staff_id=staff_id, actor=rt.actor, now=rt.clock.now())
+        return base_url + sign_in_path(token)
+
+    typer.echo(run_with_session(use_case))

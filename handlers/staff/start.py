@@ -12,6 +12,7 @@ STAFF_COMMANDS = [
     ("alerts", N_("Open alerts of your site")),
     ("status", N_("Follow-up at a glance")),
     ("export", N_("The datasets as CSV files")),
+    ("web", N_("A sign-in link to the study console")),
     ("help", N_("What this bot does for staff")),
 ]
 
