@@ -8,7 +8,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FakeClock
+from bot.config import SHIPPED_PROTOCOL
 from bot.db import session_factory
+from bot.protocol import load_protocol
 from bot.services.sites import add_staff
 from bot.services.web_access import issue_sign_in_link, sign_in_path
 from bot.web.app import create_app
@@ -21,7 +23,14 @@ CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
 
 def console_client(engine: AsyncEngine, clock: FakeClock) -> httpx.AsyncClient:
-    app = create_app(Console(base_url=WEB_URL, secret=WEB_SECRET, sessions=session_factory(engine), clock=clock))
+    context = Console(
+        base_url=WEB_URL,
+        secret=WEB_SECRET,
+        sessions=session_factory(engine),
+        clock=clock,
+        protocol=load_protocol(SHIPPED_PROTOCOL),
+    )
+    app = create_app(context)
     transport = httpx.ASGITransport(app=app)
     return httpx.AsyncClient(transport=transport, base_url=WEB_URL, headers={"accept-language": "en-GB,en;q=0.9"})
 

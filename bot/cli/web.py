@@ -30,7 +30,11 @@ def web_command(
     configure_logging(rt.settings.log_level, secrets=[secret])
     run_async(_schema_is_current(rt.settings.database_url))
     engine = create_engine(rt.settings.database_url, pool_pre_ping=True)
-    app = create_app(Console(base_url=base_url, secret=secret, sessions=session_factory(engine), clock=rt.clock))
+    app = create_app(
+        Console(
+            base_url=base_url, secret=secret, sessions=session_factory(engine), clock=rt.clock, protocol=rt.protocol
+        )
+    )
     # No access log: a sign-in link's path carries its token.
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, server_header=False)
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from bot.web import auth, pages
+from bot.web import auth, board
 from bot.web.deps import Console, NotSignedIn
 from bot.web.render import STATIC, visitor_page
 from bot.web.security import SECURITY_HEADERS
@@ -27,7 +27,7 @@ def create_app(context: Console) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.console = context
     app.include_router(auth.router)
-    app.include_router(pages.router)
+    app.include_router(board.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")

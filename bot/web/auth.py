@@ -38,6 +38,6 @@ async def sign_out_now(
     user: CurrentStaff, _form: CheckedForm, context: ConsoleDep, session: SessionDep
 ) -> HTMLResponse:
     await sign_out(session, token=user.session_token, now=context.clock.now())
-    response = page("signed_out.html", gettext=user.gettext, language=user.staff.language)
+    response = page("signed_out.html", gettext=user.gettext, language=user.staff.language, user=None)
     response.delete_cookie(SESSION_COOKIE, path="/", secure=context.secure_cookies, httponly=True, samesite="strict")
     return response

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.db import use_session
 from bot.i18n import Gettext, gettext_for
+from bot.protocol import StudyProtocol
 from bot.services.web_access import signed_in_staff
 from bot.web.security import CSRF_FIELD, SESSION_COOKIE, csrf_ok, csrf_token, session_token_from
 from models import Staff
@@ -25,6 +26,7 @@ class Console:
     secret: str
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
+    protocol: StudyProtocol
 
     @property
     def secure_cookies(self) -> bool:

@@ -29,4 +29,4 @@ def page(template: str, *, gettext: Gettext, status: int = 200, **context: Any) 
 
 def visitor_page(template: str, *, accept_language: str | None, status: int = 200, **context: Any) -> HTMLResponse:
     language = language_of(accept_language)
-    return page(template, gettext=gettext_for(language), status=status, language=language, **context)
+    return page(template, gettext=gettext_for(language), status=status, language=language, user=None, **context)

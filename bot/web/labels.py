@@ -1,0 +1,39 @@
+"""Names the console shows for codes (translated where shown)."""
+
+from __future__ import annotations
+
+from bot.i18n import N_
+from bot.services.board import BoardSort, Cell
+from models import PatientStatus
+
+CELL_NAMES = {
+    Cell.ON_TIME: N_("on time"),
+    Cell.LATE: N_("late"),
+    Cell.PARTIAL: N_("partial"),
+    Cell.MISSED: N_("missed"),
+    Cell.DUE_NOW: N_("due now"),
+    Cell.UPCOMING: N_("upcoming"),
+    Cell.NOT_APPLICABLE: N_("not applicable (follow-up ended)"),
+}
+CELL_MARKS = {
+    Cell.ON_TIME: "✓",
+    Cell.LATE: "L",
+    Cell.PARTIAL: "P",
+    Cell.MISSED: "✗",
+    Cell.DUE_NOW: "!",
+    Cell.UPCOMING: "·",
+    Cell.NOT_APPLICABLE: "–",
+}
+STATUS_NAMES = {
+    PatientStatus.ENROLLED: N_("enrolled, not linked yet"),
+    PatientStatus.ACTIVE: N_("in follow-up"),
+    PatientStatus.DECLINED: N_("declined"),
+    PatientStatus.WITHDRAWN: N_("withdrawn"),
+    PatientStatus.INFECTED: N_("ended: infection"),
+    PatientStatus.COMPLETED: N_("completed"),
+}
+SORT_NAMES = {
+    BoardSort.STUDY_ID: N_("study ID"),
+    BoardSort.ENROLLED: N_("newest enrolled first"),
+    BoardSort.STATUS: N_("status"),
+}
