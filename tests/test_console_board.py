@@ -140,6 +140,7 @@ async def test_it_shows_each_reader_their_own_site_and_admins_every_site_with_a_
         assert '<select name="site">' not in board
         assert study_ids((await client.get("/?site=BER")).text) == pku  # not theirs to choose
         assert '<span class="badge alert">1</span>' in board.split("PKU-003")[0].split("PKU-002")[1]
+        assert "badge alert" not in board.split("PKU-002")[0]  # PKU-001's alert ended as an infection
     async with console_client(engine, clock) as client:
         await signed_in(client, engine, clock, ber_clinician)
         assert study_ids((await client.get("/")).text) == ber
@@ -159,6 +160,14 @@ async def test_it_filters_by_group_status_and_overdue_and_sorts(
     coordinator = await staff_with(engine, seeded.coordinator_a)
     clock.advance(timedelta(days=40))  # month 1 of PKU-003 (baseline 2026-02-27) was due on 2026-03-27
     await set_checkin(engine, "PKU-003", 1, ContactStatus.OPEN)
+    just_sent = await set_checkin(engine, "PKU-005", 1, ContactStatus.OPEN)
+    async with session_factory(engine)() as session:
+        await session.execute(
+            update(ScheduledContact)
+            .where(ScheduledContact.id == just_sent)
+            .values(due_at=clock.now() - timedelta(hours=23))
+        )
+        await session.commit()
     async with console_client(engine, clock) as client:
         await signed_in(client, engine, clock, coordinator)
         assert study_ids((await client.get("/?group=il2")).text) == ["PKU-001", "PKU-003", "PKU-005"]
