@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FakeClock
@@ -53,6 +54,13 @@ async def linked_staff(
         staff.telegram_user_id, staff.language = telegram_user_id, language
         await session.commit()
         return staff
+
+
+async def staff_with(engine: AsyncEngine, telegram_user_id: int) -> Staff:
+    async with session_factory(engine)() as session:
+        found = await session.scalar(select(Staff).where(Staff.telegram_user_id == telegram_user_id))
+    assert found is not None
+    return found
 
 
 async def sign_in_link(engine: AsyncEngine, clock: FakeClock, staff: Staff) -> str:

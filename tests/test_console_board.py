@@ -21,11 +21,10 @@ from models import (
     QuestionnaireResponse,
     ResponseStatus,
     ScheduledContact,
-    Staff,
     StaffRole,
 )
 from tests.bot_fixtures import enrolled
-from tests.console_fixtures import console_client, linked_staff, signed_in
+from tests.console_fixtures import console_client, linked_staff, signed_in, staff_with
 from tests.study_seed import seed_study
 
 ROW = re.compile(r'<th scope="row">([A-Z]{3}-\d{3})')
@@ -38,13 +37,6 @@ def study_ids(html: str) -> list[str]:
 def cells_of(html: str, study_id: str) -> list[str]:
     row = html.split(f'<th scope="row">{study_id}', 1)[1].split("</tr>", 1)[0]
     return re.findall(r'title="Month \d+: ([^"]+)"', row)
-
-
-async def staff_with(engine: AsyncEngine, chat: int) -> Staff:
-    async with session_factory(engine)() as session:
-        found = await session.scalar(select(Staff).where(Staff.telegram_user_id == chat))
-    assert found is not None
-    return found
 
 
 async def set_checkin(engine: AsyncEngine, study_id: str, month: int, status: ContactStatus) -> int:
