@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -23,7 +24,7 @@ async def test_it_acknowledges_from_the_console_as_a_tap_in_telegram_does(study:
     async with console_client(study.engine, study.clock) as client:
         csrf = await signed_in(client, study.engine, study.clock, clinician)
         listed = (await client.get("/alerts")).text
-        assert "🚨 URGENT · S001 · PKU" in listed
+        assert re.search(r"🚨 URGENT · <a href=\"/patients/\d+\">S001</a> · PKU", listed)
         assert "Reasons: temperature 39.5 °C or higher; Short of breath; fever" in listed
         assert "Reported 30 minutes ago" in listed
         refused = await client.post(f"/alerts/{escalation.id}/acknowledge")

@@ -27,7 +27,7 @@ from tests.bot_fixtures import enrolled
 from tests.console_fixtures import console_client, linked_staff, signed_in, staff_with
 from tests.study_seed import seed_study
 
-ROW = re.compile(r'<th scope="row">([A-Z]{3}-\d{3})')
+ROW = re.compile(r'<th scope="row"><a href="/patients/\d+">([A-Z]{3}-\d{3})</a>')
 
 
 def study_ids(html: str) -> list[str]:
@@ -35,7 +35,7 @@ def study_ids(html: str) -> list[str]:
 
 
 def cells_of(html: str, study_id: str) -> list[str]:
-    row = html.split(f'<th scope="row">{study_id}', 1)[1].split("</tr>", 1)[0]
+    row = html.split(f">{study_id}</a>", 1)[1].split("</tr>", 1)[0]
     return re.findall(r'title="Month \d+: ([^"]+)"', row)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import N_
 from bot.services.board import BoardSort, Cell
-from models import PatientStatus
+from models import ContactStatus, EscalationStatus, FormKind, PatientStatus, TriageLevel
 
 CELL_NAMES = {
     Cell.ON_TIME: N_("on time"),
@@ -37,3 +37,27 @@ SORT_NAMES = {
     BoardSort.ENROLLED: N_("newest enrolled first"),
     BoardSort.STATUS: N_("status"),
 }
+LEVEL_NAMES = {
+    TriageLevel.NONE: N_("no concern"),
+    TriageLevel.REVIEW: N_("to review"),
+    TriageLevel.INFECTION: N_("suspected infection"),
+    TriageLevel.URGENT: N_("urgent"),
+}
+CONTACT_STATUS_NAMES = {
+    ContactStatus.PLANNED: N_("planned"),
+    ContactStatus.OPEN: N_("sent, waiting"),
+    ContactStatus.DONE: N_("answered"),
+    ContactStatus.TAKEN: N_("taken"),
+    ContactStatus.SKIPPED: N_("skipped"),
+    ContactStatus.UNCONFIRMED: N_("unconfirmed"),
+    ContactStatus.MISSED: N_("missed"),
+    ContactStatus.CANCELLED: N_("cancelled (follow-up ended)"),
+    ContactStatus.PAUSED: N_("paused during an alert"),
+}
+ESCALATION_STATUS_NAMES = {
+    EscalationStatus.OPEN: N_("open"),
+    EscalationStatus.ACKNOWLEDGED: N_("acknowledged"),
+    EscalationStatus.CONFIRMED: N_("confirmed infection"),
+    EscalationStatus.DISMISSED: N_("not an infection"),
+}
+FORM_NAMES = {FormKind.CHECKIN: N_("Monthly check-in"), FormKind.REPORT: N_("Symptom report")}
