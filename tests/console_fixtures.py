@@ -30,6 +30,7 @@ def console_client(engine: AsyncEngine, clock: FakeClock) -> httpx.AsyncClient:
         sessions=session_factory(engine),
         clock=clock,
         protocol=load_protocol(SHIPPED_PROTOCOL),
+        bot_username="sle_followup_bot",
     )
     app = create_app(context)
     transport = httpx.ASGITransport(app=app)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.links import bot_username
 from bot.cli.runtime import fail, run_async, runtime
 from bot.config import SettingsError
 from bot.db import check_schema, create_engine, session_factory
@@ -29,10 +30,16 @@ def web_command(
         fail(str(error))
     configure_logging(rt.settings.log_level, secrets=[secret])
     run_async(_schema_is_current(rt.settings.database_url))
+    username = run_async(bot_username(rt.settings))
     engine = create_engine(rt.settings.database_url, pool_pre_ping=True)
     app = create_app(
         Console(
-            base_url=base_url, secret=secret, sessions=session_factory(engine), clock=rt.clock, protocol=rt.protocol
+            base_url=base_url,
+            secret=secret,
+            sessions=session_factory(engine),
+            clock=rt.clock,
+            protocol=rt.protocol,
+            bot_username=username,
         )
     )
     # No access log: a sign-in link's path carries its token.

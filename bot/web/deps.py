@@ -13,6 +13,7 @@ from bot.clock import Clock
 from bot.db import use_session
 from bot.i18n import Gettext, gettext_for
 from bot.protocol import StudyProtocol
+from bot.services.console_enrollment import may_enroll
 from bot.services.web_access import signed_in_staff
 from bot.web.security import CSRF_FIELD, SESSION_COOKIE, csrf_ok, csrf_token, session_token_from
 from models import Staff
@@ -27,6 +28,7 @@ class Console:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
     protocol: StudyProtocol
+    bot_username: str  # for patients' deep links
 
     @property
     def secure_cookies(self) -> bool:
@@ -63,6 +65,10 @@ class SignedIn:
     def gettext(self) -> Gettext:
         return gettext_for(self.staff.language)
 
+    @property
+    def may_enroll(self) -> bool:
+        return may_enroll(self.staff)
+
 
 async def signed_in(request: Request, context: ConsoleDep, session: SessionDep) -> SignedIn:
     token = session_token_from(context.secret, request.cookies.get(SESSION_COOKIE))
@@ -75,13 +81,17 @@ async def signed_in(request: Request, context: ConsoleDep, session: SessionDep) 
 CurrentStaff = Annotated[SignedIn, Depends(signed_in)]
 
 
-async def checked_form(request: Request, context: ConsoleDep, user: CurrentStaff) -> dict[str, str]:
-    """A POSTed form whose CSRF token belongs to this session (anything else is refused, 403)."""
+async def checked_form(request: Request, context: ConsoleDep, user: CurrentStaff) -> AsyncIterator[dict[str, str]]:
+    """A POSTed form whose CSRF token belongs to this session (anything else is refused, 403). Its uploaded
+    files (`await request.form()` in the route) are closed after the response."""
     form = await request.form()
-    fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    if not csrf_ok(context.secret, user.session_token, fields.get(CSRF_FIELD)):
-        raise HTTPException(status_code=403)
-    return fields
+    try:
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        if not csrf_ok(context.secret, user.session_token, fields.get(CSRF_FIELD)):
+            raise HTTPException(status_code=403)
+        yield fields
+    finally:
+        await form.close()
 
 
 CheckedForm = Annotated[dict[str, str], Depends(checked_form)]
