@@ -141,6 +141,10 @@ async def test_it_previews_a_csv_file_naming_every_bad_row_and_enrolls_nothing(
         forged = await client.post("/enroll/csv/import", data={"csrf_token": csrf, "content": rows})
         assert forged.status_code == 400
         assert "Not enrolled: line 3: group" in forged.text
+        other_site = {"csrf_token": csrf, "content": "study_id,site,group\nBER-103,BER,il2\n"}
+        forged = await client.post("/enroll/csv/import", data=other_site)
+        assert forged.status_code == 400
+        assert "Not enrolled: line 2: site: BER is not a site you enroll for" in forged.text
         for bad_file, problem in [
             (b"\xff\xfe\x00", "the file must be UTF-8 CSV text"),
             (b"study_id,site\nPKU-1,PKU\n", "line 1: missing column(s): group"),
