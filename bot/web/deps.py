@@ -14,6 +14,7 @@ from bot.db import use_session
 from bot.i18n import Gettext, gettext_for
 from bot.protocol import StudyProtocol
 from bot.services.console_enrollment import may_enroll
+from bot.services.console_report import may_report
 from bot.services.web_access import signed_in_staff
 from bot.web.security import CSRF_FIELD, SESSION_COOKIE, csrf_ok, csrf_token, session_token_from
 from models import Staff
@@ -68,6 +69,10 @@ class SignedIn:
     @property
     def may_enroll(self) -> bool:
         return may_enroll(self.staff)
+
+    @property
+    def may_report(self) -> bool:
+        return may_report(self.staff)
 
 
 async def signed_in(request: Request, context: ConsoleDep, session: SessionDep) -> SignedIn:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import tempfile
-import zipfile
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
@@ -16,6 +14,7 @@ from bot.services.console_exports import audit_export, export_scope, export_site
 from bot.services.errors import NotFound
 from bot.services.status import sites_of
 from bot.web.deps import CheckedForm, ConsoleDep, CurrentStaff, SessionDep
+from bot.web.downloads import zip_download, zipped
 from bot.web.render import page
 
 router = APIRouter()
@@ -47,18 +46,9 @@ async def download(user: CurrentStaff, form: CheckedForm, context: ConsoleDep, s
         raise HTTPException(status_code=403) from None
     except NotFound:
         raise HTTPException(status_code=404) from None
-    buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as folder:
-        written = await export_study(session, out=Path(folder), fmt=fmt, site_code=site_code)
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in written:
-                archive.write(path, arcname=path.name)
-    archive_bytes = buffer.getvalue()
+        await export_study(session, out=Path(folder), fmt=fmt, site_code=site_code)
+        archive_bytes = zipped(Path(folder))
     now = context.clock.now()
     await audit_export(session, staff=user.staff, site_code=site_code, fmt=fmt, size=len(archive_bytes), now=now)
-    name = f"nct04136106-{(site_code or 'all').lower()}-{fmt}-{now:%Y%m%d}.zip"
-    return Response(
-        archive_bytes,
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return zip_download(archive_bytes, f"nct04136106-{(site_code or 'all').lower()}-{fmt}-{now:%Y%m%d}.zip")
