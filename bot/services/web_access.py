@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import get_for_update
-from bot.services.audit import record_event
+from bot.i18n import LANGUAGES
+from bot.services.audit import audited, record_event
 from bot.services.errors import DomainError, NotFound
 from bot.services.invites import hash_code
 from models import Staff, WebSession, WebSignInLink
@@ -108,4 +109,14 @@ async def sign_out(session: AsyncSession, *, token: str, now: datetime) -> None:
     if web_session is not None and web_session.ended_at is None:
         web_session.ended_at = now
         record_event(session, actor=f"staff:{web_session.staff_id}", action="web.sign_out", entity=web_session, at=now)
+        await session.commit()
+
+
+async def set_language(session: AsyncSession, *, staff: Staff, language: str, now: datetime) -> None:
+    """The staff member's language, for the console and their Telegram messages alike (audited)."""
+    if language not in LANGUAGES:
+        raise DomainError(f"language: use one of {', '.join(LANGUAGES)}")
+    if staff.language != language:
+        with audited(session, entity=staff, actor=f"staff:{staff.id}", action="staff.language", at=now):
+            staff.language = language
         await session.commit()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from starlette.responses import HTMLResponse
+from fastapi import APIRouter, HTTPException, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from bot.services.web_access import sign_in, sign_out
+from bot.services.errors import DomainError
+from bot.services.web_access import set_language, sign_in, sign_out
 from bot.web.deps import CheckedForm, ConsoleDep, CurrentStaff, SessionDep
 from bot.web.render import page, visitor_page
 from bot.web.security import SESSION_COOKIE, signed_cookie
@@ -31,6 +32,17 @@ async def sign_in_from_link(token: str, request: Request, context: ConsoleDep, s
         path="/",
     )
     return response
+
+
+@router.post("/language")
+async def switch_language(user: CurrentStaff, form: CheckedForm, context: ConsoleDep, session: SessionDep) -> Response:
+    try:
+        await set_language(session, staff=user.staff, language=form.get("language", ""), now=context.clock.now())
+    except DomainError:
+        raise HTTPException(status_code=400) from None
+    back = form.get("next", "/")
+    local = back.startswith("/") and not back.startswith(("//", "/\\"))
+    return RedirectResponse(back if local else "/", status_code=303)
 
 
 @router.post("/sign-out")

@@ -61,6 +61,7 @@ class SignedIn:
     staff: Staff
     session_token: str
     csrf: str
+    here: str  # the page's path and query, to come back to after switching the language
 
     @property
     def gettext(self) -> Gettext:
@@ -80,7 +81,8 @@ async def signed_in(request: Request, context: ConsoleDep, session: SessionDep) 
     staff = None if token is None else await signed_in_staff(session, token=token, now=context.clock.now())
     if token is None or staff is None:
         raise NotSignedIn
-    return SignedIn(staff=staff, session_token=token, csrf=csrf_token(context.secret, token))
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return SignedIn(staff=staff, session_token=token, csrf=csrf_token(context.secret, token), here=here)
 
 
 CurrentStaff = Annotated[SignedIn, Depends(signed_in)]
