@@ -7,7 +7,7 @@ import json
 import os
 import platform
 
-from bench import dispatch, scale, throughput, urgent
+from bench import board, dispatch, scale, throughput, urgent
 
 
 def main() -> None:
@@ -20,7 +20,9 @@ def main() -> None:
         "--postgres", help="a PostgreSQL URL to run the throughput and scale benchmarks on too (it is emptied)"
     )
     parser.add_argument("--submits", type=int, default=40, help="urgent submits per phase of the urgent run")
-    parser.add_argument("--only", choices=["throughput", "dispatch", "scale", "urgent"], help="run one benchmark")
+    parser.add_argument(
+        "--only", choices=["throughput", "dispatch", "scale", "urgent", "board"], help="run one benchmark"
+    )
     arguments = parser.parse_args()
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -31,6 +33,8 @@ def main() -> None:
         results["scale"] = scale.run(arguments.patients, arguments.postgres)
     if arguments.only in (None, "dispatch"):
         results["dispatch"] = dispatch.run(arguments.messages, arguments.rate)
+    if arguments.only in (None, "board"):
+        results["board"] = board.run(arguments.patients)
     if arguments.only in (None, "urgent"):
         results["urgent"] = urgent.run(arguments.messages, arguments.rate, arguments.submits)
     print(json.dumps(results, indent=2))

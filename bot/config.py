@@ -17,8 +17,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 ENV_PREFIX = "FOLLOWUP_"
 SHIPPED_PROTOCOL = Path(__file__).parent / "protocols" / "nct04136106.yaml"
-FILE_SECRETS = ("telegram_token", "webhook_secret", "database_url")
+FILE_SECRETS = ("telegram_token", "webhook_secret", "database_url", "web_secret")
 _TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
+_PLACEHOLDER_WORDS = ("changethis", "changeme", "change-me", "change_me", "placeholder", "example", "secret", "xxxx")
 
 
 class SettingsError(Exception):
@@ -60,6 +61,8 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    web_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+/?$")  # an origin: the console serves at /
+    web_secret: SecretStr | None = None  # checked by require_web
 
     @classmethod
     def settings_customise_sources(
@@ -104,6 +107,20 @@ class Settings(BaseSettings):
         if self.telegram_token is None:
             raise SettingsError(f"{ENV_PREFIX}TELEGRAM_TOKEN: not set (get one from @BotFather)")
         return self.telegram_token.get_secret_value()
+
+    def require_web(self) -> tuple[str, str]:
+        """The console's public URL (no trailing slash) and its signing secret; refused when missing or a
+        placeholder (the demo passes its own random secret)."""
+        if self.web_url is None:
+            raise SettingsError(f"{ENV_PREFIX}WEB_URL: not set (the console's address, e.g. https://study.example.org)")
+        if self.web_secret is None:
+            raise SettingsError(f"{ENV_PREFIX}WEB_SECRET: not set (32+ random characters: openssl rand -hex 32)")
+        secret = self.web_secret.get_secret_value()
+        if not 32 <= len(secret) <= 256:
+            raise SettingsError(f"{ENV_PREFIX}WEB_SECRET: use 32 to 256 random characters (openssl rand -hex 32)")
+        if len(set(secret)) < 8 or any(word in secret.lower() for word in _PLACEHOLDER_WORDS):
+            raise SettingsError(f"{ENV_PREFIX}WEB_SECRET: a placeholder; use 32+ random characters")
+        return self.web_url.rstrip("/"), secret
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -32,7 +32,7 @@ def register_handlers(application: BotApplication) -> None:
         tell_update_failed,
     )
     from handlers.patient import commands, doses, membership, onboarding, questionnaire
-    from handlers.staff import alerts, coordination, overdue
+    from handlers.staff import alerts, console, coordination, overdue
 
     application.add_handler(TypeHandler(Update, ignore_outside_private_chats), group=-2)
     application.add_handler(TypeHandler(Update, drop_repeated_update), group=-1)
@@ -52,6 +52,7 @@ def register_handlers(application: BotApplication) -> None:
             CommandHandler("status", coordination.status_command, filters=messages),
             CommandHandler("export", coordination.export_command, filters=messages),
             CommandHandler("overdue", overdue.overdue_command, filters=messages),
+            CommandHandler("web", console.web_command, filters=messages),
             CallbackQueryHandler(onboarding.on_consent, pattern=r"^consent\|(yes|no)$"),
             CallbackQueryHandler(onboarding.on_time_chosen, pattern=r"^time\|"),
             CallbackQueryHandler(questionnaire.on_questionnaire_button, pattern=r"^q[bsei]?\|"),

@@ -15,6 +15,7 @@ from models.site import Site
 from models.staff import Staff, StaffRole
 from models.triage import TriageDecision, TriageLevel
 from models.update import ProcessedUpdate
+from models.web import WebSession, WebSignInLink
 
 __all__ = [
     "LANGUAGES",
@@ -55,4 +56,6 @@ __all__ = [
     "Treatment",
     "TriageDecision",
     "TriageLevel",
+    "WebSession",
+    "WebSignInLink",
 ]

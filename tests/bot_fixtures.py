@@ -27,7 +27,7 @@ from bot.simulator.harness import Harness, running
 from models import Site
 from tests.factories import enroll, make_site
 
-RunBot = Callable[[], AbstractAsyncContextManager[Harness]]
+RunBot = Callable[..., AbstractAsyncContextManager[Harness]]
 
 
 @pytest.fixture
@@ -40,9 +40,9 @@ async def stub() -> AsyncIterator[BotApiStub]:
 def run_bot(engine: AsyncEngine, stub: BotApiStub, protocol: StudyProtocol, clock: FakeClock) -> RunBot:
     """Start (or restart) the bot process: a new Application on the same database, stub and clock."""
 
-    def start() -> AbstractAsyncContextManager[Harness]:
+    def start(**overrides: object) -> AbstractAsyncContextManager[Harness]:
         settings = load_settings(
-            telegram_token=stub.token, telegram_api_url=stub.base_url, bot_username="sle_followup_bot"
+            telegram_token=stub.token, telegram_api_url=stub.base_url, bot_username="sle_followup_bot", **overrides
         )
         application = build_application(
             settings=settings, protocol=protocol, clock=clock, sessions=session_factory(engine)

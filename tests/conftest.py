@@ -120,4 +120,5 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) 
 
 
 from tests.bot_fixtures import bot, run_bot, stub, stub_in_thread  # noqa: E402, F401 - shared end-to-end fixtures
+from tests.browser_fixtures import browser, console_site  # noqa: E402, F401 - the console in Chromium
 from tests.escalation_study import study  # noqa: E402, F401 - a patient and the persona staff, linked

@@ -372,6 +372,7 @@ async def test_it_gives_a_linked_staff_member_the_staff_command_menu(
         ("status", "随访概况"),
         ("export", "导出数据（CSV文件）"),
         ("overdue", "需要电话联系的患者"),
+        ("web", "研究网页控制台的登录链接"),
         ("help", "工作人员使用说明"),
     ]
 

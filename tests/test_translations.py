@@ -24,7 +24,7 @@ def extracted() -> set[str]:
     found = set()
     for folder in SOURCES:
         for _file, _line, message, _comments, _context in extract_from_dir(
-            ROOT / folder, method_map=[("**.py", "python")], keywords=keywords
+            ROOT / folder, method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")], keywords=keywords
         ):
             found.add(message if isinstance(message, str) else message[0])
     return found

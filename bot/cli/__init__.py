@@ -14,6 +14,7 @@ from bot.cli.doctor import doctor_command
 from bot.cli.ops import run_command, tick_command
 from bot.cli.runtime import fail, runtime
 from bot.cli.triage import triage_command
+from bot.cli.web import web_command
 from bot.db import grant_bot_role, upgrade_database
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.command("export")(export_command)
 app.command("report")(report_command)
 app.command("demo")(demo_command)
 app.command("doctor")(doctor_command)
+app.command("web")(web_command)
 
 
 @db_app.command("upgrade")

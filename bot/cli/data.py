@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -91,6 +91,8 @@ def demo_command(
     patients: Annotated[int, typer.Option(min=4, max=500, help="Simulated patients")] = 40,
     days: Annotated[int, typer.Option(min=30, max=800, help="Simulated days")] = 760,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same study)")] = 7,
+    serve: Annotated[bool, typer.Option("--serve", help="Then serve the study console on the demo's data")] = False,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The console's port with --serve")] = 8080,
 ) -> None:
     """A whole simulated study, offline: the real bot against a loopback Telegram, two years on a fast clock."""
     from bot.simulator.demo import prepare, run_demo
@@ -120,6 +122,11 @@ def demo_command(
     console.print(f"Outputs in {target}:")
     for path in result.files:
         console.print(f"  {path}")
+    if serve:
+        from bot.cli.web import serve_demo
+        from bot.simulator.demo import START
+
+        serve_demo(target, simulated_end=START + timedelta(days=days), port=port)
 
 
 def transcript(result: DemoResult, chat: int, title: str, limit: int = 40) -> str:

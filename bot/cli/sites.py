@@ -9,11 +9,13 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.links import bot_username, valid_until
-from bot.cli.runtime import Runtime, console, run_with_session
+from bot.cli.runtime import Runtime, console, fail, run_with_session, runtime
+from bot.config import SettingsError
 from bot.services.invites import deep_link
 from bot.services.reinvites import reinvite_staff
 from bot.services.sites import add_site, add_staff, linked_clinicians, list_sites, list_staff, update_site
 from bot.services.staff_changes import deactivate_staff, reactivate_staff, update_staff
+from bot.services.web_access import issue_sign_in_link, sign_in_path
 from models import StaffRole
 
 sites_app = typer.Typer(help="Study sites.", no_args_is_help=True, rich_markup_mode=None)
@@ -191,5 +193,21 @@ def staff_update(
             now=rt.clock.now(),
         )
         return f"staff #{staff.id} ({staff.name}, {staff.role.value}) updated"
+
+    typer.echo(run_with_session(use_case))
+
+
+@staff_app.command("sign-in-link")
+def staff_sign_in_link(staff_id: Annotated[int, typer.Argument(help="Staff ID (see `followup staff list`)")]) -> None:
+    """Print a one-time sign-in link to the study console (works once, for 10 minutes)."""
+
+    try:
+        base_url, _secret = runtime().settings.require_web()
+    except SettingsError as error:
+        fail(str(error))
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> str:
+        token = await issue_sign_in_link(session, staff_id=staff_id, actor=rt.actor, now=rt.clock.now())
+        return base_url + sign_in_path(token)
 
     typer.echo(run_with_session(use_case))

@@ -11,7 +11,7 @@ from bot.app import BotContext
 from bot.i18n import N_, Gettext, gettext_for, local_datetime
 from bot.services import escalation as escalations
 from bot.services import infection_form, patient_messages, staff_prompts
-from bot.services.alerts import LEVEL_TITLES, resolve_buttons
+from bot.services.alerts import DISMISSAL_LABELS, LEVEL_TITLES, resolve_buttons
 from bot.services.errors import DomainError
 from bot.services.escalation import AckResult
 from bot.services.onboarding import staff_for_user
@@ -30,15 +30,6 @@ def staff_gettext(staff: Staff) -> Gettext:
 async def current_staff(update: Update, session: AsyncSession) -> Staff | None:
     user = update.effective_user
     return None if user is None else await staff_for_user(session, user_id=user.id)
-
-
-DISMISSAL_LABELS = {
-    DismissalReason.SLE_FLARE: N_("SLE flare"),
-    DismissalReason.IL2_REACTION: N_("IL-2 reaction"),
-    DismissalReason.DRUG_FEVER: N_("Drug fever"),
-    DismissalReason.OTHER_ILLNESS: N_("Another illness that looks like an infection"),
-    DismissalReason.OTHER: N_("Other (type the reason)"),
-}
 
 
 async def on_escalation_button(update: Update, context: BotContext) -> None:

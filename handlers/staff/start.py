@@ -13,6 +13,7 @@ STAFF_COMMANDS = [
     ("status", N_("Follow-up at a glance")),
     ("export", N_("The datasets as CSV files")),
     ("overdue", N_("Who needs a call")),
+    ("web", N_("A sign-in link to the study console")),
     ("help", N_("What this bot does for staff")),
 ]
 

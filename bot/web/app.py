@@ -1,0 +1,66 @@
+"""The console's ASGI application: routes, static files, the headers on every response, error pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from bot.web import alerts, auth, board, enroll, exports, patients, report
+from bot.web.deps import Console, NotSignedIn
+from bot.web.render import STATIC, visitor_page
+from bot.web.security import SECURITY_HEADERS
+
+
+def create_app(context: Console) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await close_database(context)
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.console = context
+    app.include_router(auth.router)
+    app.include_router(board.router)
+    app.include_router(alerts.router)
+    app.include_router(patients.router)
+    app.include_router(enroll.router)
+    app.include_router(exports.router)
+    app.include_router(report.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, _error: Exception) -> Response:
+        return visitor_page("signed_out.html", accept_language=request.headers.get("accept-language"), status=401)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: Exception) -> Response:
+        status = error.status_code if isinstance(error, HTTPException) else 500
+        language = request.headers.get("accept-language")
+        return visitor_page("error.html", accept_language=language, status=status, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, _error: Exception) -> Response:
+        language = request.headers.get("accept-language")
+        return visitor_page("error.html", accept_language=language, status=400, status_code=400)
+
+    return app
+
+
+async def close_database(context: Console) -> None:
+    """Close the console's connections (at shutdown, in the loop that opened them)."""
+    engine = context.sessions.kw.get("bind")
+    if isinstance(engine, AsyncEngine):
+        await engine.dispose()

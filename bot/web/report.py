@@ -1,0 +1,56 @@
+"""The comparison report: pick a cut-off date and download report.html, km.png and the tables as a zip."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from starlette.responses import HTMLResponse, Response
+
+from bot.services.console_enrollment import NotAllowed
+from bot.services.console_report import may_report, report_data
+from bot.services.errors import DomainError
+from bot.web.deps import CheckedForm, ConsoleDep, CurrentStaff, SessionDep, SignedIn
+from bot.web.downloads import zip_download, zipped
+from bot.web.render import page
+
+router = APIRouter()
+
+
+def _form(user: SignedIn, *, today: date, error: str | None = None, status: int = 200) -> HTMLResponse:
+    return page(
+        "report.html",
+        gettext=user.gettext,
+        language=user.staff.language,
+        user=user,
+        today=today.isoformat(),
+        error=error,
+        status=status,
+    )
+
+
+@router.get("/report")
+async def report_form(user: CurrentStaff, context: ConsoleDep) -> HTMLResponse:
+    if not may_report(user.staff):
+        raise HTTPException(status_code=403)
+    return _form(user, today=context.clock.now().date())
+
+
+@router.post("/report")
+async def report(user: CurrentStaff, form: CheckedForm, context: ConsoleDep, session: SessionDep) -> Response:
+    from bot.report_files import write_report  # pandas, lifelines and matplotlib: only when asked for
+
+    today = context.clock.now().date()
+    try:
+        cutoff = date.fromisoformat(form.get("cutoff") or today.isoformat())
+        data = await report_data(session, staff=user.staff, protocol=context.protocol, cutoff=cutoff)
+    except NotAllowed:
+        raise HTTPException(status_code=403) from None
+    except (ValueError, DomainError) as refused:
+        return _form(user, today=today, error=str(refused), status=400)
+    with tempfile.TemporaryDirectory() as folder:
+        write_report(data, Path(folder))
+        content = zipped(Path(folder))
+    return zip_download(content, f"nct04136106-report-{cutoff:%Y%m%d}.zip")

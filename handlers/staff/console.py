@@ -1,0 +1,36 @@
+"""/web: a one-time sign-in link to the study console."""
+
+from __future__ import annotations
+
+from telegram import LinkPreviewOptions, Update
+
+from bot.app import BotContext
+from bot.i18n import N_
+from bot.services.web_access import issue_sign_in_link, sign_in_path
+from handlers.common import stranger_gettext
+from handlers.staff.alerts import STAFF_ONLY, current_staff, staff_gettext
+
+NO_CONSOLE = N_("The study console is not set up yet. Please ask the study's administrator.")
+
+
+async def web_command(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    deps = context.deps
+    async with deps.session() as session:
+        staff = await current_staff(update, session)
+        if staff is None:
+            await message.reply_text(stranger_gettext(update)(STAFF_ONLY))
+            return
+        _ = staff_gettext(staff)
+        if deps.settings.web_url is None:
+            await message.reply_text(_(NO_CONSOLE))
+            return
+        token = await issue_sign_in_link(session, staff_id=staff.id, actor=f"staff:{staff.id}", now=deps.clock.now())
+    link = deps.settings.web_url.rstrip("/") + sign_in_path(token)
+    # No preview: fetching the page for one would use the link up.
+    await message.reply_text(
+        _("Your sign-in link to the study console. It works once, for 10 minutes:\n{link}").format(link=link),
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+    )
