@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.forms import FORMS, Kind
 from bot.services.codebook import DATASETS
-from bot.services.deviations import deviations_query
+from bot.services.deviations import deviations_query, event_patient_id
 from models import (
     Answer,
     AuditEvent,
@@ -258,7 +258,7 @@ PRIVATE_KEYS = ("telegram_chat_id", "telegram_user_id")
 
 def _audit(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
     """The audit trail (who, when, what, before, after, reason); with a site, the events on its patients."""
-    patient = (AuditEvent.entity_type == Patient.__tablename__) & (AuditEvent.entity_id == cast(Patient.id, String))
+    patient = Patient.id == event_patient_id()
     query = (
         select(
             instant(AuditEvent.occurred_at),
