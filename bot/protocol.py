@@ -173,6 +173,7 @@ class Safety(_Strict):
 class Enrollment(_Strict):
     invite_valid_days: int = Field(ge=1, le=365)
     staff_invite_valid_days: int = Field(ge=1, le=90)
+    consent_version: str = Field(default="1.0", min_length=1, max_length=16)  # stored with each consent
 
 
 class StudyProtocol(_Strict):

@@ -64,6 +64,9 @@ class Patient(Base):
     preventive_medicines: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     consented_at: Mapped[datetime | None]
+    consent_version: Mapped[str | None] = mapped_column(String(16))  # the protocol's consent version agreed to
+    consent_language: Mapped[str | None] = mapped_column(String(8))  # the language the text was shown in
+    consent_text_sha256: Mapped[str | None] = mapped_column(String(64))  # a hash of the exact text shown
     unreachable: Mapped[bool] = mapped_column(default=False)
     awaiting: Mapped[str | None] = mapped_column(String(24))  # typed input awaited, e.g. "reminder_time"
     awaiting_since: Mapped[datetime | None]  # when that prompt was shown

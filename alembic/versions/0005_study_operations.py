@@ -1,4 +1,4 @@
-"""study operations: clinic-only, died and lost statuses, the date of death, corrections, the CTCAE version, coded dismissals, typed answers
+"""study operations: clinic-only, died and lost statuses, the date of death, corrections, the CTCAE version, coded dismissals, typed answers, attributable consent
 
 Revision ID: 0005
 Revises: 0004
@@ -41,6 +41,9 @@ def _treatments_from_treatment() -> None:
 def upgrade() -> None:
     with op.batch_alter_table('patients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('died_on', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('consent_version', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('consent_language', sa.String(length=8), nullable=True))
+        batch_op.add_column(sa.Column('consent_text_sha256', sa.String(length=64), nullable=True))
     _patient_statuses(PATIENT_STATUSES + ('clinic_only', 'died', 'lost'))
     with op.batch_alter_table('escalations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('dismissal_code', sa.Enum('sle_flare', 'il2_reaction', 'drug_fever', 'other_illness', 'other', name='dismissalreason', native_enum=False, create_constraint=True, length=16), nullable=True))
@@ -82,4 +85,7 @@ def downgrade() -> None:
         batch_op.drop_column('dismissal_code')
     _patient_statuses(PATIENT_STATUSES)
     with op.batch_alter_table('patients', schema=None) as batch_op:
+        batch_op.drop_column('consent_text_sha256')
+        batch_op.drop_column('consent_language')
+        batch_op.drop_column('consent_version')
         batch_op.drop_column('died_on')

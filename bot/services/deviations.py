@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Date, String, cast, func, literal, select, type_coerce, union_all
+from sqlalchemy import Date, Integer, String, case, cast, func, literal, select, type_coerce, union_all
 
 from models import (
     Answer,
@@ -30,6 +30,15 @@ KINDS = {
     "control_reports_il2": ("control patient reported an IL-2 reaction", "对照组患者报告IL-2反应"),
     "consent_pending": ("baseline passed, consent not given in Telegram", "已过基线日期，尚未在Telegram中同意"),
 }
+
+
+def event_patient_id() -> Any:
+    """The patient an audit event is about, as a number the patients' primary key can look up (a join on the
+    text form would compare every event with every patient); NULL for events on other records."""
+    return case(
+        (AuditEvent.entity_type == Patient.__tablename__, cast(func.nullif(AuditEvent.entity_id, ""), Integer)),
+        else_=None,
+    )
 
 
 def _day(column: Any) -> Any:
@@ -70,8 +79,7 @@ def deviations_query(site_code: str | None) -> tuple[Any, Callable[[Any], Any]]:
         select(Patient.study_id, Site.code, literal("schedule_changed"), _day(AuditEvent.occurred_at),
                AuditEvent.action)
         .join(Site, *at_site)
-        .join(AuditEvent, (AuditEvent.entity_type == Patient.__tablename__)
-              & (AuditEvent.entity_id == _text(Patient.id)))
+        .join(AuditEvent, Patient.id == event_patient_id())
         .where(AuditEvent.action.in_(("patient.shift_doses", "patient.update"))),
         select(Patient.study_id, Site.code, literal("control_reports_il2"), _day(QuestionnaireResponse.submitted_at),
                _text(Answer.value))

@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bot.forms import EXPORTED, Kind
 from bot.services.codebook import DATASETS
-from bot.services.deviations import deviations_query
+from bot.services.deviations import deviations_query, event_patient_id
 from models import (
     Answer,
     AuditEvent,
@@ -87,6 +87,9 @@ def _patients(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
             code(Patient.language),
             Patient.timezone,
             instant(Patient.consented_at),
+            Patient.consent_version,
+            Patient.consent_language,
+            Patient.consent_text_sha256,
             Patient.unreachable,
             instant(Patient.ended_at),
             Patient.end_reason,
@@ -264,7 +267,7 @@ PRIVATE_KEYS = ("telegram_chat_id", "telegram_user_id")
 
 def _audit(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
     """The audit trail (who, when, what, before, after, reason); with a site, the events on its patients."""
-    patient = (AuditEvent.entity_type == Patient.__tablename__) & (AuditEvent.entity_id == cast(Patient.id, String))
+    patient = Patient.id == event_patient_id()
     query = (
         select(
             instant(AuditEvent.occurred_at),

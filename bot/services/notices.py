@@ -28,20 +28,8 @@ async def tell_coordinators(
 
     `text` is the notice, or a function that writes it with each staff member's translator. Returns how many
     were queued."""
-    from bot.services.escalation import recipients_of_site
-
-    queued = 0
-    for member in await recipients_of_site(session, site_id=site_id, roles=roles):
-        assert member.telegram_user_id is not None
-        queued += await enqueue(
-            session,
-            dedupe_key=f"{key}:staff{member.id}",
-            chat_id=member.telegram_user_id,
-            payload={"text": text if isinstance(text, str) else text(gettext_for(member.language))},
-            now=now,
-            staff_id=member.id,
-        )
-    return queued
+    write = text if callable(text) else (lambda _: text)
+    return await tell_staff(session, site_id=site_id, roles=roles, key=key, text=write, now=now)
 
 
 async def tell_staff(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -191,7 +192,15 @@ async def _site(session: AsyncSession, site_id: int) -> Site:
     return site
 
 
-async def give_consent(session: AsyncSession, *, patient: Patient, agree: bool, now: datetime) -> bool:
+async def give_consent(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    agree: bool,
+    now: datetime,
+    version: str | None = None,
+    shown_text: str | None = None,
+) -> bool:
     """Record the answer to the consent question. Returns False if it was already answered (a stale tap).
 
     After "I agree" the reminder time is asked; no check-in or dose reminder goes out until it is chosen or
@@ -217,6 +226,9 @@ async def give_consent(session: AsyncSession, *, patient: Patient, agree: bool, 
             FIRST_REMINDER_TIME,
             now,
         )
+        # attributable: which version, in which language, and exactly which text the patient agreed to
+        patient.consent_version, patient.consent_language = version, patient.language.value
+        patient.consent_text_sha256 = hashlib.sha256(shown_text.encode()).hexdigest() if shown_text else None
     await session.commit()
     return True
 

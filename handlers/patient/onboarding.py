@@ -141,7 +141,14 @@ async def on_consent(update: Update, context: BotContext) -> None:
         patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
         if patient is None:
             return
-        if not await onboarding.give_consent(session, patient=patient, agree=agree, now=deps.clock.now()):
+        if not await onboarding.give_consent(
+            session,
+            patient=patient,
+            agree=agree,
+            now=deps.clock.now(),
+            version=deps.protocol.enrollment.consent_version,
+            shown_text=query.message.text,
+        ):
             return  # a second tap on the same keyboard
         _ = patient_gettext(patient)
         choice = _("I agree") if agree else _("I do not agree")
