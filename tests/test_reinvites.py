@@ -8,11 +8,11 @@ from pathlib import Path
 
 import qrcode
 import zxingcpp
-from PIL import Image, ImageFont
+from PIL import Image
 from sqlalchemy import create_engine, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.cli.qr_cards import chinese_font_file
+from bot.cli.qr_cards import chinese_font
 from bot.clock import FakeClock
 from bot.db import session_factory, sync_url
 from bot.protocol import StudyProtocol
@@ -115,6 +115,6 @@ def test_it_writes_one_captioned_qr_code_per_imported_patient(study: str, tmp_pa
 
 
 def test_it_captions_with_a_font_that_has_chinese_glyphs() -> None:
-    font = ImageFont.truetype(chinese_font_file(), 18)
+    font = chinese_font(18)
     # a font without Chinese glyphs draws the same empty box for every character
     assert bytes(font.getmask("扫")) != bytes(font.getmask("码"))

@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import tempfile
-from functools import cache
 from pathlib import Path
 
 import qrcode
+from noto_cjk_sans_otc import FONT_PATH as NOTO_SANS_CJK
 from PIL import Image, ImageDraw, ImageFont
 
 from bot.services.errors import DomainError
@@ -19,25 +17,12 @@ INSTRUCTIONS = (
     "用手机相机扫描二维码，在Telegram中打开，点“开始”。",
     "Scan with your phone's camera, open it in Telegram and tap Start.",
 )
-FONT_PACKAGE = "fonts-wqy-zenhei"  # Debian/Ubuntu; any font with Chinese glyphs will do
+SIMPLIFIED_CHINESE = 2  # the face of Noto Sans CJK's collection with simplified Chinese glyph shapes
 
 
-@cache
-def chinese_font_file() -> str:
-    """A font file with Chinese glyphs, as fontconfig finds it; refused in one line when there is none."""
-    listing = shutil.which("fc-list")
-    try:
-        files = _output([listing, ":lang=zh", "file"]).splitlines() if listing else []
-    except (OSError, subprocess.TimeoutExpired):
-        files = []
-    found = sorted(line.strip().removesuffix(":") for line in files if line.strip())
-    if not found:
-        raise DomainError(f"--qr-dir: no font with Chinese glyphs is installed (install {FONT_PACKAGE})")
-    return found[0]
-
-
-def _output(command: list[str]) -> str:
-    return subprocess.run(command, capture_output=True, text=True, timeout=10, check=False).stdout.strip()  # noqa: S603 - fontconfig, fixed arguments
+def chinese_font(size: int) -> ImageFont.FreeTypeFont:
+    """Noto Sans CJK SC, shipped as a Python package (noto-cjk-sans-otc): no system font is needed."""
+    return ImageFont.truetype(str(NOTO_SANS_CJK), size, index=SIMPLIFIED_CHINESE)
 
 
 def check_qr_dir(folder: Path) -> None:
@@ -46,14 +31,12 @@ def check_qr_dir(folder: Path) -> None:
         raise DomainError(f"--qr-dir: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise DomainError(f"--qr-dir: folder {folder} is not writable")
-    chinese_font_file()
 
 
 def write_qr_card(link: str, path: Path, *, study_id: str, valid_until: str) -> None:
     """The QR code with its caption below, written atomically."""
     code = qrcode.make(link, box_size=8, border=4).get_image().convert("RGB")
-    title = ImageFont.truetype(chinese_font_file(), 28)
-    text = ImageFont.truetype(chinese_font_file(), 18)
+    title, text = chinese_font(28), chinese_font(18)
     lines = [(study_id, title), (f"Link {valid_until} / 链接有效期至 {valid_until.removeprefix('valid until ')}", text)]
     lines += [(line, text) for line in INSTRUCTIONS]
     width = max(code.width, *(int(font.getlength(line)) + 40 for line, font in lines))
