@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, str_enum
@@ -27,6 +27,7 @@ class ContactStatus(enum.StrEnum):
 
 
 OPEN_STATUSES = (ContactStatus.PLANNED, ContactStatus.OPEN)
+OPEN_CHECKIN = "status = 'open' AND kind = 'checkin'"  # a partial index's predicate; queries repeat it literally
 
 
 class ScheduledContact(Base):
@@ -37,7 +38,16 @@ class ScheduledContact(Base):
     """
 
     __tablename__ = "scheduled_contacts"
-    __table_args__ = (Index("ix_scheduled_contacts_patient_id_kind_due_at", "patient_id", "kind", "due_at"),)
+    __table_args__ = (
+        Index("ix_scheduled_contacts_patient_id_kind_due_at", "patient_id", "kind", "due_at"),
+        # The check-ins sent and still unanswered (the console's "overdue only"): a few rows, not the whole plan.
+        Index(
+            "ix_scheduled_contacts_open_checkins",
+            "due_at",
+            sqlite_where=text(OPEN_CHECKIN),
+            postgresql_where=text(OPEN_CHECKIN),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))

@@ -17,7 +17,15 @@ branch_labels = None
 depends_on = None
 
 
+OPEN_CHECKIN = "status = 'open' AND kind = 'checkin'"
+
+
 def upgrade() -> None:
+    with op.batch_alter_table('scheduled_contacts', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_scheduled_contacts_open_checkins', ['due_at'], unique=False,
+            sqlite_where=sa.text(OPEN_CHECKIN), postgresql_where=sa.text(OPEN_CHECKIN),
+        )
     op.create_table('web_sign_in_links',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
@@ -48,6 +56,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('scheduled_contacts', schema=None) as batch_op:
+        batch_op.drop_index('ix_scheduled_contacts_open_checkins')
     with op.batch_alter_table('web_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_web_sessions_staff_id'))
     op.drop_table('web_sessions')
