@@ -38,6 +38,7 @@ from models import (
     QuestionnaireResponse,
     ResponseStatus,
     ScheduledContact,
+    Site,
     StaffRole,
     TriageDecision,
 )
@@ -419,3 +420,21 @@ async def test_it_warns_a_site_without_a_linked_clinician_in_the_daily_digest(st
     assert len(digest) == 1
     assert "⚠️ No clinician of this site is linked in Telegram" in digest[0]
     assert not any("No clinician" in text for text in shown(bot.stub, COORDINATOR_A)), "PKU has Dr Li"
+
+
+async def test_it_names_120_when_a_site_has_no_phone(study: Study) -> None:
+    """A site added before the phone was required: the advice names the emergency number alone, never an
+    empty placeholder."""
+    async with session_factory(study.engine)() as session:
+        site = await session.scalar(select(Site).where(Site.code == "PKU"))
+        assert site is not None
+        site.phone = None
+        await session.commit()
+    await study.bot.send(PATIENT, "/report")
+    await study.bot.tap(PATIENT, "有")
+    await study.bot.send(PATIENT, "40.1")
+    await study.jobs.tick()
+    [advice] = [text for text in shown(study.bot.stub, PATIENT) if text.startswith("⚠️")]
+    assert "情况紧急，请拨打120。" in advice
+    assert "研究团队" in advice, "the study team has been told"
+    assert "电话：" not in advice
