@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -16,6 +18,21 @@ from bot.statistics import GROUPS, compare_categories, kaplan_meier, log_rank_p,
 
 GROUP_NAMES = {"il2": "Low-dose IL-2", "control": "Control"}
 CHARACTERISTICS = ("site_type", "pathogen", "organism", "ctcae_grade", "treatment")
+FLOW_LABELS = {
+    "enrolled": "Enrolled",
+    "never_linked": "Never linked Telegram (not analysed)",
+    "linked": "Linked Telegram",
+    "declined_consent": "Declined consent (not analysed)",
+    "consented": "Consented",
+    "in_analysis": "In the analysis",
+    "first_infection": "First confirmed infection",
+    "completed_24_months": "Completed 24 months",
+    "withdrew_consent": "Withdrew consent",
+    "stopped_contact": "Stopped messages, followed up at the clinic",
+    "died": "Died",
+    "lost_to_follow_up": "Lost to follow-up (censored at the last contact)",
+    "in_follow_up_at_cutoff": "Still in follow-up at the cut-off",
+}
 
 
 def _fmt(value: float, digits: int = 2) -> str:
@@ -99,6 +116,50 @@ def km_figure(data: StudyData, path: Path) -> float:
     return p_value
 
 
+def flow_figure(flow: pd.DataFrame, path: Path) -> None:
+    """STROBE flow: enrolment down to the analysis, exclusions to the side, how follow-up ended below."""
+    counts = flow.set_index("stage")
+
+    def box(stage: str) -> str:
+        il2, control = (int(counts.loc[stage, group]) for group in GROUPS)
+        return f"{FLOW_LABELS[stage]}\n{GROUP_NAMES['il2']} {il2} · {GROUP_NAMES['control']} {control}"
+
+    figure, axes = plt.subplots(figsize=(9, 7), dpi=110)
+    axes.set_axis_off()
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    style: dict[str, Any] = {"ha": "center", "va": "center", "fontsize": 8.5}
+    style["bbox"] = {"boxstyle": "round", "fc": "#f4f6fa"}
+    main = (("enrolled", 0.95), ("linked", 0.78), ("consented", 0.61), ("in_analysis", 0.44))
+    for stage, height in main:
+        axes.text(0.3, height, box(stage), **style)
+    for (_upper, top), (_lower, bottom) in pairwise(main):
+        axes.annotate("", xy=(0.3, bottom + 0.04), xytext=(0.3, top - 0.04), arrowprops={"arrowstyle": "->"})
+    for stage, height in (("never_linked", 0.865), ("declined_consent", 0.695)):
+        axes.text(0.77, height, box(stage), **style)
+        axes.annotate("", xy=(0.55, height), xytext=(0.3, height), arrowprops={"arrowstyle": "->"})
+    endings = (
+        "first_infection",
+        "completed_24_months",
+        "withdrew_consent",
+        "stopped_contact",
+        "died",
+        "lost_to_follow_up",
+        "in_follow_up_at_cutoff",
+    )
+    axes.text(0.3, 0.31, box(endings[0]), **style)
+    axes.annotate("", xy=(0.3, 0.35), xytext=(0.3, 0.40), arrowprops={"arrowstyle": "->"})
+    for number, stage in enumerate(endings[1:]):
+        axes.text(0.25 + 0.5 * (number % 2), 0.2 - 0.085 * (number // 2), box(stage), **style)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def flow_table(flow: pd.DataFrame) -> pd.DataFrame:
+    return flow.assign(stage=flow["stage"].map(FLOW_LABELS))
+
+
 def write_report(data: StudyData, out: Path) -> Path:
     tables_dir = out / "tables"
     tables_dir.mkdir(parents=True, exist_ok=True)
@@ -107,6 +168,7 @@ def write_report(data: StudyData, out: Path) -> Path:
     sites = site_table(data)
     adherence = adherence_table(data)
     p_log_rank = km_figure(data, out / "km.png")
+    flow_figure(data.flow, out / "flow.png")
     comparisons = [compare_categories(data.infections, variable) for variable in CHARACTERISTICS]
     incidence.to_csv(tables_dir / "incidence.csv", index=False)
     ratio.to_csv(tables_dir / "rate_ratio.csv", index=False)
@@ -152,6 +214,10 @@ def _html(
     )
     sections = [
         (
+            "Flow of patients (STROBE; every enrolled patient, analysed or not)",
+            '<img src="flow.png" alt="Flow of patients" width="760">' + _table_html(flow_table(data.flow)),
+        ),
+        (
             "Incidence of confirmed infection (per 100 person-years, exact Poisson 95% CI)",
             _table_html(incidence),
         ),
@@ -163,7 +229,6 @@ def _html(
         ),
         ("Adherence (doses confirmed, check-ins completed)", _table_html(adherence)),
         ("Enrollment and follow-up by site", _table_html(sites)),
-        ("Flow of patients (every enrolled patient, analysed or not)", _table_html(data.flow)),
     ]
     body = "\n".join(f"<h2>{html.escape(title)}</h2>\n{content}" for title, content in sections)
     return f"""<!doctype html>

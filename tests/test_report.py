@@ -49,7 +49,9 @@ COHORT = {
     "C4": ("control", date(2025, 5, 1), date(2025, 6, 1), "herpes_zoster", "viral", "infected"),
     "C5": ("control", date(2025, 1, 1), None, None, None, "active"),
     "C6": ("control", date(2025, 1, 1), None, None, None, "declined"),  # never started: left out
+    "I6": ("il2", date(2025, 1, 1), None, None, None, "active"),  # never linked Telegram: left out
 }
+NEVER_LINKED = "I6"
 EXPECTED_DAYS = {
     "I1": 90,
     "I2": 365,
@@ -78,7 +80,11 @@ async def build(engine: AsyncEngine, clock: FakeClock) -> None:
                 language=Language.ZH_CN,
                 reminder_time=time(9),
                 created_at=clock.now(),
-                consented_at=None if status == "declined" else datetime.combine(baseline, time(1), UTC),
+                consented_at=(
+                    None
+                    if status == "declined" or study_id == NEVER_LINKED
+                    else datetime.combine(baseline, time(1), UTC)
+                ),
             )
             if status == "withdrawn":
                 patient.ended_at = datetime(2025, 5, 1, 4, 0, tzinfo=UTC)
@@ -192,4 +198,39 @@ async def test_it_matches_an_independent_computation(
     assert "Rate ratio (IL-2 vs control)" in html
     assert "C6" not in pd.read_csv(out / "tables" / "sites.csv").to_string()
     with Image.open(out / "km.png") as image:
+        assert image.size[0] >= 600
+
+
+async def test_it_counts_the_flow_of_every_enrolled_patient(
+    engine: AsyncEngine, clock: FakeClock, cli_env: str, tmp_path: Path
+) -> None:
+    await build(engine, clock)
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["report", "--out", "report", "--cutoff", CUTOFF.isoformat()]
+    )
+    assert result.exit_code == 0, result.stderr
+    out = tmp_path / "report"
+    flow = pd.read_csv(out / "tables" / "flow.csv").set_index("stage")
+    expected = {  # stage: (il2, control), counted from COHORT by hand
+        "enrolled": (6, 6),
+        "never_linked": (1, 0),
+        "linked": (5, 6),
+        "declined_consent": (0, 1),
+        "consented": (5, 5),
+        "in_analysis": (5, 5),
+        "first_infection": (2, 3),
+        "completed_24_months": (0, 0),
+        "withdrew_consent": (1, 0),
+        "stopped_contact": (0, 0),
+        "died": (0, 0),
+        "lost_to_follow_up": (0, 0),
+        "in_follow_up_at_cutoff": (4, 5),
+    }
+    assert list(flow.index) == list(expected)
+    for stage, counts in expected.items():
+        assert tuple(flow.loc[stage, ["il2", "control"]]) == counts, stage
+    page = (out / "report.html").read_text()
+    assert "Never linked Telegram (not analysed)" in page
+    assert 'src="flow.png"' in page
+    with Image.open(out / "flow.png") as image:
         assert image.size[0] >= 600

@@ -38,11 +38,11 @@ DAYS_PER_YEAR = 365.25
 
 @dataclass(frozen=True)
 class StudyData:
-    patients: pd.DataFrame  # study_id, site, group, baseline, end, days, person_years, event
+    patients: pd.DataFrame  # study_id, site, group, baseline, end, days, person_years, event, end_reason, ...
     infections: pd.DataFrame  # study_id, group, onset_date, site_type, pathogen, organism, ctcae_grade, treatment
     adherence: pd.DataFrame  # group, doses_due, doses_confirmed, checkins_due, checkins_completed
     cutoff: date
-    flow: pd.DataFrame  # stage, il2, control: every enrolled patient, analysed or not
+    flow: pd.DataFrame  # stage (FLOW_STAGES), il2, control: every enrolled patient, analysed or not
 
 
 async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: date) -> StudyData:
@@ -61,13 +61,12 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
     )
     last_contacts = await _last_contacts(session)
     records: list[dict[str, Any]] = []
-    flow: dict[tuple[str, str], int] = {}
+    everyone: list[dict[str, Any]] = []
     for patient, site, onset in rows:
-        stage = _flow_stage(patient)
-        flow[patient.group.value, stage] = flow.get((patient.group.value, stage), 0) + 1
-        if stage in OUTSIDE_ANALYSIS:
+        everyone.append({"group": patient.group.value, "stages": _flow_stages(patient, onset, cutoff=cutoff)})
+        if patient.consented_at is None:
             continue
-        end = _follow_up_end(
+        end, end_reason = _follow_up_end(
             patient, onset, protocol=protocol, cutoff=cutoff, last_contact=last_contacts.get(patient.id)
         )
         days = (end - patient.baseline_date).days
@@ -81,6 +80,8 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
                 "days": days,
                 "person_years": days / DAYS_PER_YEAR,
                 "event": int(onset is not None and onset == end),
+                "end_reason": end_reason,
+                "preventive_medicines": tuple(patient.preventive_medicines or ()),
             }
         )
     infections = await session.execute(
@@ -112,7 +113,19 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
     ]
     return StudyData(
         patients=pd.DataFrame.from_records(
-            records, columns=["study_id", "site", "group", "baseline", "end", "days", "person_years", "event"]
+            records,
+            columns=[
+                "study_id",
+                "site",
+                "group",
+                "baseline",
+                "end",
+                "days",
+                "person_years",
+                "event",
+                "end_reason",
+                "preventive_medicines",
+            ],
         ),
         infections=pd.DataFrame.from_records(
             infection_rows,
@@ -131,7 +144,13 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
         cutoff=cutoff,
         flow=pd.DataFrame.from_records(
             [
-                {"stage": stage, **{group.value: flow.get((group.value, stage), 0) for group in Group}}
+                {
+                    "stage": stage,
+                    **{
+                        group.value: sum(stage in row["stages"] for row in everyone if row["group"] == group.value)
+                        for group in Group
+                    },
+                }
                 for stage in FLOW_STAGES
             ],
             columns=["stage", *(group.value for group in Group)],
@@ -139,61 +158,67 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
     )
 
 
-NEVER_LINKED = "never linked Telegram (outside the analysis)"
-DECLINED = "declined consent (outside the analysis)"
+# STROBE item 13, in the order a flow diagram reads; a patient counts in every stage that applies to them
 FLOW_STAGES = (
-    NEVER_LINKED,
-    DECLINED,
-    "in follow-up",
-    "first infection",
-    "completed month 24",
-    "withdrew consent",
-    "no messages, followed up at clinic",
+    "enrolled",
+    "never_linked",  # outside the analysis
+    "linked",
+    "declined_consent",  # outside the analysis
+    "consented",
+    "in_analysis",
+    "first_infection",
+    "completed_24_months",
+    "withdrew_consent",
+    "stopped_contact",  # no more messages, followed up at the clinic
     "died",
-    "lost to follow-up",
+    "lost_to_follow_up",
+    "in_follow_up_at_cutoff",
 )
-OUTSIDE_ANALYSIS = (NEVER_LINKED, DECLINED)
-STAGE_OF_STATUS = dict(
-    zip(
-        (
-            PatientStatus.ACTIVE,
-            PatientStatus.INFECTED,
-            PatientStatus.COMPLETED,
-            PatientStatus.WITHDRAWN,
-            PatientStatus.CLINIC_ONLY,
-            PatientStatus.DIED,
-            PatientStatus.LOST,
-        ),
-        FLOW_STAGES[2:],
-        strict=True,
-    )
-)
+ENDING_OF_STATUS = {
+    PatientStatus.ACTIVE: "in_follow_up_at_cutoff",
+    PatientStatus.INFECTED: "in_follow_up_at_cutoff",
+    PatientStatus.COMPLETED: "completed_24_months",
+    PatientStatus.WITHDRAWN: "withdrew_consent",
+    PatientStatus.CLINIC_ONLY: "stopped_contact",
+    PatientStatus.DIED: "died",
+    PatientStatus.LOST: "lost_to_follow_up",
+}
 
 
-def _flow_stage(patient: Patient) -> str:
-    """Where the patient is in the study's flow: who never took part is counted, not analysed."""
+def _flow_stages(patient: Patient, onset: date | None, *, cutoff: date) -> set[str]:
+    """The flow stages a patient reached: who never took part is counted, not analysed."""
     if patient.status is PatientStatus.DECLINED:
-        return DECLINED
+        return {"enrolled", "linked", "declined_consent"}
     if patient.consented_at is None:
-        return NEVER_LINKED
-    return STAGE_OF_STATUS[patient.status]
+        return {"enrolled", "never_linked"}
+    stages = {"enrolled", "linked", "consented", "in_analysis", ENDING_OF_STATUS[patient.status]}
+    if onset is not None:
+        stages.add("first_infection")
+    if patient.unreachable and patient.status in (PatientStatus.ACTIVE, PatientStatus.INFECTED):
+        stages.discard("in_follow_up_at_cutoff")
+        stages.add("lost_to_follow_up")
+    return stages
 
 
 def _follow_up_end(
     patient: Patient, onset: date | None, *, protocol: StudyProtocol, cutoff: date, last_contact: date | None
-) -> date:
+) -> tuple[date, str]:
     """The earliest of the first infection's onset, withdrawal of consent, death, month 24 and the cut-off;
-    a patient lost to follow-up or unreachable is censored at the last contact."""
-    ends = [monthly_anniversary(patient.baseline_date, protocol.follow_up_end.after_months), cutoff]
+    a patient lost to follow-up or unreachable is censored at the last contact. Returns the end and why (the
+    first reason in this order when two fall on the same day)."""
+    ends = []
     if onset is not None:
-        ends.append(onset)
-    if patient.status is PatientStatus.WITHDRAWN and patient.ended_at is not None:
-        ends.append(patient.ended_at.astimezone(ZoneInfo(patient.timezone)).date())
+        ends.append((onset, "infection"))
     if patient.died_on is not None:
-        ends.append(patient.died_on)
+        ends.append((patient.died_on, "died"))
+    if patient.status is PatientStatus.WITHDRAWN and patient.ended_at is not None:
+        ends.append((patient.ended_at.astimezone(ZoneInfo(patient.timezone)).date(), "withdrew_consent"))
     if patient.status is PatientStatus.LOST or patient.unreachable:
-        ends.append(last_contact or patient.baseline_date)
-    return max(min(ends), patient.baseline_date)
+        ends.append((last_contact or patient.baseline_date, "lost_to_follow_up"))
+    ends.append((monthly_anniversary(patient.baseline_date, protocol.follow_up_end.after_months), "month_24"))
+    ends.append((cutoff, "cutoff"))
+    end, reason = min(ends, key=lambda pair: pair[0])  # min keeps the first of equal dates
+    return max(end, patient.baseline_date), reason
 
 
 async def _last_contacts(session: AsyncSession) -> dict[int, date]:
