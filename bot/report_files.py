@@ -13,6 +13,7 @@ matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from bot.report_baseline import baseline_table
 from bot.services.report import StudyData
 from bot.statistics import GROUPS, compare_categories, kaplan_meier, log_rank_p, poisson_rate, rate_ratio
 
@@ -160,6 +161,36 @@ def flow_table(flow: pd.DataFrame) -> pd.DataFrame:
     return flow.assign(stage=flow["stage"].map(FLOW_LABELS))
 
 
+BASELINE_LABELS = {
+    "patients": "Patients",
+    "site": "Site",
+    "age_band": "Age band",
+    "prednisone_mg": "Prednisone-equivalent dose at the first check-in, mg/day",
+    "immunosuppressant": "Immunosuppressant at the first check-in",
+    "preventive_medicine": "Preventive medicine",
+    "months_at_risk": "Months at risk (to first infection or censoring)",
+}
+
+
+def baseline_html(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 as printed: plain labels, missing values beside each group, SMD with 2 decimals."""
+    shown = pd.DataFrame(
+        {
+            "Characteristic": table["variable"].map(BASELINE_LABELS),
+            "": table["level"],
+            "Summary": table["summary"],
+            **{
+                GROUP_NAMES[group]: table[group].fillna("")
+                + table[f"{group}_missing"].map(lambda n: f" (missing {int(n)})" if pd.notna(n) and n > 0 else "")
+                for group in GROUPS
+            },
+            "Standardised mean difference": table["smd"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
+        }
+    )
+    shown.loc[table["variable"] == "age_band", "Summary"] = "not collected by the study"
+    return shown
+
+
 def write_report(data: StudyData, out: Path) -> Path:
     tables_dir = out / "tables"
     tables_dir.mkdir(parents=True, exist_ok=True)
@@ -175,6 +206,8 @@ def write_report(data: StudyData, out: Path) -> Path:
     sites.to_csv(tables_dir / "sites.csv", index=False)
     adherence.to_csv(tables_dir / "adherence.csv", index=False)
     data.flow.to_csv(tables_dir / "flow.csv", index=False)
+    baseline = baseline_table(data.patients)
+    baseline.to_csv(tables_dir / "baseline.csv", index=False)
     pd.DataFrame([{"test": "log-rank", "p_value": p_log_rank}]).to_csv(tables_dir / "log_rank.csv", index=False)
     characteristics = pd.concat(
         [
@@ -186,7 +219,7 @@ def write_report(data: StudyData, out: Path) -> Path:
         ignore_index=True,
     )[["variable", "category", *GROUPS, "test", "p_value"]]
     characteristics.to_csv(tables_dir / "characteristics.csv", index=False)
-    page = _html(data, incidence, ratio, sites, adherence, characteristics, p_log_rank)
+    page = _html(data, incidence, ratio, sites, adherence, characteristics, p_log_rank, baseline)
     report = out / "report.html"
     report.write_text(page, encoding="utf-8")
     return report
@@ -204,6 +237,7 @@ def _html(
     adherence: pd.DataFrame,
     characteristics: pd.DataFrame,
     p_log_rank: float,
+    baseline: pd.DataFrame,
 ) -> str:
     row = ratio.iloc[0]
     summary = (
@@ -216,6 +250,10 @@ def _html(
         (
             "Flow of patients (STROBE; every enrolled patient, analysed or not)",
             '<img src="flow.png" alt="Flow of patients" width="760">' + _table_html(flow_table(data.flow)),
+        ),
+        (
+            "Table 1. Patients at baseline (n (%) of those who answered; median [IQR])",
+            _table_html(baseline_html(baseline)),
         ),
         (
             "Incidence of confirmed infection (per 100 person-years, exact Poisson 95% CI)",

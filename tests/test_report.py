@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +19,10 @@ from bot.clock import FakeClock
 from bot.db import session_factory
 from bot.statistics import kaplan_meier
 from models import (
+    Answer,
     ContactKind,
     ContactStatus,
+    FormKind,
     Group,
     Infection,
     InfectionSite,
@@ -30,6 +32,8 @@ from models import (
     Pathogen,
     Patient,
     PatientStatus,
+    QuestionnaireResponse,
+    ResponseStatus,
     ScheduledContact,
     Treatment,
 )
@@ -52,6 +56,16 @@ COHORT = {
     "I6": ("il2", date(2025, 1, 1), None, None, None, "active"),  # never linked Telegram: left out
 }
 NEVER_LINKED = "I6"
+# study id: the monthly check-ins' (prednisone-equivalent mg/day, immunosuppressants) in order; Table 1 takes the first
+CHECKINS = {
+    "I1": [(10.0, ["mycophenolate", "hydroxychloroquine"])],
+    "I2": [(5.0, ["hydroxychloroquine"])],
+    "I3": [(7.5, ["tacrolimus"]), (20.0, ["cyclophosphamide"])],
+    "C1": [(15.0, ["cyclophosphamide"])],
+    "C2": [(0.0, ["none"])],
+    "C3": [(10.0, ["mycophenolate"])],
+}
+PREVENTIVE = {"I1": ["tmp_smx"], "C1": ["tmp_smx", "entecavir"]}
 EXPECTED_DAYS = {
     "I1": 90,
     "I2": 365,
@@ -86,6 +100,7 @@ async def build(engine: AsyncEngine, clock: FakeClock) -> None:
                     else datetime.combine(baseline, time(1), UTC)
                 ),
             )
+            patient.preventive_medicines = PREVENTIVE.get(study_id, [])
             if status == "withdrawn":
                 patient.ended_at = datetime(2025, 5, 1, 4, 0, tzinfo=UTC)
             session.add(patient)
@@ -107,6 +122,19 @@ async def build(engine: AsyncEngine, clock: FakeClock) -> None:
                         recorded_at=clock.now(),
                     )
                 )
+            for month, (prednisone, drugs) in enumerate(CHECKINS.get(study_id, []), start=1):
+                submitted = datetime.combine(baseline + timedelta(days=30 * month), time(3), UTC)
+                response = QuestionnaireResponse(
+                    patient_id=patient.id,
+                    form=FormKind.CHECKIN,
+                    status=ResponseStatus.SUBMITTED,
+                    started_at=submitted,
+                    submitted_at=submitted,
+                )
+                session.add(response)
+                await session.flush()
+                for item_id, value in (("prednisone_mg", prednisone), ("immunosuppressants", drugs)):
+                    session.add(Answer(response_id=response.id, item_id=item_id, value=value, answered_at=submitted))
             if study_id == "I2":
                 for number, state in enumerate(["taken", "taken", "taken", "unconfirmed"], start=1):
                     moment = datetime(2025, 1, number, 1, tzinfo=UTC)
@@ -234,3 +262,42 @@ async def test_it_counts_the_flow_of_every_enrolled_patient(
     assert 'src="flow.png"' in page
     with Image.open(out / "flow.png") as image:
         assert image.size[0] >= 600
+
+
+async def test_it_compares_the_groups_at_baseline_from_the_first_check_in(
+    engine: AsyncEngine, clock: FakeClock, cli_env: str, tmp_path: Path
+) -> None:
+    await build(engine, clock)
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["report", "--out", "report", "--cutoff", CUTOFF.isoformat()]
+    )
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(tmp_path / "report" / "tables" / "baseline.csv", keep_default_na=False)
+    prednisone = table[table["variable"] == "prednisone_mg"].iloc[0]
+    il2, control = np.array([10.0, 5.0, 7.5]), np.array([15.0, 0.0, 10.0])  # first check-ins only
+    assert prednisone["il2"] == "7.5 [6.2–8.8]"
+    assert prednisone["control"] == "10.0 [5.0–12.5]"
+    assert (prednisone["il2_missing"], prednisone["control_missing"]) == ("2", "2")
+    pooled_sd = np.sqrt((il2.var(ddof=1) + control.var(ddof=1)) / 2)
+    assert float(prednisone["smd"]) == pytest.approx((il2.mean() - control.mean()) / pooled_sd)
+    drugs = table[table["variable"] == "immunosuppressant"].set_index("level")
+    assert drugs.loc["hydroxychloroquine", "il2"] == "2 (66.7%)"
+    assert drugs.loc["hydroxychloroquine", "control"] == "0 (0.0%)"
+    assert drugs.loc["cyclophosphamide", "il2"] == "0 (0.0%)", "the later check-in is not the baseline"
+    share_il2, share_control = 2 / 3, 0.0
+    assert float(drugs.loc["hydroxychloroquine", "smd"]) == pytest.approx(
+        (share_il2 - share_control) / np.sqrt((share_il2 * (1 - share_il2) + share_control * (1 - share_control)) / 2)
+    )
+    preventive = table[table["variable"] == "preventive_medicine"].set_index("level")
+    assert preventive.loc["tmp_smx", "il2"] == "1 (20.0%)"
+    assert preventive.loc["entecavir", "control"] == "1 (20.0%)"
+    months = table[table["variable"] == "months_at_risk"].iloc[0]
+    il2_months = np.array([EXPECTED_DAYS[key] for key in EXPECTED_DAYS if key.startswith("I")]) / (365.25 / 12)
+    assert (
+        months["il2"]
+        == f"{np.median(il2_months):.1f} [{np.quantile(il2_months, 0.25):.1f}–{np.quantile(il2_months, 0.75):.1f}]"
+    )
+    assert table[table["variable"] == "age_band"].iloc[0]["summary"] == "not collected by the study"
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "Table 1. Patients at baseline" in page
+    assert "(missing 2)" in page

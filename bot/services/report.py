@@ -9,7 +9,7 @@ declined consent never started follow-up: they are counted in the flow table and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.plan import monthly_anniversary
 from bot.protocol import StudyProtocol
 from models import (
+    Answer,
     ContactKind,
     ContactStatus,
+    FormKind,
     Group,
     Infection,
     InfectionSource,
@@ -60,6 +62,7 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
         .order_by(Patient.study_id)
     )
     last_contacts = await _last_contacts(session)
+    first_checkins = await _first_checkins(session, cutoff=cutoff)
     records: list[dict[str, Any]] = []
     everyone: list[dict[str, Any]] = []
     for patient, site, onset in rows:
@@ -82,6 +85,7 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
                 "event": int(onset is not None and onset == end),
                 "end_reason": end_reason,
                 "preventive_medicines": tuple(patient.preventive_medicines or ()),
+                **first_checkins.get(patient.id, {"prednisone_mg": None, "immunosuppressants": None}),
             }
         )
     infections = await session.execute(
@@ -125,6 +129,8 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
                 "event",
                 "end_reason",
                 "preventive_medicines",
+                "prednisone_mg",
+                "immunosuppressants",
             ],
         ),
         infections=pd.DataFrame.from_records(
@@ -219,6 +225,40 @@ def _follow_up_end(
     ends.append((cutoff, "cutoff"))
     end, reason = min(ends, key=lambda pair: pair[0])  # min keeps the first of equal dates
     return max(end, patient.baseline_date), reason
+
+
+async def _first_checkins(session: AsyncSession, *, cutoff: date) -> dict[int, dict[str, Any]]:
+    """Each patient's baseline treatment: the prednisone-equivalent mg/day and the immunosuppressants (a tuple of
+    drug codes) answered at the first submitted monthly check-in before the cut-off; None when not answered."""
+    submitted = (
+        (QuestionnaireResponse.form == FormKind.CHECKIN)
+        & (QuestionnaireResponse.status == ResponseStatus.SUBMITTED)
+        & (QuestionnaireResponse.submitted_at < datetime.combine(cutoff + timedelta(days=1), time(), UTC))
+    )
+    first = (
+        select(QuestionnaireResponse.patient_id, func.min(QuestionnaireResponse.submitted_at).label("first"))
+        .where(submitted)
+        .group_by(QuestionnaireResponse.patient_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(QuestionnaireResponse.patient_id, Answer.item_id, Answer.value)
+        .join(
+            first,
+            (first.c.patient_id == QuestionnaireResponse.patient_id)
+            & (first.c.first == QuestionnaireResponse.submitted_at),
+        )
+        .join(Answer, Answer.response_id == QuestionnaireResponse.id)
+        .where(submitted, Answer.item_id.in_(("prednisone_mg", "immunosuppressants")))
+    )
+    found: dict[int, dict[str, Any]] = {}
+    for patient_id, item_id, value in rows:
+        entry = found.setdefault(patient_id, {"prednisone_mg": None, "immunosuppressants": None})
+        if item_id == "prednisone_mg" and isinstance(value, int | float):
+            entry["prednisone_mg"] = float(value)
+        elif item_id == "immunosuppressants" and isinstance(value, list):
+            entry["immunosuppressants"] = tuple(code for code in value if code != "none")
+    return found
 
 
 async def _last_contacts(session: AsyncSession) -> dict[int, date]:
