@@ -14,10 +14,21 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from bot.report_baseline import baseline_table
+from bot.report_format import (
+    GROUP_NAMES,
+    NOT_ESTIMABLE,
+    cox_display,
+    incidence_display,
+    p_value,
+    ph_display,
+    ratio_display,
+    recurrent_display,
+    recurrent_table,
+)
+from bot.report_models import CoxResult, analysis_dataset, cox_models, recurrent_rates
 from bot.services.report import StudyData
 from bot.statistics import GROUPS, compare_categories, kaplan_meier, log_rank_p, poisson_rate, rate_ratio
 
-GROUP_NAMES = {"il2": "Low-dose IL-2", "control": "Control"}
 CHARACTERISTICS = ("site_type", "pathogen", "organism", "ctcae_grade", "treatment")
 FLOW_LABELS = {
     "enrolled": "Enrolled",
@@ -208,6 +219,13 @@ def write_report(data: StudyData, out: Path) -> Path:
     data.flow.to_csv(tables_dir / "flow.csv", index=False)
     baseline = baseline_table(data.patients)
     baseline.to_csv(tables_dir / "baseline.csv", index=False)
+    dataset = analysis_dataset(data.patients)
+    dataset.to_csv(tables_dir / "analysis_dataset.csv", index=False)
+    cox = cox_models(dataset)
+    cox.estimates.to_csv(tables_dir / "cox.csv", index=False)
+    cox.proportional_hazards.to_csv(tables_dir / "proportional_hazards.csv", index=False)
+    recurrent = recurrent_table(recurrent_rates(data.patients))
+    recurrent.to_csv(tables_dir / "recurrent.csv", index=False)
     pd.DataFrame([{"test": "log-rank", "p_value": p_log_rank}]).to_csv(tables_dir / "log_rank.csv", index=False)
     characteristics = pd.concat(
         [
@@ -219,14 +237,19 @@ def write_report(data: StudyData, out: Path) -> Path:
         ignore_index=True,
     )[["variable", "category", *GROUPS, "test", "p_value"]]
     characteristics.to_csv(tables_dir / "characteristics.csv", index=False)
-    page = _html(data, incidence, ratio, sites, adherence, characteristics, p_log_rank, baseline)
+    page = _html(data, incidence, ratio, sites, adherence, characteristics, p_log_rank, baseline, cox, recurrent)
     report = out / "report.html"
     report.write_text(page, encoding="utf-8")
     return report
 
 
+def _p(value: float) -> str:
+    shown = p_value(value)
+    return shown if shown.startswith("<") or not shown[0].isdigit() else f"= {shown}"
+
+
 def _table_html(frame: pd.DataFrame) -> str:
-    return str(frame.to_html(index=False, float_format=lambda value: f"{value:.3g}", na_rep="–", border=0))
+    return str(frame.to_html(index=False, float_format=lambda value: f"{value:.3g}", na_rep=NOT_ESTIMABLE, border=0))
 
 
 def _html(
@@ -238,13 +261,15 @@ def _html(
     characteristics: pd.DataFrame,
     p_log_rank: float,
     baseline: pd.DataFrame,
+    cox: CoxResult,
+    recurrent: pd.DataFrame,
 ) -> str:
-    row = ratio.iloc[0]
+    shown = ratio_display(ratio).iloc[0]
     summary = (
-        f"Rate ratio (IL-2 vs control): {_fmt(row['rate_ratio'])} "
-        f"(95% CI {_fmt(row['ci_low'])}–{_fmt(row['ci_high'])}, exact conditional; "
-        f"p = {_fmt(row['p_value'], 3)}). "
-        f"Log-rank p = {_fmt(p_log_rank, 3)}."
+        f"Rate ratio (IL-2 vs control): {shown['Rate ratio']} "
+        f"(95% CI {shown['95% CI (exact conditional)']}, exact conditional; p {_p(ratio.iloc[0]['p_value'])}). "
+        f"Crude hazard ratio {cox_display(cox.estimates).iloc[0]['Hazard ratio']}; "
+        f"log-rank p {_p(p_log_rank)}."
     )
     sections = [
         (
@@ -256,10 +281,25 @@ def _html(
             _table_html(baseline_html(baseline)),
         ),
         (
-            "Incidence of confirmed infection (per 100 person-years, exact Poisson 95% CI)",
-            _table_html(incidence),
+            "First confirmed infection: incidence per 100 person-years",
+            _table_html(incidence_display(incidence)) + _table_html(ratio_display(ratio)),
         ),
-        ("Rate ratio", _table_html(ratio)),
+        (
+            "Hazard ratios of first infection (Cox, Efron ties)",
+            "<p>Observational comparison: the crude model has the group only; the adjusted model adds the "
+            "prednisone-equivalent dose and the immunosuppressant classes of the first check-in (patients with a "
+            "first check-in only). Classes: antimetabolite (mycophenolate, azathioprine, methotrexate, "
+            "leflunomide), calcineurin or mTOR inhibitor (tacrolimus, cyclosporine, sirolimus), cyclophosphamide, "
+            "biologic (belimumab, telitacicept, rituximab), hydroxychloroquine, other (tripterygium, other). A "
+            "model with too few events for its terms is not estimable.</p>"
+            + _table_html(cox_display(cox.estimates))
+            + "<p>Proportional hazards: a small p suggests the hazard ratio changes over time.</p>"
+            + _table_html(ph_display(cox.proportional_hazards)),
+        ),
+        (
+            "All confirmed infections (recurrent) per 100 person-years",
+            "<p>Follow-up here does not stop at the first infection.</p>" + _table_html(recurrent_display(recurrent)),
+        ),
         ("Time to first infection", '<img src="km.png" alt="Kaplan-Meier curves by group" width="700">'),
         (
             "Infections by group (Fisher exact for 2×2 tables, chi-square otherwise)",

@@ -37,6 +37,7 @@ from models import (
     ScheduledContact,
     Treatment,
 )
+from tests.cox_by_hand import cox_by_hand
 from tests.factories import make_site
 
 CUTOFF = date(2026, 1, 1)
@@ -222,8 +223,29 @@ async def test_it_matches_an_independent_computation(
     assert pathogen["p_value"].iloc[0] == pytest.approx(stats.fisher_exact([[2, 1], [0, 2]]).pvalue)
     adherence = pd.read_csv(out / "tables" / "adherence.csv").set_index("group")
     assert adherence.loc["il2", "doses_confirmed_share"] == 0.75
+    dataset = pd.read_csv(out / "tables" / "analysis_dataset.csv").set_index("study_id")
+    assert dataset["days"].to_dict() == EXPECTED_DAYS, "person-days counted by hand"
+    assert dataset.loc["I5", "end_reason"] == "withdrew_consent"
+    assert dataset.loc["C3", "end_reason"] == "cutoff"
+    assert dataset.loc["I1", "end_reason"] == "infection"
+    assert dataset.loc["I1", "prednisone_mg"] == 10.0
+    assert dataset.loc["I1", "antimetabolite"] == 1
+    assert dataset["event"].sum() == incidence["infections"].sum(), "the tables come from the analysis dataset"
+    cox = pd.read_csv(out / "tables" / "cox.csv").set_index(["model", "term"])
+    ((hr, low, high, p_value),) = cox_by_hand(
+        (patients["group"] == "il2").to_numpy(float)[:, None], patients["days"].to_numpy(), patients["event"].to_numpy()
+    )
+    assert cox.loc[("crude", "il2"), "hr"] == pytest.approx(hr, rel=1e-4)
+    assert cox.loc[("crude", "il2"), "ci_low"] == pytest.approx(low, rel=1e-3)
+    assert cox.loc[("crude", "il2"), "ci_high"] == pytest.approx(high, rel=1e-3)
+    assert cox.loc[("crude", "il2"), "p"] == pytest.approx(p_value, rel=1e-3)
+    assert np.isnan(cox.loc[("adjusted", "il2"), "hr"]), "6 patients with 3 events cannot carry 6 terms"
+    recurrent = pd.read_csv(out / "tables" / "recurrent.csv").set_index("group")
+    assert recurrent.loc["control", "infections"] == 3
     html = (out / "report.html").read_text()
     assert "Rate ratio (IL-2 vs control)" in html
+    assert "not estimable" in html
+    assert "<td>–</td>" not in html, "no dashes for numbers"
     assert "C6" not in pd.read_csv(out / "tables" / "sites.csv").to_string()
     with Image.open(out / "km.png") as image:
         assert image.size[0] >= 600

@@ -63,6 +63,13 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
     )
     last_contacts = await _last_contacts(session)
     first_checkins = await _first_checkins(session, cutoff=cutoff)
+    onsets: dict[int, list[date]] = {}
+    for patient_id, day in await session.execute(
+        select(Infection.patient_id, Infection.onset_date).where(
+            Infection.onset_date <= cutoff, Infection.voided_at.is_(None)
+        )
+    ):
+        onsets.setdefault(patient_id, []).append(day)
     records: list[dict[str, Any]] = []
     everyone: list[dict[str, Any]] = []
     for patient, site, onset in rows:
@@ -73,6 +80,9 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
             patient, onset, protocol=protocol, cutoff=cutoff, last_contact=last_contacts.get(patient.id)
         )
         days = (end - patient.baseline_date).days
+        end_all, _ = _follow_up_end(  # all infections (recurrent): follow-up does not stop at the first
+            patient, None, protocol=protocol, cutoff=cutoff, last_contact=last_contacts.get(patient.id)
+        )
         records.append(
             {
                 "study_id": patient.study_id,
@@ -84,6 +94,8 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
                 "person_years": days / DAYS_PER_YEAR,
                 "event": int(onset is not None and onset == end),
                 "end_reason": end_reason,
+                "days_all": (end_all - patient.baseline_date).days,
+                "infections": sum(patient.baseline_date <= day <= end_all for day in onsets.get(patient.id, [])),
                 "preventive_medicines": tuple(patient.preventive_medicines or ()),
                 **first_checkins.get(patient.id, {"prednisone_mg": None, "immunosuppressants": None}),
             }
@@ -128,6 +140,8 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
                 "person_years",
                 "event",
                 "end_reason",
+                "days_all",
+                "infections",
                 "preventive_medicines",
                 "prednisone_mg",
                 "immunosuppressants",

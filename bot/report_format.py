@@ -1,0 +1,126 @@
+"""Numbers and tables as a paper prints them: 1 decimal for rates, 2 for ratios, p < 0.001, and words where
+a number cannot be estimated (never a dash). The CSVs keep the raw values and their machine names."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bot.report_models import RecurrentRate
+
+GROUP_NAMES = {"il2": "Low-dose IL-2", "control": "Control"}
+NOT_ESTIMABLE = "not estimable"
+COX_TERMS = {
+    "il2": "Low-dose IL-2 (vs control)",
+    "prednisone_per_5mg": "Prednisone-equivalent dose, per 5 mg/day",
+    "antimetabolite": "Antimetabolite (mycophenolate, azathioprine, methotrexate, leflunomide)",
+    "calcineurin_or_mtor_inhibitor": "Calcineurin or mTOR inhibitor (tacrolimus, cyclosporine, sirolimus)",
+    "cyclophosphamide": "Cyclophosphamide",
+    "biologic": "Biologic (belimumab, telitacicept, rituximab)",
+    "hydroxychloroquine": "Hydroxychloroquine",
+    "other_immunosuppressant": "Other (tripterygium, other)",
+}
+
+
+def number(value: float, digits: int) -> str:
+    if pd.isna(value):
+        return NOT_ESTIMABLE
+    if value == float("inf"):
+        return "∞"
+    return f"{value:.{digits}f}"
+
+
+def interval(low: float, high: float, digits: int) -> str:
+    if pd.isna(low) or pd.isna(high):
+        return NOT_ESTIMABLE
+    return f"{number(low, digits)} to {number(high, digits)}"
+
+
+def p_value(value: float) -> str:
+    if pd.isna(value):
+        return NOT_ESTIMABLE
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def incidence_display(incidence: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Group": incidence["group"].map(GROUP_NAMES),
+            "Patients": incidence["patients"],
+            "First infections": incidence["infections"],
+            "Person-years": incidence["person_years"].map(lambda v: number(v, 1)),
+            "Per 100 person-years": incidence["per_100_person_years"].map(lambda v: number(v, 1)),
+            "95% CI (exact Poisson)": [
+                interval(low, high, 1) for low, high in zip(incidence["ci_low"], incidence["ci_high"], strict=True)
+            ],
+        }
+    )
+
+
+def ratio_display(ratio: pd.DataFrame) -> pd.DataFrame:
+    row = ratio.iloc[0]
+    return pd.DataFrame(
+        [
+            {
+                "Comparison": "Low-dose IL-2 vs control (crude)",
+                "Rate ratio": number(row["rate_ratio"], 2),
+                "95% CI (exact conditional)": interval(row["ci_low"], row["ci_high"], 2),
+                "p": p_value(row["p_value"]),
+            }
+        ]
+    )
+
+
+def cox_display(cox: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Model": cox["model"].map({"crude": "Crude", "adjusted": "Adjusted"}),
+            "Term": cox["term"].map(COX_TERMS),
+            "Hazard ratio": cox["hr"].map(lambda v: number(v, 2)),
+            "95% CI": [interval(low, high, 2) for low, high in zip(cox["ci_low"], cox["ci_high"], strict=True)],
+            "p": cox["p"].map(p_value),
+            "Patients (events)": [f"{n} ({e})" for n, e in zip(cox["patients"], cox["events"], strict=True)],
+        }
+    )
+
+
+def ph_display(checks: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Model": checks["model"].map({"crude": "Crude", "adjusted": "Adjusted"}),
+            "Term": checks["term"].map(COX_TERMS),
+            "p (Schoenfeld residuals vs rank of time)": checks["p"].map(p_value),
+        }
+    )
+
+
+def recurrent_table(rates: list[RecurrentRate]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "group": rate.group,
+                "patients": rate.patients,
+                "infections": rate.infections,
+                "person_years": rate.person_years,
+                "per_100_person_years": rate.per_100,
+                "ci_low": rate.low,
+                "ci_high": rate.high,
+            }
+            for rate in rates
+        ],
+        columns=["group", "patients", "infections", "person_years", "per_100_person_years", "ci_low", "ci_high"],
+    )
+
+
+def recurrent_display(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Group": table["group"].map(GROUP_NAMES),
+            "Patients": table["patients"],
+            "All infections": table["infections"],
+            "Person-years": table["person_years"].map(lambda v: number(v, 1)),
+            "Per 100 person-years": table["per_100_person_years"].map(lambda v: number(v, 1)),
+            "95% CI (Poisson, robust by patient)": [
+                interval(low, high, 1) for low, high in zip(table["ci_low"], table["ci_high"], strict=True)
+            ],
+        }
+    )
