@@ -19,15 +19,16 @@ from bot.report_format import (
     NOT_ESTIMABLE,
     cox_display,
     incidence_display,
-    p_value,
+    p_phrase,
     ph_display,
     ratio_display,
     recurrent_display,
     recurrent_table,
 )
+from bot.report_km import km_figures
 from bot.report_models import CoxResult, analysis_dataset, cox_models, recurrent_rates
 from bot.services.report import StudyData
-from bot.statistics import GROUPS, compare_categories, kaplan_meier, log_rank_p, poisson_rate, rate_ratio
+from bot.statistics import GROUPS, compare_categories, poisson_rate, rate_ratio
 
 CHARACTERISTICS = ("site_type", "pathogen", "organism", "ctcae_grade", "treatment")
 FLOW_LABELS = {
@@ -112,22 +113,6 @@ def adherence_table(data: StudyData) -> pd.DataFrame:
     return table
 
 
-def km_figure(data: StudyData, path: Path) -> float:
-    """Draw infection-free survival by group; returns the log-rank p."""
-    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
-    for group, fitted in kaplan_meier(data.patients).items():
-        fitted.plot_survival_function(ax=axes, ci_show=True, label=GROUP_NAMES[group])
-    p_value = log_rank_p(data.patients)
-    axes.set_xlabel("Days since baseline")
-    axes.set_ylabel("Probability of no infection")
-    axes.set_ylim(0, 1.02)
-    axes.set_title(f"Time to first confirmed infection (log-rank p = {_fmt(p_value, 3)})")
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-    return p_value
-
-
 def flow_figure(flow: pd.DataFrame, path: Path) -> None:
     """STROBE flow: enrolment down to the analysis, exclusions to the side, how follow-up ended below."""
     counts = flow.set_index("stage")
@@ -209,7 +194,8 @@ def write_report(data: StudyData, out: Path) -> Path:
     ratio = ratio_table(incidence)
     sites = site_table(data)
     adherence = adherence_table(data)
-    p_log_rank = km_figure(data, out / "km.png")
+    p_log_rank, at_risk = km_figures(data.patients, out / "km.png", out / "cumulative_incidence.png")
+    at_risk.to_csv(tables_dir / "at_risk.csv", index=False)
     flow_figure(data.flow, out / "flow.png")
     comparisons = [compare_categories(data.infections, variable) for variable in CHARACTERISTICS]
     incidence.to_csv(tables_dir / "incidence.csv", index=False)
@@ -243,11 +229,6 @@ def write_report(data: StudyData, out: Path) -> Path:
     return report
 
 
-def _p(value: float) -> str:
-    shown = p_value(value)
-    return shown if shown.startswith("<") or not shown[0].isdigit() else f"= {shown}"
-
-
 def _table_html(frame: pd.DataFrame) -> str:
     return str(frame.to_html(index=False, float_format=lambda value: f"{value:.3g}", na_rep=NOT_ESTIMABLE, border=0))
 
@@ -267,9 +248,10 @@ def _html(
     shown = ratio_display(ratio).iloc[0]
     summary = (
         f"Rate ratio (IL-2 vs control): {shown['Rate ratio']} "
-        f"(95% CI {shown['95% CI (exact conditional)']}, exact conditional; p {_p(ratio.iloc[0]['p_value'])}). "
+        f"(95% CI {shown['95% CI (exact conditional)']}, exact conditional; "
+        f"p {p_phrase(ratio.iloc[0]['p_value'])}). "
         f"Crude hazard ratio {cox_display(cox.estimates).iloc[0]['Hazard ratio']}; "
-        f"log-rank p {_p(p_log_rank)}."
+        f"log-rank p {p_phrase(p_log_rank)}."
     )
     sections = [
         (
@@ -300,7 +282,11 @@ def _html(
             "All confirmed infections (recurrent) per 100 person-years",
             "<p>Follow-up here does not stop at the first infection.</p>" + _table_html(recurrent_display(recurrent)),
         ),
-        ("Time to first infection", '<img src="km.png" alt="Kaplan-Meier curves by group" width="700">'),
+        (
+            "Time to first infection (Kaplan–Meier; | marks a censored patient)",
+            '<img src="km.png" alt="Kaplan-Meier curves by group" width="760">'
+            '<img src="cumulative_incidence.png" alt="Cumulative incidence by group" width="760">',
+        ),
         (
             "Infections by group (Fisher exact for 2×2 tables, chi-square otherwise)",
             _table_html(characteristics),

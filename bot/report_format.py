@@ -41,6 +41,12 @@ def p_value(value: float) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def p_phrase(value: float) -> str:
+    """p as a sentence says it: "< 0.001", "= 0.042", "not estimable"."""
+    shown = p_value(value)
+    return shown if shown.startswith("<") or shown == NOT_ESTIMABLE else f"= {shown}"
+
+
 def incidence_display(incidence: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {

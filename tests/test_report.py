@@ -323,3 +323,26 @@ async def test_it_compares_the_groups_at_baseline_from_the_first_check_in(
     page = (tmp_path / "report" / "report.html").read_text()
     assert "Table 1. Patients at baseline" in page
     assert "(missing 2)" in page
+
+
+async def test_it_draws_kaplan_meier_with_the_numbers_at_risk_by_month(
+    engine: AsyncEngine, clock: FakeClock, cli_env: str, tmp_path: Path
+) -> None:
+    await build(engine, clock)
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["report", "--out", "report", "--cutoff", CUTOFF.isoformat()]
+    )
+    assert result.exit_code == 0, result.stderr
+    at_risk = pd.read_csv(tmp_path / "report" / "tables" / "at_risk.csv").set_index("month")
+    assert list(at_risk.index) == [0, 3, 6, 9, 12]
+    for month in at_risk.index:  # still followed and infection-free at the start of the month, counted by hand
+        moment = month * 365.25 / 12
+        for group, prefix in (("il2", "I"), ("control", "C")):
+            expected = sum(1 for key, days in EXPECTED_DAYS.items() if key.startswith(prefix) and days >= moment)
+            assert at_risk.loc[month, group] == expected, (month, group)
+    assert at_risk.loc[3, "il2"] == 2  # I1 (90 days), I4 (30) and I5 (89) have left by day 91.3
+    for name in ("km.png", "cumulative_incidence.png"):
+        with Image.open(tmp_path / "report" / name) as image:
+            assert image.size[0] >= 900
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "log-rank p = " in page
