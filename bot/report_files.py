@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from bot.report_baseline import baseline_table
+from bot.report_characteristics import characteristics_display, characteristics_table, first_infections
 from bot.report_format import (
     GROUP_NAMES,
     NOT_ESTIMABLE,
@@ -28,9 +29,8 @@ from bot.report_format import (
 from bot.report_km import km_figures
 from bot.report_models import CoxResult, analysis_dataset, cox_models, recurrent_rates
 from bot.services.report import StudyData
-from bot.statistics import GROUPS, compare_categories, poisson_rate, rate_ratio
+from bot.statistics import GROUPS, poisson_rate, rate_ratio
 
-CHARACTERISTICS = ("site_type", "pathogen", "organism", "ctcae_grade", "treatment")
 FLOW_LABELS = {
     "enrolled": "Enrolled",
     "never_linked": "Never linked Telegram (not analysed)",
@@ -197,7 +197,6 @@ def write_report(data: StudyData, out: Path) -> Path:
     p_log_rank, at_risk = km_figures(data.patients, out / "km.png", out / "cumulative_incidence.png")
     at_risk.to_csv(tables_dir / "at_risk.csv", index=False)
     flow_figure(data.flow, out / "flow.png")
-    comparisons = [compare_categories(data.infections, variable) for variable in CHARACTERISTICS]
     incidence.to_csv(tables_dir / "incidence.csv", index=False)
     ratio.to_csv(tables_dir / "rate_ratio.csv", index=False)
     sites.to_csv(tables_dir / "sites.csv", index=False)
@@ -213,17 +212,14 @@ def write_report(data: StudyData, out: Path) -> Path:
     recurrent = recurrent_table(recurrent_rates(data.patients))
     recurrent.to_csv(tables_dir / "recurrent.csv", index=False)
     pd.DataFrame([{"test": "log-rank", "p_value": p_log_rank}]).to_csv(tables_dir / "log_rank.csv", index=False)
-    characteristics = pd.concat(
-        [
-            comparison.table.reset_index()
-            .rename(columns={comparison.variable: "category"})
-            .assign(variable=comparison.variable, test=comparison.test, p_value=comparison.p_value)
-            for comparison in comparisons
-        ],
-        ignore_index=True,
-    )[["variable", "category", *GROUPS, "test", "p_value"]]
+    characteristics = characteristics_table(data.infections)
+    characteristics_first = characteristics_table(first_infections(data.infections, data.patients))
+    characteristics_first.to_csv(tables_dir / "characteristics_first.csv", index=False)
     characteristics.to_csv(tables_dir / "characteristics.csv", index=False)
-    page = _html(data, incidence, ratio, sites, adherence, characteristics, p_log_rank, baseline, cox, recurrent)
+    page = _html(
+        data, incidence, ratio, sites, adherence, (characteristics_first, characteristics), p_log_rank, baseline, cox,
+        recurrent,
+    )  # fmt: skip
     report = out / "report.html"
     report.write_text(page, encoding="utf-8")
     return report
@@ -239,7 +235,7 @@ def _html(
     ratio: pd.DataFrame,
     sites: pd.DataFrame,
     adherence: pd.DataFrame,
-    characteristics: pd.DataFrame,
+    characteristics: tuple[pd.DataFrame, pd.DataFrame],
     p_log_rank: float,
     baseline: pd.DataFrame,
     cox: CoxResult,
@@ -288,8 +284,13 @@ def _html(
             '<img src="cumulative_incidence.png" alt="Cumulative incidence by group" width="760">',
         ),
         (
-            "Infections by group (Fisher exact for 2×2 tables, chi-square otherwise)",
-            _table_html(characteristics),
+            "First infections by group (one per patient: the infection counted in the incidence)",
+            _table_html(characteristics_display(characteristics[0])),
+        ),
+        (
+            "All infections by group (Fisher's exact test for 2×2 tables; chi-square when every expected count is 5 "
+            "or more; otherwise the Fisher–Freeman–Halton exact test by Monte Carlo, 20,000 tables)",
+            _table_html(characteristics_display(characteristics[1])),
         ),
         ("Adherence (doses confirmed, check-ins completed)", _table_html(adherence)),
         ("Enrollment and follow-up by site", _table_html(sites)),

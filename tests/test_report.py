@@ -38,6 +38,7 @@ from models import (
     Treatment,
 )
 from tests.cox_by_hand import cox_by_hand
+from tests.exact_tests import exact_freeman_halton
 from tests.factories import make_site
 
 CUTOFF = date(2026, 1, 1)
@@ -66,6 +67,7 @@ CHECKINS = {
     "C2": [(0.0, ["none"])],
     "C3": [(10.0, ["mycophenolate"])],
 }
+SECOND_INFECTION = {"C1": (date(2025, 8, 1), "urinary", "bacterial")}  # counted in "all infections" only
 PREVENTIVE = {"I1": ["tmp_smx"], "C1": ["tmp_smx", "entecavir"]}
 EXPECTED_DAYS = {
     "I1": 90,
@@ -106,13 +108,16 @@ async def build(engine: AsyncEngine, clock: FakeClock) -> None:
                 patient.ended_at = datetime(2025, 5, 1, 4, 0, tzinfo=UTC)
             session.add(patient)
             await session.flush()
-            if onset is not None:
+            infections = [(onset, site_type, pathogen)] if onset is not None else []
+            if study_id in SECOND_INFECTION:
+                infections.append(SECOND_INFECTION[study_id])
+            for day, kind, agent in infections:
                 session.add(
                     Infection(
                         patient_id=patient.id,
-                        onset_date=onset,
-                        site_type=InfectionSite(site_type),
-                        pathogen=Pathogen(pathogen),
+                        onset_date=day,
+                        site_type=InfectionSite(kind),
+                        pathogen=Pathogen(agent),
                         organism=None,
                         ctcae_grade=2,
                         treatments=[Treatment.ORAL_ANTIMICROBIAL.value],
@@ -218,9 +223,9 @@ async def test_it_matches_an_independent_computation(
     assert np.allclose(control.survival_function_at_times([30, 60, 100]).to_numpy(), [1.0, 3 / 5, 3 / 5 * 2 / 3])
     characteristics = pd.read_csv(out / "tables" / "characteristics.csv")
     pathogen = characteristics[characteristics["variable"] == "pathogen"].set_index("category")
-    assert pathogen.loc["bacterial", ["il2", "control"]].tolist() == [2, 1]
+    assert pathogen.loc["bacterial", ["il2", "control"]].tolist() == [2, 2], "C1's second infection counts"
     assert pathogen["test"].iloc[0] == "Fisher exact"
-    assert pathogen["p_value"].iloc[0] == pytest.approx(stats.fisher_exact([[2, 1], [0, 2]]).pvalue)
+    assert pathogen["p_value"].iloc[0] == pytest.approx(stats.fisher_exact([[2, 2], [0, 2]]).pvalue)
     adherence = pd.read_csv(out / "tables" / "adherence.csv").set_index("group")
     assert adherence.loc["il2", "doses_confirmed_share"] == 0.75
     dataset = pd.read_csv(out / "tables" / "analysis_dataset.csv").set_index("study_id")
@@ -241,7 +246,7 @@ async def test_it_matches_an_independent_computation(
     assert cox.loc[("crude", "il2"), "p"] == pytest.approx(p_value, rel=1e-3)
     assert np.isnan(cox.loc[("adjusted", "il2"), "hr"]), "6 patients with 3 events cannot carry 6 terms"
     recurrent = pd.read_csv(out / "tables" / "recurrent.csv").set_index("group")
-    assert recurrent.loc["control", "infections"] == 3
+    assert recurrent.loc["control", "infections"] == 4, "C1's second infection counts"
     html = (out / "report.html").read_text()
     assert "Rate ratio (IL-2 vs control)" in html
     assert "not estimable" in html
@@ -346,3 +351,29 @@ async def test_it_draws_kaplan_meier_with_the_numbers_at_risk_by_month(
             assert image.size[0] >= 900
     page = (tmp_path / "report" / "report.html").read_text()
     assert "log-rank p = " in page
+
+
+async def test_it_compares_first_and_all_infections_with_the_test_the_table_needs(
+    engine: AsyncEngine, clock: FakeClock, cli_env: str, tmp_path: Path
+) -> None:
+    await build(engine, clock)
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["report", "--out", "report", "--cutoff", CUTOFF.isoformat()]
+    )
+    assert result.exit_code == 0, result.stderr
+    tables = tmp_path / "report" / "tables"
+    first = pd.read_csv(tables / "characteristics_first.csv")
+    pathogen = first[first["variable"] == "pathogen"].set_index("category")
+    assert pathogen.loc["bacterial", ["il2", "control"]].tolist() == [2, 1], "one infection per patient: the first"
+    assert pathogen.loc["viral", ["il2", "control"]].tolist() == [0, 2]
+    every = pd.read_csv(tables / "characteristics.csv")
+    site_type = every[every["variable"] == "site_type"].set_index("category")
+    counts = site_type.loc[["pneumonia", "urinary", "herpes_zoster"], ["il2", "control"]].to_numpy()
+    assert counts.tolist() == [[1, 2], [1, 1], [0, 1]]
+    assert site_type["test"].iloc[0] == "Fisher-Freeman-Halton (Monte Carlo)"
+    assert bool(site_type["sparse"].iloc[0])
+    assert site_type["p_value"].iloc[0] == pytest.approx(exact_freeman_halton(counts), abs=0.01)
+    assert set(every["variable"]) >= {"hospitalized", "outcome", "ctcae_grade", "treatment"}
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "sparse cells (expected counts below 5)" in page
+    assert "First infections by group" in page

@@ -8,7 +8,9 @@ import pytest
 
 from bot.report_baseline import IMMUNOSUPPRESSANT_CLASSES
 from bot.report_models import cox_models, recurrent_rates
+from bot.statistics import freeman_halton_p
 from tests.cox_by_hand import cox_by_hand
+from tests.exact_tests import exact_freeman_halton
 
 
 def synthetic_dataset(size: int = 160, seed: int = 3) -> pd.DataFrame:
@@ -97,3 +99,11 @@ def test_it_gives_all_infections_a_rate_with_a_ci_robust_to_repeated_infections(
         assert rate.per_100 == pytest.approx(100 * per_year)
         assert rate.low == pytest.approx(100 * per_year * np.exp(-1.959964 * np.sqrt(variance)), rel=1e-6)
         assert rate.high == pytest.approx(100 * per_year * np.exp(1.959964 * np.sqrt(variance)), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "counts", [[[1, 2], [1, 1], [0, 1]], [[5, 0], [1, 4], [2, 2], [0, 3]], [[3, 1], [0, 4], [2, 2]]]
+)
+def test_it_estimates_the_fisher_freeman_halton_p_close_to_the_exact_one(counts: list[list[int]]) -> None:
+    table = np.array(counts)
+    assert freeman_halton_p(table) == pytest.approx(exact_freeman_halton(table), abs=0.01)

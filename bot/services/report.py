@@ -41,7 +41,8 @@ DAYS_PER_YEAR = 365.25
 @dataclass(frozen=True)
 class StudyData:
     patients: pd.DataFrame  # study_id, site, group, baseline, end, days, person_years, event, end_reason, ...
-    infections: pd.DataFrame  # study_id, group, onset_date, site_type, pathogen, organism, ctcae_grade, treatment
+    infections: pd.DataFrame  # study_id, group, onset_date, site_type, pathogen, organism, ctcae_grade, treatment,
+    # hospitalized, outcome: every confirmed (not void) infection of a consented patient up to the cut-off
     adherence: pd.DataFrame  # group, doses_due, doses_confirmed, checkins_due, checkins_completed
     cutoff: date
     flow: pd.DataFrame  # stage (FLOW_STAGES), il2, control: every enrolled patient, analysed or not
@@ -110,6 +111,8 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
             Infection.organism,
             Infection.ctcae_grade,
             Infection.treatments,
+            Infection.hospitalized,
+            Infection.outcome,
         )
         .join(Patient, Infection.patient_id == Patient.id)
         .where(Infection.onset_date <= cutoff, Infection.voided_at.is_(None), Patient.consented_at.is_not(None))
@@ -124,8 +127,10 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
             "organism": organism or "not identified",
             "ctcae_grade": grade,
             "treatment": "+".join(sorted(treatment)),
+            "hospitalized": "yes" if hospitalized else "no",
+            "outcome": outcome.value,
         }
-        for study_id, group, onset, site_type, pathogen, organism, grade, treatment in infections
+        for study_id, group, onset, site_type, pathogen, organism, grade, treatment, hospitalized, outcome in infections
     ]
     return StudyData(
         patients=pd.DataFrame.from_records(
@@ -158,6 +163,8 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
                 "organism",
                 "ctcae_grade",
                 "treatment",
+                "hospitalized",
+                "outcome",
             ],
         ),
         adherence=await _adherence(session, cutoff=cutoff),

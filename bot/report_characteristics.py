@@ -1,0 +1,79 @@
+"""What the study asked: the infections' site, pathogen class, organism, CTCAE grade, treatment, hospital stay and
+outcome by group, counted per patient (the first infection, the one incidence counts) and per infection (all)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bot.report_format import GROUP_NAMES, p_value
+from bot.statistics import GROUPS, compare_categories
+
+CHARACTERISTICS = ("site_type", "pathogen", "organism", "ctcae_grade", "treatment", "hospitalized", "outcome")
+CHARACTERISTIC_LABELS = {
+    "site_type": "Site of infection",
+    "pathogen": "Pathogen class",
+    "organism": "Organism",
+    "ctcae_grade": "CTCAE grade",
+    "treatment": "Treatment",
+    "hospitalized": "Hospitalised",
+    "outcome": "Outcome",
+}
+COLUMNS = ["variable", "category", *GROUPS, "test", "p_value", "sparse"]
+
+
+def first_infections(infections: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
+    """Each analysed patient's first infection: the one that ends their time at risk (one per patient)."""
+    ends = patients.loc[patients["event"] == 1, ["study_id", "end"]]
+    merged = infections.merge(ends, on="study_id")
+    return merged[merged["onset_date"] == merged["end"]].drop_duplicates("study_id").drop(columns="end")
+
+
+def characteristics_table(infections: pd.DataFrame) -> pd.DataFrame:
+    """Long form: one row per variable and category with the counts by group and the variable's test."""
+    frames = []
+    for variable in CHARACTERISTICS:
+        comparison = compare_categories(infections.astype({variable: str}), variable)
+        if comparison.table.empty:
+            continue
+        frames.append(
+            comparison.table.reset_index()
+            .rename(columns={variable: "category"})
+            .assign(variable=variable, test=comparison.test, p_value=comparison.p_value, sparse=comparison.sparse)
+        )
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)[COLUMNS]
+
+
+def characteristics_display(table: pd.DataFrame) -> pd.DataFrame:
+    """As printed: n (%) of the group's infections, the test named once per variable, a note on sparse cells."""
+    totals = {
+        (variable, group): table.loc[table["variable"] == variable, group].sum()
+        for variable in table["variable"].unique()
+        for group in GROUPS
+    }
+    first_row = ~table["variable"].duplicated()
+
+    def share(row: pd.Series, group: str) -> str:
+        total = totals[row["variable"], group]
+        return f"{row[group]} ({100 * row[group] / total:.1f}%)" if total else "0"
+
+    def test(row: pd.Series) -> str:
+        note = "; sparse cells (expected counts below 5)" if row["sparse"] else ""
+        if row["test"] == "not testable":
+            return "not testable (one category or one group only)"
+        return (
+            f"{row['test']}, p {'' if p_value(row['p_value']).startswith('<') else '= '}{p_value(row['p_value'])}{note}"
+        )
+
+    return pd.DataFrame(
+        {
+            "Characteristic": [
+                CHARACTERISTIC_LABELS[variable] if first else ""
+                for variable, first in zip(table["variable"], first_row, strict=True)
+            ],
+            "": table["category"],
+            **{GROUP_NAMES[group]: [share(row, group) for _, row in table.iterrows()] for group in GROUPS},
+            "Test": [test(row) if first else "" for (_, row), first in zip(table.iterrows(), first_row, strict=True)],
+        }
+    )
