@@ -22,9 +22,11 @@ from bot.report_format import (
     incidence_display,
     p_phrase,
     ph_display,
+    quality_display,
     ratio_display,
     recurrent_display,
     recurrent_table,
+    sites_display,
 )
 from bot.report_km import km_figures
 from bot.report_models import CoxResult, analysis_dataset, cox_models, recurrent_rates
@@ -99,8 +101,11 @@ def site_table(data: StudyData) -> pd.DataFrame:
         person_years=("person_years", "sum"),
         infections=("event", "sum"),
         median_follow_up_months=("days", "median"),
+        months_observed_median=("days_all", "median"),
     ).reset_index()
+    # median_follow_up_months (the name kept for the CSV's readers) is the time at risk of a first infection
     table["median_follow_up_months"] = table["median_follow_up_months"] / (365.25 / 12)
+    table["months_observed_median"] = table["months_observed_median"] / (365.25 / 12)
     return table
 
 
@@ -201,6 +206,7 @@ def write_report(data: StudyData, out: Path) -> Path:
     ratio.to_csv(tables_dir / "rate_ratio.csv", index=False)
     sites.to_csv(tables_dir / "sites.csv", index=False)
     adherence.to_csv(tables_dir / "adherence.csv", index=False)
+    data.quality.to_csv(tables_dir / "data_quality.csv", index=False)
     data.flow.to_csv(tables_dir / "flow.csv", index=False)
     baseline = baseline_table(data.patients)
     baseline.to_csv(tables_dir / "baseline.csv", index=False)
@@ -292,8 +298,12 @@ def _html(
             "or more; otherwise the Fisher–Freeman–Halton exact test by Monte Carlo, 20,000 tables)",
             _table_html(characteristics_display(characteristics[1])),
         ),
-        ("Adherence (doses confirmed, check-ins completed)", _table_html(adherence)),
-        ("Enrollment and follow-up by site", _table_html(sites)),
+        (
+            "Adherence and data quality by group and site (check-ins whose window has closed, doses whose day "
+            "has passed)",
+            _table_html(quality_display(data.quality)),
+        ),
+        ("Follow-up by site", _table_html(sites_display(sites))),
     ]
     body = "\n".join(f"<h2>{html.escape(title)}</h2>\n{content}" for title, content in sections)
     return f"""<!doctype html>

@@ -130,3 +130,42 @@ def recurrent_display(table: pd.DataFrame) -> pd.DataFrame:
             ],
         }
     )
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part} ({100 * part / whole:.1f}%)" if whole else "0"
+
+
+def quality_display(quality: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Group": quality["group"].map(GROUP_NAMES),
+            "Site": quality["site"],
+            "Check-ins due": quality["checkins_due"],
+            "On time": [
+                _share(n, d) for n, d in zip(quality["checkins_on_time"], quality["checkins_due"], strict=True)
+            ],
+            "Late": [_share(n, d) for n, d in zip(quality["checkins_late"], quality["checkins_due"], strict=True)],
+            "Missed": [_share(n, d) for n, d in zip(quality["checkins_missed"], quality["checkins_due"], strict=True)],
+            "Doses due": quality["doses_due"],
+            "Doses confirmed": [
+                _share(n, d) for n, d in zip(quality["doses_confirmed"], quality["doses_due"], strict=True)
+            ],
+            "Answers corrected": quality["answers_corrected"],
+            "Infection records corrected": quality["infections_corrected"],
+        }
+    )
+
+
+def sites_display(sites: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Site": sites["site"],
+            "Group": sites["group"].map(GROUP_NAMES),
+            "Patients": sites["patients"],
+            "Person-years at risk": sites["person_years"].map(lambda v: number(v, 1)),
+            "First infections": sites["infections"],
+            "Months at risk, median": sites["median_follow_up_months"].map(lambda v: number(v, 1)),
+            "Months observed, median": sites["months_observed_median"].map(lambda v: number(v, 1)),
+        }
+    )

@@ -68,6 +68,8 @@ CHECKINS = {
     "C3": [(10.0, ["mycophenolate"])],
 }
 SECOND_INFECTION = {"C1": (date(2025, 8, 1), "urinary", "bacterial")}  # counted in "all infections" only
+# C3's monthly check-ins: (status of the contact, its submitted response: None, on time or late)
+C3_CHECKINS = [("done", "on time"), ("missed", "late"), ("missed", None), ("done", "on time")]
 PREVENTIVE = {"I1": ["tmp_smx"], "C1": ["tmp_smx", "entecavir"]}
 EXPECTED_DAYS = {
     "I1": 90,
@@ -126,6 +128,7 @@ async def build(engine: AsyncEngine, clock: FakeClock) -> None:
                         source=InfectionSource.CLINIC,
                         recorded_by="test",
                         recorded_at=clock.now(),
+                        corrected=study_id == "I1",
                     )
                 )
             for month, (prednisone, drugs) in enumerate(CHECKINS.get(study_id, []), start=1):
@@ -140,7 +143,42 @@ async def build(engine: AsyncEngine, clock: FakeClock) -> None:
                 session.add(response)
                 await session.flush()
                 for item_id, value in (("prednisone_mg", prednisone), ("immunosuppressants", drugs)):
-                    session.add(Answer(response_id=response.id, item_id=item_id, value=value, answered_at=submitted))
+                    session.add(
+                        Answer(
+                            response_id=response.id,
+                            item_id=item_id,
+                            value=value,
+                            answered_at=submitted,
+                            corrected=(study_id, item_id) == ("C1", "prednisone_mg"),
+                        )
+                    )
+            if study_id == "C3":
+                for month, (state, answered) in enumerate(C3_CHECKINS, start=1):
+                    moment = datetime.combine(baseline + timedelta(days=30 * month), time(1), UTC)
+                    contact = ScheduledContact(
+                        patient_id=patient.id,
+                        kind=ContactKind.CHECKIN,
+                        month=month,
+                        planned_date=moment.date(),
+                        due_at=moment,
+                        window_end=moment + timedelta(days=7),
+                        status=ContactStatus(state),
+                        dedupe_key=f"checkin:test:{month}",
+                    )
+                    session.add(contact)
+                    await session.flush()
+                    if answered is not None:
+                        session.add(
+                            QuestionnaireResponse(
+                                patient_id=patient.id,
+                                contact_id=contact.id,
+                                form=FormKind.CHECKIN,
+                                status=ResponseStatus.SUBMITTED,
+                                started_at=moment,
+                                submitted_at=moment + timedelta(days=9 if answered == "late" else 1),
+                                late=answered == "late",
+                            )
+                        )
             if study_id == "I2":
                 for number, state in enumerate(["taken", "taken", "taken", "unconfirmed"], start=1):
                     moment = datetime(2025, 1, number, 1, tzinfo=UTC)
@@ -377,3 +415,24 @@ async def test_it_compares_first_and_all_infections_with_the_test_the_table_need
     page = (tmp_path / "report" / "report.html").read_text()
     assert "sparse cells (expected counts below 5)" in page
     assert "First infections by group" in page
+
+
+async def test_it_counts_check_ins_on_time_late_and_missed_and_corrections_by_group_and_site(
+    engine: AsyncEngine, clock: FakeClock, cli_env: str, tmp_path: Path
+) -> None:
+    await build(engine, clock)
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["report", "--out", "report", "--cutoff", CUTOFF.isoformat()]
+    )
+    assert result.exit_code == 0, result.stderr
+    quality = pd.read_csv(tmp_path / "report" / "tables" / "data_quality.csv").set_index("group")
+    control, il2 = quality.loc["control"], quality.loc["il2"]
+    assert control["site"] == il2["site"] == "PKU"
+    assert control[["checkins_due", "checkins_on_time", "checkins_late", "checkins_missed"]].tolist() == [4, 2, 1, 1]
+    assert (il2["doses_due"], il2["doses_confirmed"]) == (4, 3)
+    assert (control["answers_corrected"], il2["infections_corrected"]) == (1, 1)
+    sites = pd.read_csv(tmp_path / "report" / "tables" / "sites.csv").set_index("group")
+    assert sites.loc["control", "months_observed_median"] == pytest.approx(365 / (365.25 / 12)), "C1, C3, C5"
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "Months observed, median" in page
+    assert "1 (25.0%)" in page

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.plan import monthly_anniversary
 from bot.protocol import StudyProtocol
+from bot.services.report_quality import data_quality
 from models import (
     Answer,
     ContactKind,
@@ -46,6 +47,7 @@ class StudyData:
     adherence: pd.DataFrame  # group, doses_due, doses_confirmed, checkins_due, checkins_completed
     cutoff: date
     flow: pd.DataFrame  # stage (FLOW_STAGES), il2, control: every enrolled patient, analysed or not
+    quality: pd.DataFrame  # report_quality.QUALITY_COLUMNS: check-ins, doses, corrections by group and site
 
 
 async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: date) -> StudyData:
@@ -168,6 +170,7 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
             ],
         ),
         adherence=await _adherence(session, cutoff=cutoff),
+        quality=await data_quality(session, cutoff=cutoff),
         cutoff=cutoff,
         flow=pd.DataFrame.from_records(
             [
