@@ -22,6 +22,7 @@ from bot.report_format import (
     incidence_display,
     p_phrase,
     ph_display,
+    provenance_display,
     quality_display,
     ratio_display,
     recurrent_display,
@@ -207,6 +208,9 @@ def write_report(data: StudyData, out: Path) -> Path:
     sites.to_csv(tables_dir / "sites.csv", index=False)
     adherence.to_csv(tables_dir / "adherence.csv", index=False)
     data.quality.to_csv(tables_dir / "data_quality.csv", index=False)
+    pd.DataFrame(list(data.provenance.items()), columns=["item", "value"]).to_csv(
+        tables_dir / "provenance.csv", index=False
+    )
     data.flow.to_csv(tables_dir / "flow.csv", index=False)
     baseline = baseline_table(data.patients)
     baseline.to_csv(tables_dir / "baseline.csv", index=False)
@@ -316,5 +320,7 @@ confirmed infection (earliest onset), withdrawal of consent, death, month 24 or 
 unreachable: censored at the last contact. Patients who never linked Telegram are counted in the flow only.</p>
 <p><strong>{html.escape(summary)}</strong></p>
 {body}
+<h2>Provenance</h2>
+{_table_html(provenance_display(data.provenance))}
 </body></html>
 """

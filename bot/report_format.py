@@ -169,3 +169,23 @@ def sites_display(sites: pd.DataFrame) -> pd.DataFrame:
             "Months observed, median": sites["months_observed_median"].map(lambda v: number(v, 1)),
         }
     )
+
+
+PROVENANCE_LABELS = {
+    "generated_at": "Generated",
+    "cutoff": "Cut-off",
+    "software_version": "Software version",
+    "protocol": "Protocol",
+    "protocol_digest": "Protocol digest (SHA-256, first 12)",
+    "database": "Database",
+    "patients_enrolled": "Patients enrolled",
+    "patients_analysed": "Patients analysed",
+    "infections_confirmed": "Confirmed infections (all, not void)",
+}
+
+
+def provenance_display(provenance: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"Item": PROVENANCE_LABELS[key], "Value": value} for key, value in provenance.items()],
+        columns=["Item", "Value"],
+    )

@@ -67,7 +67,7 @@ def kaplan_meier(patients: pd.DataFrame) -> dict[str, KaplanMeierFitter]:
 
 def log_rank_p(patients: pd.DataFrame) -> float:
     a, b = (patients[patients["group"] == group] for group in GROUPS)
-    if not len(a) or not len(b):
+    if not len(a) or not len(b) or not patients["event"].any():  # no events: nothing to compare
         return float("nan")
     return float(logrank_test(a["days"], b["days"], a["event"], b["event"]).p_value)
 

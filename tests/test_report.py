@@ -436,3 +436,56 @@ async def test_it_counts_check_ins_on_time_late_and_missed_and_corrections_by_gr
     page = (tmp_path / "report" / "report.html").read_text()
     assert "Months observed, median" in page
     assert "1 (25.0%)" in page
+
+
+def assert_readable(out: Path) -> str:
+    page = (out / "report.html").read_text()
+    for dash_or_nan in ("<td>–</td>", "<td>-</td>", "NaN", "nan<", ">nan", "inf<"):
+        assert dash_or_nan not in page, dash_or_nan
+    return page
+
+
+async def test_it_reports_an_empty_study_readably(cli_env: str, tmp_path: Path) -> None:
+    result = await asyncio.to_thread(CliRunner().invoke, cli, ["report", "--out", "report"])
+    assert result.exit_code == 0, result.stderr
+    page = assert_readable(tmp_path / "report")
+    assert "not estimable" in page
+    provenance = pd.read_csv(tmp_path / "report" / "tables" / "provenance.csv").set_index("item")["value"]
+    assert provenance["patients_enrolled"] == "0"
+    assert provenance["protocol"] == "NCT04136106"
+    assert provenance["software_version"] == "0.1.0"
+    assert "@" not in provenance["database"], "never the database URL"
+
+
+async def test_it_reports_a_study_with_no_events_readably(
+    engine: AsyncEngine, clock: FakeClock, cli_env: str, tmp_path: Path
+) -> None:
+    async with session_factory(engine)() as session:
+        site = await make_site(session, clock)
+        for study_id, group in (("I1", Group.IL2), ("C1", Group.CONTROL)):
+            session.add(
+                Patient(
+                    study_id=study_id,
+                    site_id=site.id,
+                    group=group,
+                    status=PatientStatus.ACTIVE,
+                    baseline_date=date(2025, 1, 1),
+                    timezone="Asia/Shanghai",
+                    language=Language.ZH_CN,
+                    reminder_time=time(9),
+                    created_at=clock.now(),
+                    consented_at=datetime(2025, 1, 1, 1, tzinfo=UTC),
+                )
+            )
+        await session.commit()
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["report", "--out", "report", "--cutoff", CUTOFF.isoformat()]
+    )
+    assert result.exit_code == 0, result.stderr
+    page = assert_readable(tmp_path / "report")
+    incidence = pd.read_csv(tmp_path / "report" / "tables" / "incidence.csv").set_index("group")
+    assert incidence.loc["il2", "per_100_person_years"] == 0
+    assert incidence.loc["il2", "ci_high"] == pytest.approx(100 * stats.gamma.ppf(0.975, 1) / (365 / 365.25))
+    upper = 100 * stats.gamma.ppf(0.975, 1) / (365 / 365.25)
+    assert f"0.0 to {upper:.1f}" in page, "an exact upper bound even with no events"
+    assert "log-rank p not estimable" in page

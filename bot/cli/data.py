@@ -17,7 +17,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.runtime import Runtime, console, fail, run_with_session
-from bot.services.errors import DomainError
 from bot.services.sites import get_site
 
 if TYPE_CHECKING:
@@ -75,10 +74,7 @@ def report_command(
         fail(f"--cutoff: {until} is later than today; follow-up time cannot be counted ahead")
 
     async def use_case(session: AsyncSession, rt: Runtime) -> Path:
-        data = await load_study(session, protocol=rt.protocol, cutoff=until)
-        if data.patients.empty:
-            raise DomainError("no patients to report on before the cut-off")
-        return write_report(data, out)
+        return write_report(await load_study(session, protocol=rt.protocol, cutoff=until), out)
 
     typer.echo(str(run_with_session(use_case)))
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.plan import monthly_anniversary
 from bot.protocol import StudyProtocol
-from bot.services.report_quality import data_quality
+from bot.services.report_quality import data_quality, provenance
 from models import (
     Answer,
     ContactKind,
@@ -48,9 +48,12 @@ class StudyData:
     cutoff: date
     flow: pd.DataFrame  # stage (FLOW_STAGES), il2, control: every enrolled patient, analysed or not
     quality: pd.DataFrame  # report_quality.QUALITY_COLUMNS: check-ins, doses, corrections by group and site
+    provenance: dict[str, str]  # what produced the report: when, cut-off, software, protocol, database, counts
 
 
-async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: date) -> StudyData:
+async def load_study(
+    session: AsyncSession, *, protocol: StudyProtocol, cutoff: date, now: datetime | None = None
+) -> StudyData:
     first_onset = (
         select(Infection.patient_id, func.min(Infection.onset_date).label("onset"))
         .where(Infection.onset_date <= cutoff, Infection.voided_at.is_(None))
@@ -171,6 +174,17 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
         ),
         adherence=await _adherence(session, cutoff=cutoff),
         quality=await data_quality(session, cutoff=cutoff),
+        provenance=provenance(
+            session,
+            protocol=protocol,
+            cutoff=cutoff,
+            now=now or datetime.now(UTC),
+            counts={
+                "patients_enrolled": len(everyone),
+                "patients_analysed": len(records),
+                "infections_confirmed": len(infection_rows),
+            },
+        ),
         cutoff=cutoff,
         flow=pd.DataFrame.from_records(
             [

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+import hashlib
+from datetime import date, datetime
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.protocol import StudyProtocol
 from models import (
     Answer,
     ContactKind,
@@ -34,6 +38,27 @@ QUALITY_COLUMNS = [
     "answers_corrected",
     "infections_corrected",
 ]
+
+
+def provenance(
+    session: AsyncSession, *, protocol: StudyProtocol, cutoff: date, now: datetime, counts: dict[str, int]
+) -> dict[str, str]:
+    """What produced the report. The protocol has no version number of its own: its digest (SHA-256 of the
+    protocol as loaded) tells two versions apart. The database is named by its kind and name, never its URL."""
+    try:
+        version = metadata.version("sle-followup-bot")
+    except metadata.PackageNotFoundError:
+        version = "not installed"
+    url = session.get_bind().engine.url
+    return {
+        "generated_at": now.strftime("%Y-%m-%d %H:%M UTC"),
+        "cutoff": cutoff.isoformat(),
+        "software_version": version,
+        "protocol": protocol.study.id,
+        "protocol_digest": hashlib.sha256(protocol.model_dump_json().encode()).hexdigest()[:12],
+        "database": f"{url.get_backend_name()} {Path(url.database or '').name}".strip(),
+        **{name: str(number) for name, number in counts.items()},
+    }
 
 
 async def data_quality(session: AsyncSession, *, cutoff: date) -> pd.DataFrame:
