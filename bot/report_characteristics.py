@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bot.report_format import GROUP_NAMES, p_value
+from bot.i18n import N_, Gettext
+from bot.report_format import GROUP_NAMES, p_phrase
 from bot.statistics import GROUPS, compare_categories
 
 CHARACTERISTICS = ("site_type", "pathogen", "organism", "ctcae_grade", "treatment", "hospitalized", "outcome")
 CHARACTERISTIC_LABELS = {
-    "site_type": "Site of infection",
-    "pathogen": "Pathogen class",
-    "organism": "Organism",
-    "ctcae_grade": "CTCAE grade",
-    "treatment": "Treatment",
-    "hospitalized": "Hospitalised",
-    "outcome": "Outcome",
+    "site_type": N_("Site of infection"),
+    "pathogen": N_("Pathogen class"),
+    "organism": N_("Organism"),
+    "ctcae_grade": N_("CTCAE grade"),
+    "treatment": N_("Treatment"),
+    "hospitalized": N_("Hospitalised"),
+    "outcome": N_("Outcome"),
+}
+TEST_NAMES = {
+    "Fisher exact": N_("Fisher's exact test"),
+    "chi-square": N_("chi-square test"),
+    "Fisher-Freeman-Halton (Monte Carlo)": N_("Fisher–Freeman–Halton exact test (Monte Carlo)"),
 }
 COLUMNS = ["variable", "category", *GROUPS, "test", "p_value", "sparse"]
 
@@ -45,7 +51,7 @@ def characteristics_table(infections: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[COLUMNS]
 
 
-def characteristics_display(table: pd.DataFrame) -> pd.DataFrame:
+def characteristics_display(table: pd.DataFrame, _: Gettext) -> pd.DataFrame:
     """As printed: n (%) of the group's infections, the test named once per variable, a note on sparse cells."""
     totals = {
         (variable, group): table.loc[table["variable"] == variable, group].sum()
@@ -59,21 +65,22 @@ def characteristics_display(table: pd.DataFrame) -> pd.DataFrame:
         return f"{row[group]} ({100 * row[group] / total:.1f}%)" if total else "0"
 
     def test(row: pd.Series) -> str:
-        note = "; sparse cells (expected counts below 5)" if row["sparse"] else ""
         if row["test"] == "not testable":
-            return "not testable (one category or one group only)"
-        return (
-            f"{row['test']}, p {'' if p_value(row['p_value']).startswith('<') else '= '}{p_value(row['p_value'])}{note}"
-        )
+            return _("not testable (one category or one group only)")
+        name = TEST_NAMES[row["test"]]
+        shown = _("{test}, p {p}").format(test=_(name), p=p_phrase(row["p_value"]))
+        return shown + (_("; sparse cells (expected counts below 5)") if row["sparse"] else "")
 
     return pd.DataFrame(
         {
-            "Characteristic": [
+            N_("Characteristic"): [
                 CHARACTERISTIC_LABELS[variable] if first else ""
                 for variable, first in zip(table["variable"], first_row, strict=True)
             ],
             "": table["category"],
             **{GROUP_NAMES[group]: [share(row, group) for _, row in table.iterrows()] for group in GROUPS},
-            "Test": [test(row) if first else "" for (_, row), first in zip(table.iterrows(), first_row, strict=True)],
+            N_("Test"): [
+                test(row) if first else "" for (_index, row), first in zip(table.iterrows(), first_row, strict=True)
+            ],
         }
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -13,46 +12,15 @@ matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from bot.i18n import SOURCE_LANGUAGE, Gettext, gettext_for
 from bot.report_baseline import baseline_table
-from bot.report_characteristics import characteristics_display, characteristics_table, first_infections
-from bot.report_format import (
-    GROUP_NAMES,
-    NOT_ESTIMABLE,
-    cox_display,
-    incidence_display,
-    p_phrase,
-    ph_display,
-    provenance_display,
-    quality_display,
-    ratio_display,
-    recurrent_display,
-    recurrent_table,
-    sites_display,
-)
-from bot.report_km import km_figures
-from bot.report_models import CoxResult, analysis_dataset, cox_models, recurrent_rates
+from bot.report_characteristics import characteristics_table, first_infections
+from bot.report_format import GROUP_NAMES, recurrent_table
+from bot.report_km import km_figures, use_cjk_font
+from bot.report_models import analysis_dataset, cox_models, recurrent_rates
+from bot.report_page import FLOW_LABELS, Tables, render
 from bot.services.report import StudyData
 from bot.statistics import GROUPS, poisson_rate, rate_ratio
-
-FLOW_LABELS = {
-    "enrolled": "Enrolled",
-    "never_linked": "Never linked Telegram (not analysed)",
-    "linked": "Linked Telegram",
-    "declined_consent": "Declined consent (not analysed)",
-    "consented": "Consented",
-    "in_analysis": "In the analysis",
-    "first_infection": "First confirmed infection",
-    "completed_24_months": "Completed 24 months",
-    "withdrew_consent": "Withdrew consent",
-    "stopped_contact": "Stopped messages, followed up at the clinic",
-    "died": "Died",
-    "lost_to_follow_up": "Lost to follow-up (censored at the last contact)",
-    "in_follow_up_at_cutoff": "Still in follow-up at the cut-off",
-}
-
-
-def _fmt(value: float, digits: int = 2) -> str:
-    return "–" if pd.isna(value) else f"{value:.{digits}f}"
 
 
 def incidence_table(data: StudyData) -> pd.DataFrame:
@@ -119,13 +87,15 @@ def adherence_table(data: StudyData) -> pd.DataFrame:
     return table
 
 
-def flow_figure(flow: pd.DataFrame, path: Path) -> None:
+def flow_figure(flow: pd.DataFrame, path: Path, _: Gettext) -> None:
     """STROBE flow: enrolment down to the analysis, exclusions to the side, how follow-up ended below."""
+    use_cjk_font()
     counts = flow.set_index("stage")
 
     def box(stage: str) -> str:
         il2, control = (int(counts.loc[stage, group]) for group in GROUPS)
-        return f"{FLOW_LABELS[stage]}\n{GROUP_NAMES['il2']} {il2} · {GROUP_NAMES['control']} {control}"
+        stage_label, il2_label, control_label = (FLOW_LABELS[stage], *(GROUP_NAMES[group] for group in GROUPS))
+        return f"{_(stage_label)}\n{_(il2_label)} {il2} · {_(control_label)} {control}"
 
     figure, axes = plt.subplots(figsize=(9, 7), dpi=110)
     axes.set_axis_off()
@@ -159,50 +129,18 @@ def flow_figure(flow: pd.DataFrame, path: Path) -> None:
     plt.close(figure)
 
 
-def flow_table(flow: pd.DataFrame) -> pd.DataFrame:
-    return flow.assign(stage=flow["stage"].map(FLOW_LABELS))
-
-
-BASELINE_LABELS = {
-    "patients": "Patients",
-    "site": "Site",
-    "age_band": "Age band",
-    "prednisone_mg": "Prednisone-equivalent dose at the first check-in, mg/day",
-    "immunosuppressant": "Immunosuppressant at the first check-in",
-    "preventive_medicine": "Preventive medicine",
-    "months_at_risk": "Months at risk (to first infection or censoring)",
-}
-
-
-def baseline_html(table: pd.DataFrame) -> pd.DataFrame:
-    """Table 1 as printed: plain labels, missing values beside each group, SMD with 2 decimals."""
-    shown = pd.DataFrame(
-        {
-            "Characteristic": table["variable"].map(BASELINE_LABELS),
-            "": table["level"],
-            "Summary": table["summary"],
-            **{
-                GROUP_NAMES[group]: table[group].fillna("")
-                + table[f"{group}_missing"].map(lambda n: f" (missing {int(n)})" if pd.notna(n) and n > 0 else "")
-                for group in GROUPS
-            },
-            "Standardised mean difference": table["smd"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
-        }
-    )
-    shown.loc[table["variable"] == "age_band", "Summary"] = "not collected by the study"
-    return shown
-
-
-def write_report(data: StudyData, out: Path) -> Path:
+def write_report(data: StudyData, out: Path, *, language: str = SOURCE_LANGUAGE) -> Path:
+    """Write report.html (in `language`), its figures and tables/*.csv into `out`; returns report.html's path."""
+    _ = gettext_for(language)
     tables_dir = out / "tables"
     tables_dir.mkdir(parents=True, exist_ok=True)
     incidence = incidence_table(data)
     ratio = ratio_table(incidence)
     sites = site_table(data)
     adherence = adherence_table(data)
-    p_log_rank, at_risk = km_figures(data.patients, out / "km.png", out / "cumulative_incidence.png")
+    p_log_rank, at_risk = km_figures(data.patients, out / "km.png", out / "cumulative_incidence.png", _)
     at_risk.to_csv(tables_dir / "at_risk.csv", index=False)
-    flow_figure(data.flow, out / "flow.png")
+    flow_figure(data.flow, out / "flow.png", _)
     incidence.to_csv(tables_dir / "incidence.csv", index=False)
     ratio.to_csv(tables_dir / "rate_ratio.csv", index=False)
     sites.to_csv(tables_dir / "sites.csv", index=False)
@@ -226,101 +164,10 @@ def write_report(data: StudyData, out: Path) -> Path:
     characteristics_first = characteristics_table(first_infections(data.infections, data.patients))
     characteristics_first.to_csv(tables_dir / "characteristics_first.csv", index=False)
     characteristics.to_csv(tables_dir / "characteristics.csv", index=False)
-    page = _html(
-        data, incidence, ratio, sites, adherence, (characteristics_first, characteristics), p_log_rank, baseline, cox,
-        recurrent,
-    )  # fmt: skip
+    tables = Tables(
+        incidence, ratio, sites, baseline, characteristics_first, characteristics, cox, recurrent, p_log_rank
+    )
+    page = render(data, tables, _, language)
     report = out / "report.html"
     report.write_text(page, encoding="utf-8")
     return report
-
-
-def _table_html(frame: pd.DataFrame) -> str:
-    return str(frame.to_html(index=False, float_format=lambda value: f"{value:.3g}", na_rep=NOT_ESTIMABLE, border=0))
-
-
-def _html(
-    data: StudyData,
-    incidence: pd.DataFrame,
-    ratio: pd.DataFrame,
-    sites: pd.DataFrame,
-    adherence: pd.DataFrame,
-    characteristics: tuple[pd.DataFrame, pd.DataFrame],
-    p_log_rank: float,
-    baseline: pd.DataFrame,
-    cox: CoxResult,
-    recurrent: pd.DataFrame,
-) -> str:
-    shown = ratio_display(ratio).iloc[0]
-    summary = (
-        f"Rate ratio (IL-2 vs control): {shown['Rate ratio']} "
-        f"(95% CI {shown['95% CI (exact conditional)']}, exact conditional; "
-        f"p {p_phrase(ratio.iloc[0]['p_value'])}). "
-        f"Crude hazard ratio {cox_display(cox.estimates).iloc[0]['Hazard ratio']}; "
-        f"log-rank p {p_phrase(p_log_rank)}."
-    )
-    sections = [
-        (
-            "Flow of patients (STROBE; every enrolled patient, analysed or not)",
-            '<img src="flow.png" alt="Flow of patients" width="760">' + _table_html(flow_table(data.flow)),
-        ),
-        (
-            "Table 1. Patients at baseline (n (%) of those who answered; median [IQR])",
-            _table_html(baseline_html(baseline)),
-        ),
-        (
-            "First confirmed infection: incidence per 100 person-years",
-            _table_html(incidence_display(incidence)) + _table_html(ratio_display(ratio)),
-        ),
-        (
-            "Hazard ratios of first infection (Cox, Efron ties)",
-            "<p>Observational comparison: the crude model has the group only; the adjusted model adds the "
-            "prednisone-equivalent dose and the immunosuppressant classes of the first check-in (patients with a "
-            "first check-in only). Classes: antimetabolite (mycophenolate, azathioprine, methotrexate, "
-            "leflunomide), calcineurin or mTOR inhibitor (tacrolimus, cyclosporine, sirolimus), cyclophosphamide, "
-            "biologic (belimumab, telitacicept, rituximab), hydroxychloroquine, other (tripterygium, other). A "
-            "model with too few events for its terms is not estimable.</p>"
-            + _table_html(cox_display(cox.estimates))
-            + "<p>Proportional hazards: a small p suggests the hazard ratio changes over time.</p>"
-            + _table_html(ph_display(cox.proportional_hazards)),
-        ),
-        (
-            "All confirmed infections (recurrent) per 100 person-years",
-            "<p>Follow-up here does not stop at the first infection.</p>" + _table_html(recurrent_display(recurrent)),
-        ),
-        (
-            "Time to first infection (Kaplan–Meier; | marks a censored patient)",
-            '<img src="km.png" alt="Kaplan-Meier curves by group" width="760">'
-            '<img src="cumulative_incidence.png" alt="Cumulative incidence by group" width="760">',
-        ),
-        (
-            "First infections by group (one per patient: the infection counted in the incidence)",
-            _table_html(characteristics_display(characteristics[0])),
-        ),
-        (
-            "All infections by group (Fisher's exact test for 2×2 tables; chi-square when every expected count is 5 "
-            "or more; otherwise the Fisher–Freeman–Halton exact test by Monte Carlo, 20,000 tables)",
-            _table_html(characteristics_display(characteristics[1])),
-        ),
-        (
-            "Adherence and data quality by group and site (check-ins whose window has closed, doses whose day "
-            "has passed)",
-            _table_html(quality_display(data.quality)),
-        ),
-        ("Follow-up by site", _table_html(sites_display(sites))),
-    ]
-    body = "\n".join(f"<h2>{html.escape(title)}</h2>\n{content}" for title, content in sections)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>NCT04136106 group comparison</title>
-<style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse}}
-td,th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}</style></head><body>
-<h1>Infections with low-dose IL-2 vs control in SLE (NCT04136106)</h1>
-<p>Cut-off {data.cutoff.isoformat()}; {len(data.patients)} patients; person-time from baseline to the first
-confirmed infection (earliest onset), withdrawal of consent, death, month 24 or the cut-off; lost to follow-up or
-unreachable: censored at the last contact. Patients who never linked Telegram are counted in the flow only.</p>
-<p><strong>{html.escape(summary)}</strong></p>
-{body}
-<h2>Provenance</h2>
-{_table_html(provenance_display(data.provenance))}
-</body></html>
-"""

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bot.i18n import N_
 from bot.report_models import RecurrentRate
 
-GROUP_NAMES = {"il2": "Low-dose IL-2", "control": "Control"}
-NOT_ESTIMABLE = "not estimable"
+GROUP_NAMES = {"il2": N_("Low-dose IL-2"), "control": N_("Control")}
+NOT_ESTIMABLE = N_("not estimable")
 COX_TERMS = {
-    "il2": "Low-dose IL-2 (vs control)",
-    "prednisone_per_5mg": "Prednisone-equivalent dose, per 5 mg/day",
-    "antimetabolite": "Antimetabolite (mycophenolate, azathioprine, methotrexate, leflunomide)",
-    "calcineurin_or_mtor_inhibitor": "Calcineurin or mTOR inhibitor (tacrolimus, cyclosporine, sirolimus)",
-    "cyclophosphamide": "Cyclophosphamide",
-    "biologic": "Biologic (belimumab, telitacicept, rituximab)",
-    "hydroxychloroquine": "Hydroxychloroquine",
-    "other_immunosuppressant": "Other (tripterygium, other)",
+    "il2": N_("Low-dose IL-2 (vs control)"),
+    "prednisone_per_5mg": N_("Prednisone-equivalent dose, per 5 mg/day"),
+    "antimetabolite": N_("Antimetabolite (mycophenolate, azathioprine, methotrexate, leflunomide)"),
+    "calcineurin_or_mtor_inhibitor": N_("Calcineurin or mTOR inhibitor (tacrolimus, cyclosporine, sirolimus)"),
+    "cyclophosphamide": N_("Cyclophosphamide"),
+    "biologic": N_("Biologic (belimumab, telitacicept, rituximab)"),
+    "hydroxychloroquine": N_("Hydroxychloroquine"),
+    "other_immunosuppressant": N_("Other (tripterygium, other)"),
 }
 
 
@@ -32,7 +33,7 @@ def number(value: float, digits: int) -> str:
 def interval(low: float, high: float, digits: int) -> str:
     if pd.isna(low) or pd.isna(high):
         return NOT_ESTIMABLE
-    return f"{number(low, digits)} to {number(high, digits)}"
+    return f"{number(low, digits)}–{number(high, digits)}"
 
 
 def p_value(value: float) -> str:
@@ -50,12 +51,12 @@ def p_phrase(value: float) -> str:
 def incidence_display(incidence: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "Group": incidence["group"].map(GROUP_NAMES),
-            "Patients": incidence["patients"],
-            "First infections": incidence["infections"],
-            "Person-years": incidence["person_years"].map(lambda v: number(v, 1)),
-            "Per 100 person-years": incidence["per_100_person_years"].map(lambda v: number(v, 1)),
-            "95% CI (exact Poisson)": [
+            N_("Group"): incidence["group"].map(GROUP_NAMES),
+            N_("Patients"): incidence["patients"],
+            N_("First infections"): incidence["infections"],
+            N_("Person-years"): incidence["person_years"].map(lambda v: number(v, 1)),
+            N_("Per 100 person-years"): incidence["per_100_person_years"].map(lambda v: number(v, 1)),
+            N_("95% CI (exact Poisson)"): [
                 interval(low, high, 1) for low, high in zip(incidence["ci_low"], incidence["ci_high"], strict=True)
             ],
         }
@@ -67,9 +68,9 @@ def ratio_display(ratio: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "Comparison": "Low-dose IL-2 vs control (crude)",
-                "Rate ratio": number(row["rate_ratio"], 2),
-                "95% CI (exact conditional)": interval(row["ci_low"], row["ci_high"], 2),
+                N_("Comparison"): N_("Low-dose IL-2 vs control (crude)"),
+                N_("Rate ratio"): number(row["rate_ratio"], 2),
+                N_("95% CI (exact conditional)"): interval(row["ci_low"], row["ci_high"], 2),
                 "p": p_value(row["p_value"]),
             }
         ]
@@ -79,12 +80,12 @@ def ratio_display(ratio: pd.DataFrame) -> pd.DataFrame:
 def cox_display(cox: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "Model": cox["model"].map({"crude": "Crude", "adjusted": "Adjusted"}),
-            "Term": cox["term"].map(COX_TERMS),
-            "Hazard ratio": cox["hr"].map(lambda v: number(v, 2)),
-            "95% CI": [interval(low, high, 2) for low, high in zip(cox["ci_low"], cox["ci_high"], strict=True)],
+            N_("Model"): cox["model"].map({"crude": N_("Crude"), "adjusted": N_("Adjusted")}),
+            N_("Term"): cox["term"].map(COX_TERMS),
+            N_("Hazard ratio"): cox["hr"].map(lambda v: number(v, 2)),
+            N_("95% CI"): [interval(low, high, 2) for low, high in zip(cox["ci_low"], cox["ci_high"], strict=True)],
             "p": cox["p"].map(p_value),
-            "Patients (events)": [f"{n} ({e})" for n, e in zip(cox["patients"], cox["events"], strict=True)],
+            N_("Patients (events)"): [f"{n} ({e})" for n, e in zip(cox["patients"], cox["events"], strict=True)],
         }
     )
 
@@ -92,8 +93,8 @@ def cox_display(cox: pd.DataFrame) -> pd.DataFrame:
 def ph_display(checks: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "Model": checks["model"].map({"crude": "Crude", "adjusted": "Adjusted"}),
-            "Term": checks["term"].map(COX_TERMS),
+            N_("Model"): checks["model"].map({"crude": N_("Crude"), "adjusted": N_("Adjusted")}),
+            N_("Term"): checks["term"].map(COX_TERMS),
             "p (Schoenfeld residuals vs rank of time)": checks["p"].map(p_value),
         }
     )
@@ -120,12 +121,12 @@ def recurrent_table(rates: list[RecurrentRate]) -> pd.DataFrame:
 def recurrent_display(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "Group": table["group"].map(GROUP_NAMES),
-            "Patients": table["patients"],
-            "All infections": table["infections"],
-            "Person-years": table["person_years"].map(lambda v: number(v, 1)),
-            "Per 100 person-years": table["per_100_person_years"].map(lambda v: number(v, 1)),
-            "95% CI (Poisson, robust by patient)": [
+            N_("Group"): table["group"].map(GROUP_NAMES),
+            N_("Patients"): table["patients"],
+            N_("All infections"): table["infections"],
+            N_("Person-years"): table["person_years"].map(lambda v: number(v, 1)),
+            N_("Per 100 person-years"): table["per_100_person_years"].map(lambda v: number(v, 1)),
+            N_("95% CI (Poisson, robust by patient)"): [
                 interval(low, high, 1) for low, high in zip(table["ci_low"], table["ci_high"], strict=True)
             ],
         }
@@ -139,20 +140,22 @@ def _share(part: int, whole: int) -> str:
 def quality_display(quality: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "Group": quality["group"].map(GROUP_NAMES),
-            "Site": quality["site"],
-            "Check-ins due": quality["checkins_due"],
-            "On time": [
+            N_("Group"): quality["group"].map(GROUP_NAMES),
+            N_("Site"): quality["site"],
+            N_("Check-ins due"): quality["checkins_due"],
+            N_("On time"): [
                 _share(n, d) for n, d in zip(quality["checkins_on_time"], quality["checkins_due"], strict=True)
             ],
-            "Late": [_share(n, d) for n, d in zip(quality["checkins_late"], quality["checkins_due"], strict=True)],
-            "Missed": [_share(n, d) for n, d in zip(quality["checkins_missed"], quality["checkins_due"], strict=True)],
-            "Doses due": quality["doses_due"],
-            "Doses confirmed": [
+            N_("Late"): [_share(n, d) for n, d in zip(quality["checkins_late"], quality["checkins_due"], strict=True)],
+            N_("Missed"): [
+                _share(n, d) for n, d in zip(quality["checkins_missed"], quality["checkins_due"], strict=True)
+            ],
+            N_("Doses due"): quality["doses_due"],
+            N_("Doses confirmed"): [
                 _share(n, d) for n, d in zip(quality["doses_confirmed"], quality["doses_due"], strict=True)
             ],
-            "Answers corrected": quality["answers_corrected"],
-            "Infection records corrected": quality["infections_corrected"],
+            N_("Answers corrected"): quality["answers_corrected"],
+            N_("Infection records corrected"): quality["infections_corrected"],
         }
     )
 
@@ -160,27 +163,27 @@ def quality_display(quality: pd.DataFrame) -> pd.DataFrame:
 def sites_display(sites: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "Site": sites["site"],
-            "Group": sites["group"].map(GROUP_NAMES),
-            "Patients": sites["patients"],
-            "Person-years at risk": sites["person_years"].map(lambda v: number(v, 1)),
-            "First infections": sites["infections"],
-            "Months at risk, median": sites["median_follow_up_months"].map(lambda v: number(v, 1)),
-            "Months observed, median": sites["months_observed_median"].map(lambda v: number(v, 1)),
+            N_("Site"): sites["site"],
+            N_("Group"): sites["group"].map(GROUP_NAMES),
+            N_("Patients"): sites["patients"],
+            N_("Person-years at risk"): sites["person_years"].map(lambda v: number(v, 1)),
+            N_("First infections"): sites["infections"],
+            N_("Months at risk, median"): sites["median_follow_up_months"].map(lambda v: number(v, 1)),
+            N_("Months observed, median"): sites["months_observed_median"].map(lambda v: number(v, 1)),
         }
     )
 
 
 PROVENANCE_LABELS = {
-    "generated_at": "Generated",
-    "cutoff": "Cut-off",
-    "software_version": "Software version",
-    "protocol": "Protocol",
-    "protocol_digest": "Protocol digest (SHA-256, first 12)",
-    "database": "Database",
-    "patients_enrolled": "Patients enrolled",
-    "patients_analysed": "Patients analysed",
-    "infections_confirmed": "Confirmed infections (all, not void)",
+    "generated_at": N_("Generated"),
+    "cutoff": N_("Cut-off"),
+    "software_version": N_("Software version"),
+    "protocol": N_("Protocol"),
+    "protocol_digest": N_("Protocol digest (SHA-256, first 12)"),
+    "database": N_("Database"),
+    "patients_enrolled": N_("Patients enrolled"),
+    "patients_analysed": N_("Patients analysed"),
+    "infections_confirmed": N_("Confirmed infections (all, not void)"),
 }
 
 

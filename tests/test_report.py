@@ -487,5 +487,42 @@ async def test_it_reports_a_study_with_no_events_readably(
     assert incidence.loc["il2", "per_100_person_years"] == 0
     assert incidence.loc["il2", "ci_high"] == pytest.approx(100 * stats.gamma.ppf(0.975, 1) / (365 / 365.25))
     upper = 100 * stats.gamma.ppf(0.975, 1) / (365 / 365.25)
-    assert f"0.0 to {upper:.1f}" in page, "an exact upper bound even with no events"
+    assert f"0.0–{upper:.1f}" in page, "an exact upper bound even with no events"
     assert "log-rank p not estimable" in page
+
+
+async def test_it_writes_the_whole_report_in_chinese_with_the_same_tables(
+    engine: AsyncEngine, clock: FakeClock, cli_env: str, tmp_path: Path
+) -> None:
+    await build(engine, clock)
+    for language, folder in (("zh_CN", "zh"), ("en", "en")):
+        result = await asyncio.to_thread(
+            CliRunner().invoke,
+            cli,
+            ["report", "--out", folder, "--cutoff", CUTOFF.isoformat(), "--language", language],
+        )
+        assert result.exit_code == 0, result.stderr
+    page = (tmp_path / "zh" / "report.html").read_text()
+    assert '<html lang="zh-CN">' in page
+    for chinese in (
+        "患者流程",
+        "表 1. 基线特征",
+        "风险比（HR）",
+        "不可估计",
+        "低剂量 IL-2 组",
+        "报告来源信息",
+        "（缺失 2）",
+    ):
+        assert chinese in page, chinese
+    for english in ("Hazard ratio", "not estimable", "Table 1.", "Provenance", "Low-dose IL-2"):
+        assert english not in page, english
+    for table in ("incidence.csv", "cox.csv", "baseline.csv", "flow.csv", "analysis_dataset.csv"):
+        assert (tmp_path / "zh" / "tables" / table).read_text() == (tmp_path / "en" / "tables" / table).read_text()
+
+
+async def test_it_refuses_a_language_it_does_not_have(cli_env: str, tmp_path: Path) -> None:
+    result = await asyncio.to_thread(CliRunner().invoke, cli, ["report", "--out", "r", "--language", "fr"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "--language" in result.stderr
+    assert not (tmp_path / "r").exists()
