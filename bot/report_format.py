@@ -95,7 +95,7 @@ def ph_display(checks: pd.DataFrame) -> pd.DataFrame:
         {
             N_("Model"): checks["model"].map({"crude": N_("Crude"), "adjusted": N_("Adjusted")}),
             N_("Term"): checks["term"].map(COX_TERMS),
-            "p (Schoenfeld residuals vs rank of time)": checks["p"].map(p_value),
+            N_("p (Schoenfeld residuals vs rank of time)"): checks["p"].map(p_value),
         }
     )
 
@@ -141,7 +141,7 @@ def quality_display(quality: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             N_("Group"): quality["group"].map(GROUP_NAMES),
-            N_("Site"): quality["site"],
+            N_("Study site"): quality["site"],
             N_("Check-ins due"): quality["checkins_due"],
             N_("On time"): [
                 _share(n, d) for n, d in zip(quality["checkins_on_time"], quality["checkins_due"], strict=True)
@@ -163,7 +163,7 @@ def quality_display(quality: pd.DataFrame) -> pd.DataFrame:
 def sites_display(sites: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            N_("Site"): sites["site"],
+            N_("Study site"): sites["site"],
             N_("Group"): sites["group"].map(GROUP_NAMES),
             N_("Patients"): sites["patients"],
             N_("Person-years at risk"): sites["person_years"].map(lambda v: number(v, 1)),

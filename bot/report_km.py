@@ -3,6 +3,7 @@ at risk under it and the log-rank p; and the same as cumulative incidence (1 −
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from pathlib import Path
 
@@ -29,6 +30,7 @@ CJK_FONT_FILES = ("wqyzenhei", "wqymicrohei", "notosanscjk", "sourcehansans", "d
 def use_cjk_font() -> None:
     """Chinese labels need a CJK font: register the installed ones (matplotlib's font cache may predate them) and
     let matplotlib fall back to them for glyphs DejaVu Sans lacks."""
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # "weight normal ... using 500"
     names = []
     for path in font_manager.findSystemFonts():
         if any(marker in Path(path).name.lower().replace("-", "").replace("_", "") for marker in CJK_FONT_FILES):

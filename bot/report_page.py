@@ -43,7 +43,7 @@ FLOW_LABELS = {
 }
 BASELINE_LABELS = {
     "patients": N_("Patients"),
-    "site": N_("Site"),
+    "site": N_("Study site"),
     "age_band": N_("Age band"),
     "prednisone_mg": N_("Prednisone-equivalent dose at the first check-in, mg/day"),
     "immunosuppressant": N_("Immunosuppressant at the first check-in"),
@@ -88,9 +88,10 @@ def baseline_display(table: pd.DataFrame, _: Gettext) -> pd.DataFrame:
             return ""
         return _(" (missing {count})").format(count=int(float(str(count))))
 
+    first_row = ~table["variable"].duplicated()
     return pd.DataFrame(
         {
-            N_("Characteristic"): table["variable"].map(BASELINE_LABELS),
+            N_("Characteristic"): table["variable"].map(BASELINE_LABELS).where(first_row, ""),
             "": table["level"],
             N_("Summary"): table["summary"],
             **{
