@@ -7,6 +7,7 @@ import pandas as pd
 
 from bot.i18n import N_, Gettext
 from bot.report_format import GROUP_NAMES, p_phrase
+from bot.services.infection_form import CHOICES as INFECTION_CHOICES
 from bot.statistics import GROUPS, compare_categories
 
 CHARACTERISTICS = ("site_type", "pathogen", "organism", "ctcae_grade", "treatment", "hospitalized", "outcome")
@@ -71,13 +72,23 @@ def characteristics_display(table: pd.DataFrame, _: Gettext) -> pd.DataFrame:
         shown = _("{test}, p {p}").format(test=_(name), p=p_phrase(row["p_value"]))
         return shown + (_("; sparse cells (expected counts below 5)") if row["sparse"] else "")
 
+    def category(variable: str, code: str) -> str:
+        """The clinical label of a code as the infection form names it; grades and organisms as recorded."""
+        labels = INFECTION_CHOICES.get("treatments" if variable == "treatment" else variable, {})
+        if variable in ("ctcae_grade", "organism") or not labels:
+            return code
+        return " + ".join(_(labels[part]) if part in labels else part for part in code.split("+"))
+
     return pd.DataFrame(
         {
             N_("Characteristic"): [
                 CHARACTERISTIC_LABELS[variable] if first else ""
                 for variable, first in zip(table["variable"], first_row, strict=True)
             ],
-            "": table["category"],
+            "": [
+                category(variable, str(code))
+                for variable, code in zip(table["variable"], table["category"], strict=True)
+            ],
             **{GROUP_NAMES[group]: [share(row, group) for _, row in table.iterrows()] for group in GROUPS},
             N_("Test"): [
                 test(row) if first else "" for (_index, row), first in zip(table.iterrows(), first_row, strict=True)

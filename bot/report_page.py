@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bot.forms import ITEMS
 from bot.i18n import N_, Gettext
 from bot.report_characteristics import characteristics_display
 from bot.report_format import (
@@ -23,6 +24,7 @@ from bot.report_format import (
     sites_display,
 )
 from bot.report_models import CoxResult
+from bot.services.preventive import PREVENTIVE_LABELS
 from bot.services.report import StudyData
 from bot.statistics import GROUPS
 
@@ -50,6 +52,7 @@ BASELINE_LABELS = {
     "preventive_medicine": N_("Preventive medicine"),
     "months_at_risk": N_("Months at risk (to first infection or censoring)"),
 }
+DRUG_ITEM = ITEMS["immunosuppressants"]
 # Table 1's summary column and words that appear as whole cells: extracted here for translation
 CELL_WORDS = (N_("n"), N_("n (%)"), N_("median [IQR]"), N_("not collected by the study"), N_("not available"))
 
@@ -80,7 +83,7 @@ def flow_display(flow: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def baseline_display(table: pd.DataFrame, _: Gettext) -> pd.DataFrame:
+def baseline_display(table: pd.DataFrame, _: Gettext, language: str) -> pd.DataFrame:
     """Table 1 as printed: plain labels, missing values beside each group, SMD with 2 decimals."""
 
     def missing(count: object) -> str:
@@ -89,10 +92,20 @@ def baseline_display(table: pd.DataFrame, _: Gettext) -> pd.DataFrame:
         return _(" (missing {count})").format(count=int(float(str(count))))
 
     first_row = ~table["variable"].duplicated()
+
+    def level(variable: str, code: str) -> str:
+        if variable == "immunosuppressant":
+            drug = DRUG_ITEM.label(code)
+            return _(drug)
+        if variable == "preventive_medicine":
+            english, chinese = PREVENTIVE_LABELS[code]
+            return chinese if language.startswith("zh") else english
+        return code
+
     return pd.DataFrame(
         {
             N_("Characteristic"): table["variable"].map(BASELINE_LABELS).where(first_row, ""),
-            "": table["level"],
+            "": [level(variable, str(code)) for variable, code in zip(table["variable"], table["level"], strict=True)],
             N_("Summary"): table["summary"],
             **{
                 GROUP_NAMES[group]: table[group].fillna("").map(lambda v: _(v) if v else v)
@@ -124,7 +137,7 @@ def render(data: StudyData, tables: Tables, _: Gettext, language: str) -> str:
         ),
         (
             _("Table 1. Patients at baseline (n (%) of those who answered; median [IQR])"),
-            table_html(baseline_display(tables.baseline, _), _),
+            table_html(baseline_display(tables.baseline, _, language), _),
         ),
         (
             _("First confirmed infection: incidence per 100 person-years"),

@@ -517,8 +517,9 @@ async def test_it_writes_the_whole_report_in_chinese_with_the_same_tables(
         "（缺失 2）",
     ):
         assert chinese in page, chinese
-    for english in ("Hazard ratio", "not estimable", "Table 1.", "Provenance", "Low-dose IL-2"):
+    for english in ("Hazard ratio", "not estimable", "Table 1.", "Provenance", "Low-dose IL-2", "mycophenolate"):
         assert english not in page, english
+    assert "Mycophenolate mofetil" in (tmp_path / "en" / "report.html").read_text()
     for table in ("incidence.csv", "cox.csv", "baseline.csv", "flow.csv", "analysis_dataset.csv"):
         assert (tmp_path / "zh" / "tables" / table).read_text() == (tmp_path / "en" / "tables" / table).read_text()
 
