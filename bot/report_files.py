@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import html
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -11,15 +12,15 @@ matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from bot.i18n import SOURCE_LANGUAGE, Gettext, gettext_for
+from bot.report_baseline import baseline_table
+from bot.report_characteristics import characteristics_table, first_infections
+from bot.report_format import GROUP_NAMES, recurrent_table
+from bot.report_km import km_figures, use_cjk_font
+from bot.report_models import analysis_dataset, cox_models, recurrent_rates
+from bot.report_page import FLOW_LABELS, Tables, render
 from bot.services.report import StudyData
-from bot.statistics import GROUPS, compare_categories, kaplan_meier, log_rank_p, poisson_rate, rate_ratio
-
-GROUP_NAMES = {"il2": "Low-dose IL-2", "control": "Control"}
-CHARACTERISTICS = ("site_type", "pathogen", "organism", "ctcae_grade", "treatment")
-
-
-def _fmt(value: float, digits: int = 2) -> str:
-    return "–" if pd.isna(value) else f"{value:.{digits}f}"
+from bot.statistics import GROUPS, poisson_rate, rate_ratio
 
 
 def incidence_table(data: StudyData) -> pd.DataFrame:
@@ -69,8 +70,11 @@ def site_table(data: StudyData) -> pd.DataFrame:
         person_years=("person_years", "sum"),
         infections=("event", "sum"),
         median_follow_up_months=("days", "median"),
+        months_observed_median=("days_all", "median"),
     ).reset_index()
+    # median_follow_up_months (the name kept for the CSV's readers) is the time at risk of a first infection
     table["median_follow_up_months"] = table["median_follow_up_months"] / (365.25 / 12)
+    table["months_observed_median"] = table["months_observed_median"] / (365.25 / 12)
     return table
 
 
@@ -83,98 +87,87 @@ def adherence_table(data: StudyData) -> pd.DataFrame:
     return table
 
 
-def km_figure(data: StudyData, path: Path) -> float:
-    """Draw infection-free survival by group; returns the log-rank p."""
-    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
-    for group, fitted in kaplan_meier(data.patients).items():
-        fitted.plot_survival_function(ax=axes, ci_show=True, label=GROUP_NAMES[group])
-    p_value = log_rank_p(data.patients)
-    axes.set_xlabel("Days since baseline")
-    axes.set_ylabel("Probability of no infection")
-    axes.set_ylim(0, 1.02)
-    axes.set_title(f"Time to first confirmed infection (log-rank p = {_fmt(p_value, 3)})")
+def flow_figure(flow: pd.DataFrame, path: Path, _: Gettext) -> None:
+    """STROBE flow: enrolment down to the analysis, exclusions to the side, how follow-up ended below."""
+    use_cjk_font()
+    counts = flow.set_index("stage")
+
+    def box(stage: str) -> str:
+        il2, control = (int(counts.loc[stage, group]) for group in GROUPS)
+        stage_label, il2_label, control_label = (FLOW_LABELS[stage], *(GROUP_NAMES[group] for group in GROUPS))
+        return f"{_(stage_label)}\n{_(il2_label)} {il2} · {_(control_label)} {control}"
+
+    figure, axes = plt.subplots(figsize=(9, 7), dpi=110)
+    axes.set_axis_off()
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    style: dict[str, Any] = {"ha": "center", "va": "center", "fontsize": 8.5}
+    style["bbox"] = {"boxstyle": "round", "fc": "#f4f6fa"}
+    main = (("enrolled", 0.95), ("linked", 0.78), ("consented", 0.61), ("in_analysis", 0.44))
+    for stage, height in main:
+        axes.text(0.3, height, box(stage), **style)
+    for (_upper, top), (_lower, bottom) in pairwise(main):
+        axes.annotate("", xy=(0.3, bottom + 0.04), xytext=(0.3, top - 0.04), arrowprops={"arrowstyle": "->"})
+    for stage, height in (("never_linked", 0.865), ("declined_consent", 0.695)):
+        axes.text(0.77, height, box(stage), **style)
+        axes.annotate("", xy=(0.55, height), xytext=(0.3, height), arrowprops={"arrowstyle": "->"})
+    endings = (
+        "first_infection",
+        "completed_24_months",
+        "withdrew_consent",
+        "stopped_contact",
+        "died",
+        "lost_to_follow_up",
+        "in_follow_up_at_cutoff",
+    )
+    axes.text(0.3, 0.31, box(endings[0]), **style)
+    axes.annotate("", xy=(0.3, 0.35), xytext=(0.3, 0.40), arrowprops={"arrowstyle": "->"})
+    for number, stage in enumerate(endings[1:]):
+        axes.text(0.25 + 0.5 * (number % 2), 0.2 - 0.085 * (number // 2), box(stage), **style)
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
-    return p_value
 
 
-def write_report(data: StudyData, out: Path) -> Path:
+def write_report(data: StudyData, out: Path, *, language: str = SOURCE_LANGUAGE) -> Path:
+    """Write report.html (in `language`), its figures and tables/*.csv into `out`; returns report.html's path."""
+    _ = gettext_for(language)
     tables_dir = out / "tables"
     tables_dir.mkdir(parents=True, exist_ok=True)
     incidence = incidence_table(data)
     ratio = ratio_table(incidence)
     sites = site_table(data)
     adherence = adherence_table(data)
-    p_log_rank = km_figure(data, out / "km.png")
-    comparisons = [compare_categories(data.infections, variable) for variable in CHARACTERISTICS]
+    p_log_rank, at_risk = km_figures(data.patients, out / "km.png", out / "cumulative_incidence.png", _)
+    at_risk.to_csv(tables_dir / "at_risk.csv", index=False)
+    flow_figure(data.flow, out / "flow.png", _)
     incidence.to_csv(tables_dir / "incidence.csv", index=False)
     ratio.to_csv(tables_dir / "rate_ratio.csv", index=False)
     sites.to_csv(tables_dir / "sites.csv", index=False)
     adherence.to_csv(tables_dir / "adherence.csv", index=False)
+    data.quality.to_csv(tables_dir / "data_quality.csv", index=False)
+    pd.DataFrame(list(data.provenance.items()), columns=["item", "value"]).to_csv(
+        tables_dir / "provenance.csv", index=False
+    )
     data.flow.to_csv(tables_dir / "flow.csv", index=False)
+    baseline = baseline_table(data.patients)
+    baseline.to_csv(tables_dir / "baseline.csv", index=False)
+    dataset = analysis_dataset(data.patients)
+    dataset.to_csv(tables_dir / "analysis_dataset.csv", index=False)
+    cox = cox_models(dataset)
+    cox.estimates.to_csv(tables_dir / "cox.csv", index=False)
+    cox.proportional_hazards.to_csv(tables_dir / "proportional_hazards.csv", index=False)
+    recurrent = recurrent_table(recurrent_rates(data.patients))
+    recurrent.to_csv(tables_dir / "recurrent.csv", index=False)
     pd.DataFrame([{"test": "log-rank", "p_value": p_log_rank}]).to_csv(tables_dir / "log_rank.csv", index=False)
-    characteristics = pd.concat(
-        [
-            comparison.table.reset_index()
-            .rename(columns={comparison.variable: "category"})
-            .assign(variable=comparison.variable, test=comparison.test, p_value=comparison.p_value)
-            for comparison in comparisons
-        ],
-        ignore_index=True,
-    )[["variable", "category", *GROUPS, "test", "p_value"]]
+    characteristics = characteristics_table(data.infections)
+    characteristics_first = characteristics_table(first_infections(data.infections, data.patients))
+    characteristics_first.to_csv(tables_dir / "characteristics_first.csv", index=False)
     characteristics.to_csv(tables_dir / "characteristics.csv", index=False)
-    page = _html(data, incidence, ratio, sites, adherence, characteristics, p_log_rank)
+    tables = Tables(
+        incidence, ratio, sites, baseline, characteristics_first, characteristics, cox, recurrent, p_log_rank
+    )
+    page = render(data, tables, _, language)
     report = out / "report.html"
     report.write_text(page, encoding="utf-8")
     return report
-
-
-def _table_html(frame: pd.DataFrame) -> str:
-    return str(frame.to_html(index=False, float_format=lambda value: f"{value:.3g}", na_rep="–", border=0))
-
-
-def _html(
-    data: StudyData,
-    incidence: pd.DataFrame,
-    ratio: pd.DataFrame,
-    sites: pd.DataFrame,
-    adherence: pd.DataFrame,
-    characteristics: pd.DataFrame,
-    p_log_rank: float,
-) -> str:
-    row = ratio.iloc[0]
-    summary = (
-        f"Rate ratio (IL-2 vs control): {_fmt(row['rate_ratio'])} "
-        f"(95% CI {_fmt(row['ci_low'])}–{_fmt(row['ci_high'])}, exact conditional; "
-        f"p = {_fmt(row['p_value'], 3)}). "
-        f"Log-rank p = {_fmt(p_log_rank, 3)}."
-    )
-    sections = [
-        (
-            "Incidence of confirmed infection (per 100 person-years, exact Poisson 95% CI)",
-            _table_html(incidence),
-        ),
-        ("Rate ratio", _table_html(ratio)),
-        ("Time to first infection", '<img src="km.png" alt="Kaplan-Meier curves by group" width="700">'),
-        (
-            "Infections by group (Fisher exact for 2×2 tables, chi-square otherwise)",
-            _table_html(characteristics),
-        ),
-        ("Adherence (doses confirmed, check-ins completed)", _table_html(adherence)),
-        ("Enrollment and follow-up by site", _table_html(sites)),
-        ("Flow of patients (every enrolled patient, analysed or not)", _table_html(data.flow)),
-    ]
-    body = "\n".join(f"<h2>{html.escape(title)}</h2>\n{content}" for title, content in sections)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>NCT04136106 group comparison</title>
-<style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse}}
-td,th{{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}}</style></head><body>
-<h1>Infections with low-dose IL-2 vs control in SLE (NCT04136106)</h1>
-<p>Cut-off {data.cutoff.isoformat()}; {len(data.patients)} patients; person-time from baseline to the first
-confirmed infection (earliest onset), withdrawal of consent, death, month 24 or the cut-off; lost to follow-up or
-unreachable: censored at the last contact. Patients who never linked Telegram are counted in the flow only.</p>
-<p><strong>{html.escape(summary)}</strong></p>
-{body}
-</body></html>
-"""

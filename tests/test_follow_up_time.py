@@ -102,9 +102,9 @@ def test_it_censors_a_lost_patient_at_the_last_contact_and_leaves_the_never_link
     assert round(incidence.loc["il2", "person_years"] * 365.25) == 20, "censored at the last dose answer"
     assert round(incidence.loc["control", "person_years"] * 365.25) == 120, "C001 only: C002 never linked"
     flow = pd.read_csv("report/tables/flow.csv").set_index("stage")
-    assert flow.loc["never linked Telegram (outside the analysis)", "control"] == 1
-    assert flow.loc["lost to follow-up", "il2"] == 1
-    assert flow.loc["in follow-up", "control"] == 1
+    assert flow.loc["never_linked", "control"] == 1
+    assert flow.loc["lost_to_follow_up", "il2"] == 1
+    assert flow.loc["in_follow_up_at_cutoff", "control"] == 1
 
 
 def test_it_refuses_a_cut_off_later_than_today(study: str) -> None:  # noqa: F811

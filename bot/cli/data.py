@@ -17,7 +17,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.runtime import Runtime, console, fail, run_with_session
-from bot.services.errors import DomainError
 from bot.services.sites import get_site
 
 if TYPE_CHECKING:
@@ -61,10 +60,15 @@ def report_command(
     cutoff: Annotated[
         str | None, typer.Option(help="Count follow-up up to this date, YYYY-MM-DD (default: today)")
     ] = None,
+    language: Annotated[str, typer.Option(help="Language of report.html: zh_CN or en")] = "en",
 ) -> None:
-    """The group comparison: incidence, rate ratio, Kaplan-Meier, infection characteristics, adherence."""
+    """The group comparison (STROBE): flow, Table 1, incidence, Cox, Kaplan-Meier, infections, data quality."""
+    from bot.i18n import languages
     from bot.report_files import write_report
     from bot.services.report import load_study
+
+    if language not in languages():
+        fail(f"--language: use one of {', '.join(languages())}")
 
     today = datetime.now(UTC).date()
     try:
@@ -75,10 +79,7 @@ def report_command(
         fail(f"--cutoff: {until} is later than today; follow-up time cannot be counted ahead")
 
     async def use_case(session: AsyncSession, rt: Runtime) -> Path:
-        data = await load_study(session, protocol=rt.protocol, cutoff=until)
-        if data.patients.empty:
-            raise DomainError("no patients to report on before the cut-off")
-        return write_report(data, out)
+        return write_report(await load_study(session, protocol=rt.protocol, cutoff=until), out, language=language)
 
     typer.echo(str(run_with_session(use_case)))
 

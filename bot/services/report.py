@@ -9,7 +9,7 @@ declined consent never started follow-up: they are counted in the flow table and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,9 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.plan import monthly_anniversary
 from bot.protocol import StudyProtocol
+from bot.services.report_quality import data_quality, provenance
 from models import (
+    Answer,
     ContactKind,
     ContactStatus,
+    FormKind,
     Group,
     Infection,
     InfectionSource,
@@ -38,14 +41,19 @@ DAYS_PER_YEAR = 365.25
 
 @dataclass(frozen=True)
 class StudyData:
-    patients: pd.DataFrame  # study_id, site, group, baseline, end, days, person_years, event
-    infections: pd.DataFrame  # study_id, group, onset_date, site_type, pathogen, organism, ctcae_grade, treatment
+    patients: pd.DataFrame  # study_id, site, group, baseline, end, days, person_years, event, end_reason, ...
+    infections: pd.DataFrame  # study_id, group, onset_date, site_type, pathogen, organism, ctcae_grade, treatment,
+    # hospitalized, outcome: every confirmed (not void) infection of a consented patient up to the cut-off
     adherence: pd.DataFrame  # group, doses_due, doses_confirmed, checkins_due, checkins_completed
     cutoff: date
-    flow: pd.DataFrame  # stage, il2, control: every enrolled patient, analysed or not
+    flow: pd.DataFrame  # stage (FLOW_STAGES), il2, control: every enrolled patient, analysed or not
+    quality: pd.DataFrame  # report_quality.QUALITY_COLUMNS: check-ins, doses, corrections by group and site
+    provenance: dict[str, str]  # what produced the report: when, cut-off, software, protocol, database, counts
 
 
-async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: date) -> StudyData:
+async def load_study(
+    session: AsyncSession, *, protocol: StudyProtocol, cutoff: date, now: datetime | None = None
+) -> StudyData:
     first_onset = (
         select(Infection.patient_id, func.min(Infection.onset_date).label("onset"))
         .where(Infection.onset_date <= cutoff, Infection.voided_at.is_(None))
@@ -60,17 +68,27 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
         .order_by(Patient.study_id)
     )
     last_contacts = await _last_contacts(session)
+    first_checkins = await _first_checkins(session, cutoff=cutoff)
+    onsets: dict[int, list[date]] = {}
+    for patient_id, day in await session.execute(
+        select(Infection.patient_id, Infection.onset_date).where(
+            Infection.onset_date <= cutoff, Infection.voided_at.is_(None)
+        )
+    ):
+        onsets.setdefault(patient_id, []).append(day)
     records: list[dict[str, Any]] = []
-    flow: dict[tuple[str, str], int] = {}
+    everyone: list[dict[str, Any]] = []
     for patient, site, onset in rows:
-        stage = _flow_stage(patient)
-        flow[patient.group.value, stage] = flow.get((patient.group.value, stage), 0) + 1
-        if stage in OUTSIDE_ANALYSIS:
+        everyone.append({"group": patient.group.value, "stages": _flow_stages(patient, onset, cutoff=cutoff)})
+        if patient.consented_at is None:
             continue
-        end = _follow_up_end(
+        end, end_reason = _follow_up_end(
             patient, onset, protocol=protocol, cutoff=cutoff, last_contact=last_contacts.get(patient.id)
         )
         days = (end - patient.baseline_date).days
+        end_all, _ = _follow_up_end(  # all infections (recurrent): follow-up does not stop at the first
+            patient, None, protocol=protocol, cutoff=cutoff, last_contact=last_contacts.get(patient.id)
+        )
         records.append(
             {
                 "study_id": patient.study_id,
@@ -81,6 +99,11 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
                 "days": days,
                 "person_years": days / DAYS_PER_YEAR,
                 "event": int(onset is not None and onset == end),
+                "end_reason": end_reason,
+                "days_all": (end_all - patient.baseline_date).days,
+                "infections": sum(patient.baseline_date <= day <= end_all for day in onsets.get(patient.id, [])),
+                "preventive_medicines": tuple(patient.preventive_medicines or ()),
+                **first_checkins.get(patient.id, {"prednisone_mg": None, "immunosuppressants": None}),
             }
         )
     infections = await session.execute(
@@ -93,6 +116,8 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
             Infection.organism,
             Infection.ctcae_grade,
             Infection.treatments,
+            Infection.hospitalized,
+            Infection.outcome,
         )
         .join(Patient, Infection.patient_id == Patient.id)
         .where(Infection.onset_date <= cutoff, Infection.voided_at.is_(None), Patient.consented_at.is_not(None))
@@ -107,12 +132,30 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
             "organism": organism or "not identified",
             "ctcae_grade": grade,
             "treatment": "+".join(sorted(treatment)),
+            "hospitalized": "yes" if hospitalized else "no",
+            "outcome": outcome.value,
         }
-        for study_id, group, onset, site_type, pathogen, organism, grade, treatment in infections
+        for study_id, group, onset, site_type, pathogen, organism, grade, treatment, hospitalized, outcome in infections
     ]
     return StudyData(
         patients=pd.DataFrame.from_records(
-            records, columns=["study_id", "site", "group", "baseline", "end", "days", "person_years", "event"]
+            records,
+            columns=[
+                "study_id",
+                "site",
+                "group",
+                "baseline",
+                "end",
+                "days",
+                "person_years",
+                "event",
+                "end_reason",
+                "days_all",
+                "infections",
+                "preventive_medicines",
+                "prednisone_mg",
+                "immunosuppressants",
+            ],
         ),
         infections=pd.DataFrame.from_records(
             infection_rows,
@@ -125,13 +168,33 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
                 "organism",
                 "ctcae_grade",
                 "treatment",
+                "hospitalized",
+                "outcome",
             ],
         ),
         adherence=await _adherence(session, cutoff=cutoff),
+        quality=await data_quality(session, cutoff=cutoff),
+        provenance=provenance(
+            session,
+            protocol=protocol,
+            cutoff=cutoff,
+            now=now or datetime.now(UTC),
+            counts={
+                "patients_enrolled": len(everyone),
+                "patients_analysed": len(records),
+                "infections_confirmed": len(infection_rows),
+            },
+        ),
         cutoff=cutoff,
         flow=pd.DataFrame.from_records(
             [
-                {"stage": stage, **{group.value: flow.get((group.value, stage), 0) for group in Group}}
+                {
+                    "stage": stage,
+                    **{
+                        group.value: sum(stage in row["stages"] for row in everyone if row["group"] == group.value)
+                        for group in Group
+                    },
+                }
                 for stage in FLOW_STAGES
             ],
             columns=["stage", *(group.value for group in Group)],
@@ -139,61 +202,101 @@ async def load_study(session: AsyncSession, *, protocol: StudyProtocol, cutoff: 
     )
 
 
-NEVER_LINKED = "never linked Telegram (outside the analysis)"
-DECLINED = "declined consent (outside the analysis)"
+# STROBE item 13, in the order a flow diagram reads; a patient counts in every stage that applies to them
 FLOW_STAGES = (
-    NEVER_LINKED,
-    DECLINED,
-    "in follow-up",
-    "first infection",
-    "completed month 24",
-    "withdrew consent",
-    "no messages, followed up at clinic",
+    "enrolled",
+    "never_linked",  # outside the analysis
+    "linked",
+    "declined_consent",  # outside the analysis
+    "consented",
+    "in_analysis",
+    "first_infection",
+    "completed_24_months",
+    "withdrew_consent",
+    "stopped_contact",  # no more messages, followed up at the clinic
     "died",
-    "lost to follow-up",
+    "lost_to_follow_up",
+    "in_follow_up_at_cutoff",
 )
-OUTSIDE_ANALYSIS = (NEVER_LINKED, DECLINED)
-STAGE_OF_STATUS = dict(
-    zip(
-        (
-            PatientStatus.ACTIVE,
-            PatientStatus.INFECTED,
-            PatientStatus.COMPLETED,
-            PatientStatus.WITHDRAWN,
-            PatientStatus.CLINIC_ONLY,
-            PatientStatus.DIED,
-            PatientStatus.LOST,
-        ),
-        FLOW_STAGES[2:],
-        strict=True,
-    )
-)
+ENDING_OF_STATUS = {
+    PatientStatus.ACTIVE: "in_follow_up_at_cutoff",
+    PatientStatus.INFECTED: "in_follow_up_at_cutoff",
+    PatientStatus.COMPLETED: "completed_24_months",
+    PatientStatus.WITHDRAWN: "withdrew_consent",
+    PatientStatus.CLINIC_ONLY: "stopped_contact",
+    PatientStatus.DIED: "died",
+    PatientStatus.LOST: "lost_to_follow_up",
+}
 
 
-def _flow_stage(patient: Patient) -> str:
-    """Where the patient is in the study's flow: who never took part is counted, not analysed."""
+def _flow_stages(patient: Patient, onset: date | None, *, cutoff: date) -> set[str]:
+    """The flow stages a patient reached: who never took part is counted, not analysed."""
     if patient.status is PatientStatus.DECLINED:
-        return DECLINED
+        return {"enrolled", "linked", "declined_consent"}
     if patient.consented_at is None:
-        return NEVER_LINKED
-    return STAGE_OF_STATUS[patient.status]
+        return {"enrolled", "never_linked"}
+    stages = {"enrolled", "linked", "consented", "in_analysis", ENDING_OF_STATUS[patient.status]}
+    if onset is not None:
+        stages.add("first_infection")
+    if patient.unreachable and patient.status in (PatientStatus.ACTIVE, PatientStatus.INFECTED):
+        stages.discard("in_follow_up_at_cutoff")
+        stages.add("lost_to_follow_up")
+    return stages
 
 
 def _follow_up_end(
     patient: Patient, onset: date | None, *, protocol: StudyProtocol, cutoff: date, last_contact: date | None
-) -> date:
+) -> tuple[date, str]:
     """The earliest of the first infection's onset, withdrawal of consent, death, month 24 and the cut-off;
-    a patient lost to follow-up or unreachable is censored at the last contact."""
-    ends = [monthly_anniversary(patient.baseline_date, protocol.follow_up_end.after_months), cutoff]
+    a patient lost to follow-up or unreachable is censored at the last contact. Returns the end and why (the
+    first reason in this order when two fall on the same day)."""
+    ends = []
     if onset is not None:
-        ends.append(onset)
-    if patient.status is PatientStatus.WITHDRAWN and patient.ended_at is not None:
-        ends.append(patient.ended_at.astimezone(ZoneInfo(patient.timezone)).date())
+        ends.append((onset, "infection"))
     if patient.died_on is not None:
-        ends.append(patient.died_on)
+        ends.append((patient.died_on, "died"))
+    if patient.status is PatientStatus.WITHDRAWN and patient.ended_at is not None:
+        ends.append((patient.ended_at.astimezone(ZoneInfo(patient.timezone)).date(), "withdrew_consent"))
     if patient.status is PatientStatus.LOST or patient.unreachable:
-        ends.append(last_contact or patient.baseline_date)
-    return max(min(ends), patient.baseline_date)
+        ends.append((last_contact or patient.baseline_date, "lost_to_follow_up"))
+    ends.append((monthly_anniversary(patient.baseline_date, protocol.follow_up_end.after_months), "month_24"))
+    ends.append((cutoff, "cutoff"))
+    end, reason = min(ends, key=lambda pair: pair[0])  # min keeps the first of equal dates
+    return max(end, patient.baseline_date), reason
+
+
+async def _first_checkins(session: AsyncSession, *, cutoff: date) -> dict[int, dict[str, Any]]:
+    """Each patient's baseline treatment: the prednisone-equivalent mg/day and the immunosuppressants (a tuple of
+    drug codes) answered at the first submitted monthly check-in before the cut-off; None when not answered."""
+    submitted = (
+        (QuestionnaireResponse.form == FormKind.CHECKIN)
+        & (QuestionnaireResponse.status == ResponseStatus.SUBMITTED)
+        & (QuestionnaireResponse.submitted_at < datetime.combine(cutoff + timedelta(days=1), time(), UTC))
+    )
+    first = (
+        select(QuestionnaireResponse.patient_id, func.min(QuestionnaireResponse.submitted_at).label("first"))
+        .where(submitted)
+        .group_by(QuestionnaireResponse.patient_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(QuestionnaireResponse.patient_id, Answer.item_id, Answer.value)
+        .join(
+            first,
+            (first.c.patient_id == QuestionnaireResponse.patient_id)
+            & (first.c.first == QuestionnaireResponse.submitted_at),
+        )
+        .join(Answer, Answer.response_id == QuestionnaireResponse.id)
+        .where(submitted, Answer.item_id.in_(("prednisone_mg", "immunosuppressants")))
+    )
+    found: dict[int, dict[str, Any]] = {}
+    for patient_id, item_id, value in rows:
+        entry = found.setdefault(patient_id, {"prednisone_mg": None, "immunosuppressants": None})
+        if item_id == "prednisone_mg" and isinstance(value, int | float):
+            entry["prednisone_mg"] = float(value)
+        elif item_id == "immunosuppressants" and isinstance(value, list):
+            entry["immunosuppressants"] = tuple(code for code in value if code != "none")
+    return found
 
 
 async def _last_contacts(session: AsyncSession) -> dict[int, date]:
