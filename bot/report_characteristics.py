@@ -17,7 +17,7 @@ CHARACTERISTIC_LABELS = {
     "organism": N_("Organism"),
     "ctcae_grade": N_("CTCAE grade"),
     "treatment": N_("Treatment"),
-    "hospitalized": N_("Hospitalised"),
+    "hospitalized": N_("Hospitalized"),
     "outcome": N_("Outcome"),
 }
 TEST_NAMES = {

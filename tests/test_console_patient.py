@@ -42,7 +42,7 @@ async def test_it_shows_the_whole_record_of_a_patient(
     assert "<dt>Site</dt><dd>Pneumonia</dd>" in page  # the infection
     assert "<dt>Pathogen</dt><dd>Bacterial</dd>" in page
     assert "<dt>Organism</dt><dd>肺炎链球菌</dd>" in page
-    assert "<dt>Hospitalised</dt><dd>Yes</dd>" in page
+    assert "<dt>Hospitalized</dt><dd>Yes</dd>" in page
     assert "Symptom report · " in page  # the answers, with their triage
     assert "<dt>Highest temperature</dt><dd>39.9 °C</dd>" in page
     assert "<tr><td>1</td>" in page  # the check-in plan

@@ -46,7 +46,7 @@ TITLES = {
     "organism": N_("Organism"),
     "ctcae_grade": N_("CTCAE grade"),
     "treatments": N_("Treatment"),
-    "hospitalized": N_("Hospitalised"),
+    "hospitalized": N_("Hospitalized"),
     "outcome": N_("Outcome"),
 }
 PROMPTS = {
@@ -56,7 +56,7 @@ PROMPTS = {
     "organism": N_("Organism found (type it), or tap Skip."),
     "ctcae_grade": N_("CTCAE grade (v5)?"),
     "treatments": N_("Treatment? Tap every one given, then Done."),
-    "hospitalized": N_("Hospitalised?"),
+    "hospitalized": N_("Hospitalized?"),
     "outcome": N_("Outcome so far?"),
 }
 DONE = "done"
