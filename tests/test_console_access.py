@@ -14,6 +14,7 @@ from bot.services import escalation
 from models import Patient, StaffRole
 from tests.console_fixtures import console_client, linked_staff, signed_in, staff_with
 from tests.study_seed import seed_study
+from tests.test_console_patient_actions import checked_in_month_1
 
 PERSONAS = ["clinician_a", "clinician_b", "pi_a", "coordinator_a", "admin", "patient", "stranger"]
 # persona: clinician A, clinician B, PI A, coordinator A, admin, patient, stranger
@@ -31,6 +32,11 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "POST /enroll": (403, 403, 403, 200, 200, 401, 401),
     "POST /exports": (403, 403, 403, 200, 200, 401, 401),
     "POST /report": (403, 403, 403, 403, 200, 401, 401),
+    "POST /patients/{act}/reinvite": (403, 404, 403, 200, 200, 401, 401),
+    "POST /patients/{act}/withdraw": (403, 404, 403, 303, 303, 401, 401),
+    "POST /patients/{act}/reinstate": (403, 404, 403, 303, 303, 401, 401),
+    "POST /patients/{act}/correct": (403, 404, 403, 303, 303, 401, 401),
+    "POST /patients/{ber}/withdraw": (404, 403, 404, 404, 303, 401, 401),
     "POST /language": (303, 303, 303, 303, 303, 401, 401),
     "POST /sign-out": (200, 200, 200, 200, 200, 401, 401),
 }
@@ -39,6 +45,10 @@ FIELDS = {
     "/enroll": {"study_id": "PKU-200", "site": "PKU", "group": "il2"},
     "/exports": {"format": "csv"},
     "/report": {"cutoff": "2026-03-02"},
+    "/patients/{act}/withdraw": {"kind": "stop-contact"},
+    "/patients/{act}/reinstate": {"reason": "back from abroad"},
+    "/patients/{act}/correct": {"month": "1", "item_id": "fever", "value": "yes", "reason": "source document"},
+    "/patients/{ber}/withdraw": {"kind": "stop-contact"},
     "/language": {"language": "en", "next": "/"},
 }
 
@@ -52,6 +62,8 @@ async def test_it_gives_each_persona_exactly_its_pages_and_actions(
         ids = {patient.study_id: patient.id for patient in await session.scalars(select(Patient))}
         alert = await escalation.unresolved_escalation(session, patient_id=ids["PKU-002"])
     assert alert is not None
+    async with session_factory(engine)() as session:
+        await checked_in_month_1(engine, clock, await session.get_one(Patient, ids["PKU-003"]))
     staff = {
         "clinician_a": lambda: staff_with(engine, 502),
         "clinician_b": lambda: linked_staff(engine, clock, site="BER", name="Dr Berg", telegram_user_id=105),
@@ -60,7 +72,7 @@ async def test_it_gives_each_persona_exactly_its_pages_and_actions(
         "admin": lambda: staff_with(engine, seeded.admin),
     }
     column = PERSONAS.index(persona)
-    names = {"pku": ids["PKU-001"], "ber": ids["BER-006"], "alert": alert.id}
+    names = {"pku": ids["PKU-001"], "ber": ids["BER-006"], "alert": alert.id, "act": ids["PKU-003"]}
     async with console_client(engine, clock) as client:
         csrf = ""
         if persona in staff:

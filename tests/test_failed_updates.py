@@ -119,7 +119,8 @@ async def test_it_asks_to_try_again_and_clears_the_spinner_when_an_update_keeps_
     (failed,) = await failed_updates(engine)
     assert (failed.update_type, failed.failures, failed.last_error) == ("callback_query", 3, "OperationalError")
     assert failed.gave_up_at == clock.now()
-    assert "40" not in repr(vars(failed)), "nothing of the update or the error's message is kept"
+    kept = {name: value for name, value in vars(failed).items() if not name.startswith("_")}  # the columns
+    assert "40" not in repr(kept), "nothing of the update or the error's message is kept"
     assert (await linked_patient(engine)).consented_at is None
     async with session_factory(engine)() as session:
         assert await session.get(ProcessedUpdate, failed.update_id) is None

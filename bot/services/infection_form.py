@@ -304,3 +304,45 @@ async def save(session: AsyncSession, *, staff: Staff, now: datetime) -> tuple[I
 async def cancel(session: AsyncSession, *, staff: Staff) -> None:
     staff.draft, staff.awaiting = None, None
     await session.commit()
+
+
+def checked_record(values: dict[str, Any], *, today: date, baseline: date) -> dict[str, Any]:
+    """A whole record entered at once (the console's form), each field checked as in the guided form above;
+    `treatments` is the list of codes ticked. DomainError carries a msgid."""
+    draft = {
+        field: _value(field, str(values.get(field) or ""), today, baseline) for field in FIELDS if field != "treatments"
+    }
+    codes = [str(code) for code in values.get("treatments") or []]
+    if len(set(codes)) != len(codes) or any(code not in CHOICES["treatments"] or code == DONE for code in codes):
+        raise DomainError(N_("Please tap one of the buttons."))
+    if not codes:
+        raise DomainError(N_("Choose at least one treatment, or None."))
+    if Treatment.NONE in codes and len(codes) > 1:
+        raise DomainError(N_("“None” cannot go with other treatments."))
+    draft["treatments"] = codes
+    _check_grade_and_outcome(draft, "outcome")
+    return draft
+
+
+async def confirm(
+    session: AsyncSession, *, staff: Staff, escalation_id: int, values: dict[str, Any], now: datetime
+) -> tuple[Infection, Patient]:
+    """Record the infection of an escalation from a whole form (the console), with the checks of the guided
+    form and the same effects as its Save."""
+    escalation = await get_for_update(session, Escalation, escalation_id)
+    if escalation is None or escalation.status not in UNRESOLVED or not may_acknowledge(staff, escalation):
+        raise DomainError(N_("This alert has already been resolved."))
+    site = await session.get_one(Site, escalation.site_id)
+    patient = await session.get_one(Patient, escalation.patient_id)
+    today = now.astimezone(ZoneInfo(site.timezone)).date()
+    draft = checked_record(values, today=today, baseline=patient.baseline_date)
+    infection = await record_infection(
+        session,
+        patient=patient,
+        details=details_or_error(**draft),
+        source=InfectionSource.BOT,
+        actor=f"staff:{staff.id}",
+        now=now,
+        escalation=escalation,
+    )
+    return infection, patient

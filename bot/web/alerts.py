@@ -4,23 +4,31 @@ Telegram alerts are edited and the patient told exactly as when a clinician taps
 from __future__ import annotations
 
 from babel.dates import format_timedelta
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.i18n import local_datetime
 from bot.services import escalation as escalations
+from bot.services import infection_form
 from bot.services.alerts import DISMISSAL_LABELS, LEVEL_TITLES, ROLE_NAMES, reasons_line
 from bot.services.console_alerts import open_alerts
+from bot.services.errors import DomainError
 from bot.web.deps import CheckedForm, ConsoleDep, CurrentStaff, SessionDep, SignedIn
 from bot.web.render import page
 from models import DismissalReason, EscalationStatus
 
 router = APIRouter()
-NOTICES = {"acknowledged", "already", "dismissed"}
+NOTICES = {"acknowledged", "already", "dismissed", "confirmed"}
 
 
 async def _page(
-    user: SignedIn, context: ConsoleDep, session: SessionDep, *, notice: str | None, status: int = 200
+    user: SignedIn,
+    context: ConsoleDep,
+    session: SessionDep,
+    *,
+    notice: str | None,
+    status: int = 200,
+    refused: tuple[int, str] | None = None,
 ) -> HTMLResponse:
     now, language, _ = context.clock.now(), user.staff.language, user.gettext
     return page(
@@ -37,6 +45,10 @@ async def _page(
         reasons=lambda alert: reasons_line(alert.escalation.reasons, context.protocol, _),
         age=lambda alert: format_timedelta(now - alert.escalation.raised_at, locale=language, threshold=1.5),
         when=lambda instant, zone: local_datetime(instant, zone, language),
+        refused=refused,
+        infection_fields=infection_form.FIELDS,
+        infection_titles=infection_form.TITLES,
+        infection_choices=infection_form.CHOICES,
         status=status,
     )
 
@@ -84,3 +96,33 @@ async def dismiss(
     if dismissed is None:
         return await _page(user, context, session, notice="reason_needed", status=400)
     return RedirectResponse("/alerts?done=dismissed", status_code=303)
+
+
+@router.post("/alerts/{escalation_id}/infection")
+async def confirm_infection(
+    escalation_id: int,
+    request: Request,
+    user: CurrentStaff,
+    form: CheckedForm,
+    context: ConsoleDep,
+    session: SessionDep,
+) -> Response:
+    """The whole infection record in one form, checked as Telegram's guided form and saved by the same service."""
+    listed = {alert.escalation.id: alert for alert in await open_alerts(session, staff=user.staff)}
+    alert = listed.get(escalation_id)
+    if alert is None:
+        raise HTTPException(status_code=404)
+    if not alert.may_act:
+        raise HTTPException(status_code=403)
+    values: dict[str, object] = {field: form.get(field, "") for field in infection_form.FIELDS}
+    values["treatments"] = [code for code in (await request.form()).getlist("treatments") if isinstance(code, str)]
+    try:
+        await infection_form.confirm(
+            session, staff=user.staff, escalation_id=escalation_id, values=values, now=context.clock.now()
+        )
+    except DomainError as error:
+        await session.rollback()
+        await session.refresh(user.staff)
+        problem = infection_form.refusal_text(error, user.gettext)
+        return await _page(user, context, session, notice=None, status=400, refused=(escalation_id, problem))
+    return RedirectResponse("/alerts?done=confirmed", status_code=303)

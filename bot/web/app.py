@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from bot.web import alerts, auth, board, enroll, exports, patients, report
+from bot.web import alerts, auth, board, enroll, exports, patient_actions, patients, report
 from bot.web.deps import Console, NotSignedIn
 from bot.web.render import STATIC, visitor_page
 from bot.web.security import SECURITY_HEADERS
@@ -30,6 +30,7 @@ def create_app(context: Console) -> FastAPI:
     app.include_router(board.router)
     app.include_router(alerts.router)
     app.include_router(patients.router)
+    app.include_router(patient_actions.router)
     app.include_router(enroll.router)
     app.include_router(exports.router)
     app.include_router(report.router)

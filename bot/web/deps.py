@@ -14,6 +14,7 @@ from bot.db import use_session
 from bot.i18n import Gettext, gettext_for
 from bot.protocol import StudyProtocol
 from bot.services.console_enrollment import may_enroll
+from bot.services.console_patient_actions import may_manage_patients
 from bot.services.console_report import may_report
 from bot.services.web_access import signed_in_staff
 from bot.web.security import CSRF_FIELD, SESSION_COOKIE, csrf_ok, csrf_token, session_token_from
@@ -70,6 +71,10 @@ class SignedIn:
     @property
     def may_enroll(self) -> bool:
         return may_enroll(self.staff)
+
+    @property
+    def may_manage_patients(self) -> bool:
+        return may_manage_patients(self.staff)
 
     @property
     def may_report(self) -> bool:

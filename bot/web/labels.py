@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import N_
 from bot.services.board import BoardSort, Cell
+from bot.services.patient_status import WithdrawalKind
 from models import ContactStatus, EscalationStatus, FormKind, PatientStatus, TriageLevel
 
 CELL_NAMES = {
@@ -65,3 +66,7 @@ ESCALATION_STATUS_NAMES = {
     EscalationStatus.DISMISSED: N_("not an infection"),
 }
 FORM_NAMES = {FormKind.CHECKIN: N_("Monthly check-in"), FormKind.REPORT: N_("Symptom report")}
+WITHDRAWAL_NAMES = {
+    WithdrawalKind.STOP_CONTACT: N_("Stop contact: no more messages, still followed up at clinic visits"),
+    WithdrawalKind.WITHDRAW_CONSENT: N_("Withdraw consent: no more data collected"),
+}

@@ -1,4 +1,5 @@
-"""A patient's page (read-only): contacts, answers and triage, escalations, infections, the audit trail."""
+"""A patient's page: contacts, answers and triage, escalations, infections, the audit trail; for coordinators,
+the forms of the actions in bot/web/patient_actions.py."""
 
 from __future__ import annotations
 
@@ -8,15 +9,26 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse
 
 from bot.forms import ITEMS, answer_label
 from bot.i18n import local_datetime
 from bot.services.alerts import GROUP_NAMES, reasons_line
+from bot.services.corrections import CHECKIN_ITEMS
+from bot.services.follow_up import ENDED_STATUSES, NO_CONTACT_STATUSES
 from bot.services.infection_form import CHOICES, TITLES
 from bot.services.patient_record import patient_record
-from bot.web.deps import ConsoleDep, CurrentStaff, SessionDep
-from bot.web.labels import CONTACT_STATUS_NAMES, ESCALATION_STATUS_NAMES, FORM_NAMES, LEVEL_NAMES, STATUS_NAMES
+from bot.services.patient_status import REINSTATABLE, WithdrawalKind
+from bot.web.deps import Console, ConsoleDep, CurrentStaff, SessionDep, SignedIn
+from bot.web.labels import (
+    CONTACT_STATUS_NAMES,
+    ESCALATION_STATUS_NAMES,
+    FORM_NAMES,
+    LEVEL_NAMES,
+    STATUS_NAMES,
+    WITHDRAWAL_NAMES,
+)
 from bot.web.render import page
 from models import AuditEvent
 
@@ -36,8 +48,28 @@ def changes(event: AuditEvent) -> list[str]:
     ]
 
 
+NOTICES = {"withdrawn", "reinstated", "corrected"}
+
+
 @router.get("/patients/{patient_id}")
-async def patient_page(patient_id: int, user: CurrentStaff, context: ConsoleDep, session: SessionDep) -> HTMLResponse:
+async def patient_page(
+    patient_id: int, user: CurrentStaff, context: ConsoleDep, session: SessionDep, done: str | None = None
+) -> HTMLResponse:
+    return await patient_view(patient_id, user, context, session, notice=done if done in NOTICES else None)
+
+
+async def patient_view(
+    patient_id: int,
+    user: SignedIn,
+    context: Console,
+    session: AsyncSession,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """The page, with a notice after an action or the reason an action was refused (and what was typed)."""
     record = await patient_record(session, staff=user.staff, patient_id=patient_id)
     if record is None:
         raise HTTPException(status_code=404)  # another site's patient looks like a missing one
@@ -77,4 +109,14 @@ async def patient_page(patient_id: int, user: CurrentStaff, context: ConsoleDep,
         escalation_status_names=ESCALATION_STATUS_NAMES,
         level_names=LEVEL_NAMES,
         form_names=FORM_NAMES,
+        notice=notice,
+        error=error,
+        values=values or {},
+        withdrawal_kinds=list(WithdrawalKind),
+        withdrawal_names=WITHDRAWAL_NAMES,
+        may_withdraw=record.patient.status not in ENDED_STATUSES,
+        may_reinstate=record.patient.status in REINSTATABLE,
+        may_reinvite=record.patient.status not in NO_CONTACT_STATUSES,
+        checkin_items=CHECKIN_ITEMS,
+        status=status,
     )
