@@ -14,6 +14,7 @@ The caller commits: the advice, the alert and the answers land together or not a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,6 +76,32 @@ def urgent_advice_text(_: Gettext, *, site: Site, protocol: StudyProtocol, in_ho
     )
 
 
+async def _tell_patient(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    kind: str,
+    source: str,
+    text: Callable[[Gettext, Site], str],
+    now: datetime,
+) -> bool:
+    """Queue one urgent-lane message of this kind about this report to the patient, once. False if there is no
+    chat to send it to."""
+    if patient.telegram_chat_id is None:
+        return False
+    site = await session.get_one(Site, patient.site_id)
+    await enqueue(
+        session,
+        dedupe_key=f"{kind}:{patient.id}:{source}",
+        chat_id=patient.telegram_chat_id,
+        patient_id=patient.id,
+        lane=Lane.URGENT,
+        now=now,
+        payload={"text": text(gettext_for(patient.language.value), site)},
+    )
+    return True
+
+
 async def send_urgent_advice(
     session: AsyncSession,
     *,
@@ -85,45 +112,30 @@ async def send_urgent_advice(
     in_hospital: bool = False,
 ) -> bool:
     """Queue the emergency advice for this report (once). False if the patient has no chat to send it to."""
-    if patient.telegram_chat_id is None:
-        return False
-    site = await session.get_one(Site, patient.site_id)
-    _ = gettext_for(patient.language.value)
-    await enqueue(
+    return await _tell_patient(
         session,
-        dedupe_key=f"advice:{patient.id}:{source}",
-        chat_id=patient.telegram_chat_id,
-        patient_id=patient.id,
-        lane=Lane.URGENT,
+        patient=patient,
+        kind="advice",
+        source=source,
+        text=lambda _, site: urgent_advice_text(_, site=site, protocol=protocol, in_hospital=in_hospital),
         now=now,
-        payload={"text": urgent_advice_text(_, site=site, protocol=protocol, in_hospital=in_hospital)},
     )
-    return True
 
 
 async def send_thanks_after_alarm(
     session: AsyncSession, *, patient: Patient, protocol: StudyProtocol, source: str, now: datetime
 ) -> None:
     """The thank-you after a report that raised an alarm: queued behind the advice, so it never comes first."""
-    if patient.telegram_chat_id is None:
-        return
-    site = await session.get_one(Site, patient.site_id)
-    _ = gettext_for(patient.language.value)
-    text = "\n".join(
-        [
-            _("Thank you. Your study team will look at your answers soon. If you feel worse, do not wait."),
-            emergency_line(_, site=site, protocol=protocol),
-        ]
-    )
-    await enqueue(
-        session,
-        dedupe_key=f"thanks:{patient.id}:{source}",
-        chat_id=patient.telegram_chat_id,
-        patient_id=patient.id,
-        lane=Lane.URGENT,
-        now=now,
-        payload={"text": text},
-    )
+
+    def thanks(_: Gettext, site: Site) -> str:
+        return "\n".join(
+            [
+                _("Thank you. Your study team will look at your answers soon. If you feel worse, do not wait."),
+                emergency_line(_, site=site, protocol=protocol),
+            ]
+        )
+
+    await _tell_patient(session, patient=patient, kind="thanks", source=source, text=thanks, now=now)
 
 
 async def raise_alarm(
