@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.protocol import StudyProtocol
 from bot.services.audit import record_event
-from bot.services.errors import DomainError, NotFound
+from bot.services.errors import DomainError
 from bot.services.follow_up import NO_CONTACT_STATUSES
 from bot.services.invites import issue_code, void_open_codes
+from bot.services.sites import get_staff
 from models import InvitePurpose, Patient, Staff
 
 
@@ -40,13 +41,6 @@ async def reinvite_patient(
     )
     await session.commit()
     return code
-
-
-async def get_staff(session: AsyncSession, *, staff_id: int) -> Staff:
-    staff = await session.get(Staff, staff_id)
-    if staff is None:
-        raise NotFound(f"no staff member #{staff_id}")
-    return staff
 
 
 async def reinvite_staff(

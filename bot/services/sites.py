@@ -47,6 +47,13 @@ async def get_site(session: AsyncSession, *, code: str) -> Site:
     return site
 
 
+async def get_staff(session: AsyncSession, *, staff_id: int) -> Staff:
+    staff = await session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(f"no staff member #{staff_id}")
+    return staff
+
+
 async def add_site(
     session: AsyncSession,
     *,

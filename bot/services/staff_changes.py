@@ -13,8 +13,7 @@ from bot.services.audit import audited
 from bot.services.errors import DomainError
 from bot.services.invites import issue_code, void_open_codes
 from bot.services.onboarding import reset_staff_menu
-from bot.services.reinvites import get_staff
-from bot.services.sites import STAFF_NAME_LIMIT, get_site, name_or_error
+from bot.services.sites import STAFF_NAME_LIMIT, get_site, get_staff, name_or_error
 from bot.services.text import visible_text
 from models import InvitePurpose, Staff, StaffRole
 

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import get_for_update
 from bot.services.audit import audited, record_event
-from bot.services.errors import DomainError, NotFound
+from bot.services.errors import DomainError
 from bot.services.invites import hash_code
+from bot.services.sites import get_staff
 from models import LANGUAGES, Staff, WebSession, WebSignInLink
 
 SIGN_IN_LINK_VALID = timedelta(minutes=10)
@@ -33,9 +34,7 @@ def sign_in_path(token: str) -> str:
 
 async def issue_sign_in_link(session: AsyncSession, *, staff_id: int, actor: str, now: datetime) -> str:
     """A new one-time sign-in token for an active, linked staff member (returned in clear, shown once)."""
-    staff = await session.get(Staff, staff_id)
-    if staff is None:
-        raise NotFound(f"no staff member #{staff_id}")
+    staff = await get_staff(session, staff_id=staff_id)
     if not staff.active:
         raise DomainError(f"staff member #{staff_id} is deactivated")
     if staff.telegram_user_id is None:
