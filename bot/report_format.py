@@ -150,6 +150,7 @@ def quality_display(quality: pd.DataFrame) -> pd.DataFrame:
             N_("Missed"): [
                 _share(n, d) for n, d in zip(quality["checkins_missed"], quality["checkins_due"], strict=True)
             ],
+            N_("Open at the cut-off"): quality["checkins_open"],
             N_("Doses due"): quality["doses_due"],
             N_("Doses confirmed"): [
                 _share(n, d) for n, d in zip(quality["doses_confirmed"], quality["doses_due"], strict=True)

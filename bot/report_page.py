@@ -133,7 +133,14 @@ def render(data: StudyData, tables: Tables, _: Gettext, language: str) -> str:
     sections = [
         (
             _("Flow of patients (STROBE; every enrolled patient, analysed or not)"),
-            '<img src="flow.png" alt="" width="760">' + table_html(flow_display(data.flow), _),
+            _paragraph(
+                _(
+                    "Each patient as they stood on the cut-off date: a withdrawal, loss, completion or death dated "
+                    "after the cut-off is not counted yet."
+                )
+            )
+            + '<img src="flow.png" alt="" width="760">'
+            + table_html(flow_display(data.flow), _),
         ),
         (
             _("Table 1. Patients at baseline (n (%) of those who answered; median [IQR])"),
@@ -181,7 +188,13 @@ def render(data: StudyData, tables: Tables, _: Gettext, language: str) -> str:
                 "Adherence and data quality by group and site (check-ins whose window has closed, doses whose day "
                 "has passed)"
             ),
-            table_html(quality_display(data.quality), _),
+            _paragraph(
+                _(
+                    "A check-in whose window was still open at the cut-off and not yet answered is counted as open "
+                    "at the cut-off: neither due nor missed."
+                )
+            )
+            + table_html(quality_display(data.quality), _),
         ),
         (_("Follow-up by site"), table_html(sites_display(tables.sites), _)),
         (_("Provenance"), table_html(provenance_display(data.provenance), _)),

@@ -9,7 +9,7 @@ declined consent never started follow-up: they are counted in the flow table and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.plan import monthly_anniversary
 from bot.protocol import StudyProtocol
-from bot.services.report_quality import data_quality, provenance
+from bot.services.report_quality import data_quality, end_of, open_at_cutoff, provenance
+from bot.services.report_status import FLOW_STAGES, StatusAtCutoff, flow_stages, statuses_at_cutoff
 from models import (
     Answer,
     ContactKind,
@@ -60,13 +61,16 @@ async def load_study(
         .group_by(Infection.patient_id)
         .subquery()
     )
-    rows = await session.execute(
-        select(Patient, Site.code, first_onset.c.onset)
-        .join(Site, Patient.site_id == Site.id)
-        .outerjoin(first_onset, first_onset.c.patient_id == Patient.id)
-        .where(Patient.baseline_date <= cutoff)
-        .order_by(Patient.study_id)
-    )
+    rows = (
+        await session.execute(
+            select(Patient, Site.code, first_onset.c.onset)
+            .join(Site, Patient.site_id == Site.id)
+            .outerjoin(first_onset, first_onset.c.patient_id == Patient.id)
+            .where(Patient.baseline_date <= cutoff)
+            .order_by(Patient.study_id)
+        )
+    ).all()
+    at_cutoff = await statuses_at_cutoff(session, patients=[patient for patient, _, _ in rows], cutoff=cutoff)
     last_contacts = await _last_contacts(session)
     first_checkins = await _first_checkins(session, cutoff=cutoff)
     onsets: dict[int, list[date]] = {}
@@ -79,15 +83,16 @@ async def load_study(
     records: list[dict[str, Any]] = []
     everyone: list[dict[str, Any]] = []
     for patient, site, onset in rows:
-        everyone.append({"group": patient.group.value, "stages": _flow_stages(patient, onset, cutoff=cutoff)})
-        if patient.consented_at is None:
+        state = at_cutoff[patient.id]
+        everyone.append({"group": patient.group.value, "stages": flow_stages(state, onset)})
+        if state.consented_at is None:
             continue
         end, end_reason = _follow_up_end(
-            patient, onset, protocol=protocol, cutoff=cutoff, last_contact=last_contacts.get(patient.id)
+            patient, state, onset, protocol=protocol, cutoff=cutoff, last_contact=last_contacts.get(patient.id)
         )
         days = (end - patient.baseline_date).days
         end_all, _ = _follow_up_end(  # all infections (recurrent): follow-up does not stop at the first
-            patient, None, protocol=protocol, cutoff=cutoff, last_contact=last_contacts.get(patient.id)
+            patient, state, None, protocol=protocol, cutoff=cutoff, last_contact=last_contacts.get(patient.id)
         )
         records.append(
             {
@@ -106,6 +111,7 @@ async def load_study(
                 **first_checkins.get(patient.id, {"prednisone_mg": None, "immunosuppressants": None}),
             }
         )
+    analysed = {record["study_id"] for record in records}
     infections = await session.execute(
         select(
             Patient.study_id,
@@ -136,6 +142,7 @@ async def load_study(
             "outcome": outcome.value,
         }
         for study_id, group, onset, site_type, pathogen, organism, grade, treatment, hospitalized, outcome in infections
+        if study_id in analysed  # consented by the cut-off
     ]
     return StudyData(
         patients=pd.DataFrame.from_records(
@@ -202,50 +209,14 @@ async def load_study(
     )
 
 
-# STROBE item 13, in the order a flow diagram reads; a patient counts in every stage that applies to them
-FLOW_STAGES = (
-    "enrolled",
-    "never_linked",  # outside the analysis
-    "linked",
-    "declined_consent",  # outside the analysis
-    "consented",
-    "in_analysis",
-    "first_infection",
-    "completed_24_months",
-    "withdrew_consent",
-    "stopped_contact",  # no more messages, followed up at the clinic
-    "died",
-    "lost_to_follow_up",
-    "in_follow_up_at_cutoff",
-)
-ENDING_OF_STATUS = {
-    PatientStatus.ACTIVE: "in_follow_up_at_cutoff",
-    PatientStatus.INFECTED: "in_follow_up_at_cutoff",
-    PatientStatus.COMPLETED: "completed_24_months",
-    PatientStatus.WITHDRAWN: "withdrew_consent",
-    PatientStatus.CLINIC_ONLY: "stopped_contact",
-    PatientStatus.DIED: "died",
-    PatientStatus.LOST: "lost_to_follow_up",
-}
-
-
-def _flow_stages(patient: Patient, onset: date | None, *, cutoff: date) -> set[str]:
-    """The flow stages a patient reached: who never took part is counted, not analysed."""
-    if patient.status is PatientStatus.DECLINED:
-        return {"enrolled", "linked", "declined_consent"}
-    if patient.consented_at is None:
-        return {"enrolled", "never_linked"}
-    stages = {"enrolled", "linked", "consented", "in_analysis", ENDING_OF_STATUS[patient.status]}
-    if onset is not None:
-        stages.add("first_infection")
-    if patient.unreachable and patient.status in (PatientStatus.ACTIVE, PatientStatus.INFECTED):
-        stages.discard("in_follow_up_at_cutoff")
-        stages.add("lost_to_follow_up")
-    return stages
-
-
 def _follow_up_end(
-    patient: Patient, onset: date | None, *, protocol: StudyProtocol, cutoff: date, last_contact: date | None
+    patient: Patient,
+    state: StatusAtCutoff,
+    onset: date | None,
+    *,
+    protocol: StudyProtocol,
+    cutoff: date,
+    last_contact: date | None,
 ) -> tuple[date, str]:
     """The earliest of the first infection's onset, withdrawal of consent, death, month 24 and the cut-off;
     a patient lost to follow-up or unreachable is censored at the last contact. Returns the end and why (the
@@ -255,9 +226,9 @@ def _follow_up_end(
         ends.append((onset, "infection"))
     if patient.died_on is not None:
         ends.append((patient.died_on, "died"))
-    if patient.status is PatientStatus.WITHDRAWN and patient.ended_at is not None:
-        ends.append((patient.ended_at.astimezone(ZoneInfo(patient.timezone)).date(), "withdrew_consent"))
-    if patient.status is PatientStatus.LOST or patient.unreachable:
+    if state.status is PatientStatus.WITHDRAWN and state.ended_at is not None:
+        ends.append((state.ended_at.astimezone(ZoneInfo(patient.timezone)).date(), "withdrew_consent"))
+    if state.status is PatientStatus.LOST or state.unreachable:
         ends.append((last_contact or patient.baseline_date, "lost_to_follow_up"))
     ends.append((monthly_anniversary(patient.baseline_date, protocol.follow_up_end.after_months), "month_24"))
     ends.append((cutoff, "cutoff"))
@@ -271,7 +242,7 @@ async def _first_checkins(session: AsyncSession, *, cutoff: date) -> dict[int, d
     submitted = (
         (QuestionnaireResponse.form == FormKind.CHECKIN)
         & (QuestionnaireResponse.status == ResponseStatus.SUBMITTED)
-        & (QuestionnaireResponse.submitted_at < datetime.combine(cutoff + timedelta(days=1), time(), UTC))
+        & (QuestionnaireResponse.submitted_at < end_of(cutoff))
     )
     first = (
         select(QuestionnaireResponse.patient_id, func.min(QuestionnaireResponse.submitted_at).label("first"))
@@ -324,8 +295,12 @@ async def _last_contacts(session: AsyncSession) -> dict[int, date]:
 
 
 async def _adherence(session: AsyncSession, *, cutoff: date) -> pd.DataFrame:
-    """Doses whose day has passed and check-ins whose window has closed, by group: how many were answered."""
-    closed = (ScheduledContact.planned_date < cutoff) & (ScheduledContact.status != ContactStatus.CANCELLED)
+    """Doses whose day has passed and check-ins due (not open at the cut-off), by group: how many were answered."""
+    closed = (
+        (ScheduledContact.planned_date < cutoff)
+        & (ScheduledContact.status != ContactStatus.CANCELLED)
+        & ~open_at_cutoff(cutoff)
+    )
     rows = await session.execute(
         select(Patient.group, ScheduledContact.kind, ScheduledContact.status, func.count())
         .join(Patient, ScheduledContact.patient_id == Patient.id)

@@ -1,17 +1,19 @@
 """Adherence and data quality by group and site, up to a cut-off: monthly check-ins on time, late or missed
-(whose window has closed), doses confirmed (whose day has passed), answers and infection records corrected."""
+(whose window has closed), open at the cut-off (window still open, not answered yet: neither due nor missed),
+doses confirmed (whose day has passed), answers and infection records corrected."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.protocol import StudyProtocol
 from models import (
@@ -37,7 +39,25 @@ QUALITY_COLUMNS = [
     "doses_confirmed",
     "answers_corrected",
     "infections_corrected",
+    "checkins_open",
 ]
+
+
+def end_of(cutoff: date) -> datetime:
+    """The cut-off as an instant: the end of the cut-off date (UTC)."""
+    return datetime.combine(cutoff + timedelta(days=1), time(), UTC)
+
+
+def open_at_cutoff(cutoff: date) -> ColumnElement[bool]:
+    """A check-in whose window was still open at the cut-off and not answered by then: not yet due, never missed."""
+    moment = end_of(cutoff)
+    response = aliased(QuestionnaireResponse)  # the caller may join responses itself
+    answered = exists().where(
+        response.contact_id == ScheduledContact.id,
+        response.status == ResponseStatus.SUBMITTED,
+        response.submitted_at < moment,
+    )
+    return (ScheduledContact.kind == ContactKind.CHECKIN) & (ScheduledContact.window_end > moment) & ~answered
 
 
 def provenance(
@@ -78,16 +98,20 @@ async def data_quality(session: AsyncSession, *, cutoff: date) -> pd.DataFrame:
         QuestionnaireResponse.contact_id == ScheduledContact.id,
         QuestionnaireResponse.status == ResponseStatus.SUBMITTED,
     )
+    still_open = open_at_cutoff(cutoff).label("still_open")
     checkins = await session.execute(
-        select(Patient.group, Site.code, ScheduledContact.status, QuestionnaireResponse.late, func.count())
+        select(Patient.group, Site.code, ScheduledContact.status, QuestionnaireResponse.late, still_open, func.count())
         .select_from(Patient)
         .join(Site, Patient.site_id == Site.id)
         .join(ScheduledContact, ScheduledContact.patient_id == Patient.id)
         .outerjoin(QuestionnaireResponse, submitted)
         .where(closed, ScheduledContact.kind == ContactKind.CHECKIN)
-        .group_by(Patient.group, Site.code, ScheduledContact.status, QuestionnaireResponse.late)
+        .group_by(Patient.group, Site.code, ScheduledContact.status, QuestionnaireResponse.late, still_open)
     )
-    for group, site, status, late, number in checkins:
+    for group, site, status, late, is_open, number in checkins:
+        if is_open:
+            add(group, site, "checkins_open", number)
+            continue
         add(group, site, "checkins_due", number)
         if late:
             add(group, site, "checkins_late", number)

@@ -1,0 +1,153 @@
+"""The report as it stood on its cut-off date: status changes recorded later have not happened yet."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from typer.testing import CliRunner
+
+from bot.cli import app as cli
+from bot.clock import FakeClock
+from bot.db import session_factory
+from models import (
+    ContactKind,
+    ContactStatus,
+    FormKind,
+    Group,
+    Language,
+    Patient,
+    PatientStatus,
+    QuestionnaireResponse,
+    ResponseStatus,
+    ScheduledContact,
+)
+from tests.factories import make_site
+
+# The status changes below go through the real CLI, which stamps them with today's date (the system clock); the
+# patients live in UTC so that "today" is the same day for the CLI's cut-off check and for the patients.
+TODAY = datetime.now(UTC).date()
+BASELINE = TODAY - timedelta(days=60)
+DIED_ON = TODAY - timedelta(days=20)
+
+
+async def consented_patients(engine: AsyncEngine, clock: FakeClock, groups: dict[str, Group]) -> None:
+    async with session_factory(engine)() as session:
+        site = await make_site(session, clock, timezone="UTC")
+        for study_id, group in groups.items():
+            session.add(
+                Patient(
+                    study_id=study_id,
+                    site_id=site.id,
+                    group=group,
+                    status=PatientStatus.ACTIVE,
+                    baseline_date=BASELINE,
+                    timezone="UTC",
+                    language=Language.ZH_CN,
+                    reminder_time=time(9),
+                    created_at=clock.now(),
+                    consented_at=datetime.combine(BASELINE, time(1), UTC),
+                )
+            )
+        await session.commit()
+
+
+def followup(*args: str) -> None:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.stderr
+
+
+async def report(folder: str, cutoff: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    await asyncio.to_thread(followup, "report", "--out", folder, "--cutoff", cutoff.isoformat())
+    tables = Path(folder) / "tables"
+    flow = pd.read_csv(tables / "flow.csv").set_index("stage")
+    dataset = pd.read_csv(tables / "analysis_dataset.csv").set_index("study_id")
+    return flow, dataset
+
+
+async def test_it_counts_each_patient_as_they_stood_at_the_cut_off(
+    engine: AsyncEngine, clock: FakeClock, cli_env: str
+) -> None:
+    await consented_patients(
+        engine, clock, {"W1": Group.IL2, "A1": Group.IL2, "D1": Group.CONTROL, "L1": Group.CONTROL}
+    )
+    for command in (
+        ("patients", "died", "D1", "--date", DIED_ON.isoformat(), "--cause", "lupus nephritis"),
+        ("patients", "withdraw", "W1", "--reason-code", "withdraw-consent"),
+        ("patients", "lost", "L1", "--reason", "no answer to 5 calls"),
+        ("patients", "reinstate", "L1", "--reason", "answered the phone"),
+    ):
+        await asyncio.to_thread(followup, *command)
+
+    def stages(flow: pd.DataFrame, *names: str) -> list[tuple[int, int]]:
+        return [(int(flow.loc[name, "il2"]), int(flow.loc[name, "control"])) for name in names]
+
+    ending = ("in_follow_up_at_cutoff", "withdrew_consent", "died", "lost_to_follow_up")
+    flow, dataset = await report("before_death", DIED_ON - timedelta(days=1))
+    assert stages(flow, *ending) == [(2, 2), (0, 0), (0, 0), (0, 0)], "nothing had happened yet"
+    assert set(dataset["end_reason"]) == {"cutoff"}
+
+    flow, dataset = await report("between", TODAY - timedelta(days=1))  # after the death, before the withdrawal
+    assert stages(flow, *ending) == [(2, 1), (0, 0), (0, 1), (0, 0)]
+    assert stages(flow, "in_analysis", "enrolled") == [(2, 2), (2, 2)]
+    assert (dataset.loc["D1", "end_reason"], dataset.loc["D1", "days"]) == ("died", 40)
+    assert (dataset.loc["W1", "end_reason"], dataset.loc["W1", "days"]) == ("cutoff", 59), "still followed then"
+    assert (dataset.loc["L1", "end_reason"], dataset.loc["L1", "days"]) == ("cutoff", 59), "lost only later"
+
+    flow, dataset = await report("today", TODAY)
+    assert stages(flow, *ending) == [(1, 1), (1, 0), (0, 1), (0, 0)], "L1 was lost, then reinstated"
+    assert (dataset.loc["W1", "end_reason"], dataset.loc["W1", "days"]) == ("withdrew_consent", 60)
+
+
+async def test_it_counts_a_check_in_still_open_at_the_cut_off_as_open_not_missed(
+    engine: AsyncEngine, clock: FakeClock, cli_env: str
+) -> None:
+    await consented_patients(engine, clock, {"C1": Group.CONTROL})
+    cutoff = TODAY - timedelta(days=1)
+    # month: (days before the cut-off it was due, its status now, answered how many days after it was due)
+    checkins = {1: (30, "missed", None), 2: (3, "open", None), 3: (2, "done", 1), 4: (1, "done", 3)}
+    async with session_factory(engine)() as session:
+        patient = (await session.execute(select(Patient))).scalar_one()
+        for month, (before, state, answered_after) in checkins.items():
+            due = datetime.combine(cutoff - timedelta(days=before), time(9), UTC)
+            contact = ScheduledContact(
+                patient_id=patient.id,
+                kind=ContactKind.CHECKIN,
+                month=month,
+                planned_date=due.date(),
+                due_at=due,
+                window_end=due + timedelta(days=7),
+                status=ContactStatus(state),
+                dedupe_key=f"checkin:open:{month}",
+            )
+            session.add(contact)
+            await session.flush()
+            if answered_after is not None:
+                session.add(
+                    QuestionnaireResponse(
+                        patient_id=patient.id,
+                        contact_id=contact.id,
+                        form=FormKind.CHECKIN,
+                        status=ResponseStatus.SUBMITTED,
+                        started_at=due,
+                        submitted_at=due + timedelta(days=answered_after),
+                        late=False,
+                    )
+                )
+        await session.commit()
+    await asyncio.to_thread(followup, "report", "--out", "report", "--cutoff", cutoff.isoformat())
+    tables = Path("report") / "tables"
+    quality = pd.read_csv(tables / "data_quality.csv").iloc[0]
+    # month 1 closed unanswered: missed; month 2 open and unanswered: open; month 3 answered before the cut-off:
+    # on time; month 4 answered after the cut-off, in its window: open at the cut-off
+    counted = ["checkins_due", "checkins_on_time", "checkins_late", "checkins_missed", "checkins_open"]
+    assert quality[counted].tolist() == [2, 1, 0, 1, 2]
+    adherence = pd.read_csv(tables / "adherence.csv").iloc[0]
+    assert (adherence["checkins_due"], adherence["checkins_completed"]) == (2, 1)
+    page = (Path("report") / "report.html").read_text()
+    assert "Open at the cut-off" in page
+    assert "neither due nor missed" in page
