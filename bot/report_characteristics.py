@@ -6,8 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from bot.i18n import N_, Gettext
-from bot.report_format import GROUP_NAMES, p_phrase
+from bot.report_format import GROUP_NAMES, Verbatim, p_phrase
 from bot.services.infection_form import CHOICES as INFECTION_CHOICES
+from bot.services.report import ORGANISM_NOT_IDENTIFIED
 from bot.statistics import GROUPS, compare_categories
 
 CHARACTERISTICS = ("site_type", "pathogen", "organism", "ctcae_grade", "treatment", "hospitalized", "outcome")
@@ -25,6 +26,7 @@ TEST_NAMES = {
     "chi-square": N_("chi-square test"),
     "Fisher-Freeman-Halton (Monte Carlo)": N_("Fisher–Freeman–Halton exact test (Monte Carlo)"),
 }
+NOT_IDENTIFIED = N_("Not identified")
 COLUMNS = ["variable", "category", *GROUPS, "test", "p_value", "sparse"]
 
 
@@ -73,10 +75,11 @@ def characteristics_display(table: pd.DataFrame, _: Gettext) -> pd.DataFrame:
         return shown + (_("; sparse cells (expected counts below 5)") if row["sparse"] else "")
 
     def category(variable: str, code: str) -> str:
-        """The clinical label of a code as the infection form names it; grades and organisms as recorded."""
-        labels = INFECTION_CHOICES.get("treatments" if variable == "treatment" else variable, {})
-        if variable in ("ctcae_grade", "organism") or not labels:
-            return code
+        """The clinical label of a code as the infection form names it (grades with what they mean); an organism
+        as typed."""
+        if variable == "organism":
+            return _(NOT_IDENTIFIED) if code == ORGANISM_NOT_IDENTIFIED else Verbatim(code)
+        labels = INFECTION_CHOICES["treatments" if variable == "treatment" else variable]
         return " + ".join(_(labels[part]) if part in labels else part for part in code.split("+"))
 
     return pd.DataFrame(

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bot.i18n import N_
+from bot.i18n import N_, Gettext
 from bot.report_models import RecurrentRate
+
+
+class Verbatim(str):
+    """A cell shown as typed (an organism's name): escaped like every cell, never looked up for translation."""
+
+    __slots__ = ()
+
 
 GROUP_NAMES = {"il2": N_("Low-dose IL-2"), "control": N_("Control")}
 NOT_ESTIMABLE = N_("not estimable")
@@ -87,6 +94,35 @@ def cox_display(cox: pd.DataFrame) -> pd.DataFrame:
             "p": cox["p"].map(p_value),
             N_("Patients (events)"): [f"{n} ({e})" for n, e in zip(cox["patients"], cox["events"], strict=True)],
         }
+    )
+
+
+EXCLUSION_LABELS = {
+    "no_checkin_before_cutoff": N_("no check-in answered before the cut-off"),
+    "prednisone_not_answered": N_("prednisone-equivalent dose not answered at the first check-in"),
+    "immunosuppressants_not_answered": N_("immunosuppressants not answered at the first check-in"),
+}
+
+
+def exclusion_note(excluded: pd.DataFrame, patients: int, _: Gettext) -> str:
+    """Under the Cox table: how many patients the adjusted model (complete cases) leaves out, and why."""
+    left_out = excluded[excluded["patients"] > 0]
+    if left_out.empty:
+        return _(
+            "Adjusted model: no patient left out; every analysed patient has the baseline dose and immunosuppressants."
+        )
+    reasons = _("; ").join(
+        _("{reason}: {patients}").format(reason=_(EXCLUSION_LABELS[row.reason]), patients=row.patients)
+        for row in left_out.itertuples()
+    )
+    return _(
+        "Adjusted model, complete cases: {excluded} of {patients} analysed patients left out ({events} of them "
+        "with a first infection). Why: {reasons}."
+    ).format(
+        excluded=int(left_out["patients"].sum()),
+        patients=patients,
+        events=int(left_out["events"].sum()),
+        reasons=reasons,
     )
 
 

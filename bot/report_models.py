@@ -18,7 +18,7 @@ import pandas as pd
 from lifelines import CoxPHFitter
 from lifelines.statistics import proportional_hazard_test
 
-from bot.report_baseline import immunosuppressant_classes
+from bot.report_baseline import IMMUNOSUPPRESSANT_CLASSES, immunosuppressant_classes
 from bot.statistics import GROUPS
 
 COX_COLUMNS = ["model", "term", "hr", "ci_low", "ci_high", "p", "patients", "events"]
@@ -41,10 +41,16 @@ def analysis_dataset(patients: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+EXCLUDED_COLUMNS = ["reason", "patients", "events"]
+# Why a patient is left out of the adjusted model (complete cases), one reason each, in this order
+EXCLUSION_REASONS = ("no_checkin_before_cutoff", "prednisone_not_answered", "immunosuppressants_not_answered")
+
+
 @dataclass(frozen=True)
 class CoxResult:
     estimates: pd.DataFrame  # COX_COLUMNS
     proportional_hazards: pd.DataFrame  # PH_COLUMNS
+    excluded: pd.DataFrame  # EXCLUDED_COLUMNS: who the adjusted model leaves out and why (every reason, 0 too)
 
 
 def cox_models(dataset: pd.DataFrame) -> CoxResult:
@@ -61,7 +67,31 @@ def cox_models(dataset: pd.DataFrame) -> CoxResult:
         fitted = _fit(rows[["days", "event", *model_terms]])
         estimates += _estimates(model, fitted, rows, model_terms)
         checks += _ph_check(model, fitted, rows[["days", "event", *model_terms]], model_terms)
-    return CoxResult(pd.DataFrame(estimates, columns=COX_COLUMNS), pd.DataFrame(checks, columns=PH_COLUMNS))
+    return CoxResult(
+        pd.DataFrame(estimates, columns=COX_COLUMNS),
+        pd.DataFrame(checks, columns=PH_COLUMNS),
+        _excluded(dataset),
+    )
+
+
+def _excluded(dataset: pd.DataFrame) -> pd.DataFrame:
+    """Patients without the adjusted model's covariates, by reason: no check-in answered before the cut-off, or a
+    first check-in without the prednisone-equivalent dose, or without the immunosuppressants."""
+    no_dose = dataset["prednisone_mg"].isna()
+    no_drugs = dataset[list(IMMUNOSUPPRESSANT_CLASSES)].isna().any(axis=1)
+    reasons = {
+        "no_checkin_before_cutoff": no_dose & no_drugs,
+        "prednisone_not_answered": no_dose & ~no_drugs,
+        "immunosuppressants_not_answered": ~no_dose & no_drugs,
+    }
+    return pd.DataFrame(
+        [
+            {"reason": name, "patients": int(rows.sum()), "events": int(dataset.loc[rows, "event"].sum())}
+            for name in EXCLUSION_REASONS
+            for rows in (reasons[name],)
+        ],
+        columns=EXCLUDED_COLUMNS,
+    )
 
 
 _NOT_COVARIATES = ("study_id", "group", "site", "start", "end", "days", "event", "end_reason")

@@ -13,7 +13,9 @@ from bot.report_characteristics import characteristics_display
 from bot.report_format import (
     GROUP_NAMES,
     NOT_ESTIMABLE,
+    Verbatim,
     cox_display,
+    exclusion_note,
     incidence_display,
     p_phrase,
     ph_display,
@@ -71,10 +73,16 @@ class Tables:
 
 
 def table_html(frame: pd.DataFrame, _: Gettext) -> str:
-    """Headers and whole-cell words translated; numbers and codes as they are."""
+    """Headers and whole-cell words translated; numbers, codes and text as typed (Verbatim) as they are."""
     shown = frame.rename(columns=lambda name: _(name) if name else name)
-    shown = shown.map(lambda cell: _(cell) if isinstance(cell, str) and cell else cell)
+    shown = shown.map(lambda cell: _translated(cell, _))
     return str(shown.to_html(index=False, float_format=lambda value: f"{value:.3g}", na_rep=_(NOT_ESTIMABLE), border=0))
+
+
+def _translated(cell: object, _: Gettext) -> object:
+    if isinstance(cell, str) and cell and not isinstance(cell, Verbatim):
+        return _(cell)
+    return cell
 
 
 def flow_display(flow: pd.DataFrame) -> pd.DataFrame:
@@ -160,6 +168,7 @@ def render(data: StudyData, tables: Tables, _: Gettext, language: str) -> str:
                 )
             )
             + table_html(cox_display(tables.cox.estimates), _)
+            + _paragraph(exclusion_note(tables.cox.excluded, len(data.patients), _))
             + _paragraph(_("Proportional hazards: a small p suggests the hazard ratio changes over time."))
             + table_html(ph_display(tables.cox.proportional_hazards), _),
         ),

@@ -38,6 +38,7 @@ from models import (
 )
 
 DAYS_PER_YEAR = 365.25
+ORGANISM_NOT_IDENTIFIED = "not identified"  # the infections table's organism when none was recorded
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ async def load_study(
             "onset_date": onset,
             "site_type": site_type.value,
             "pathogen": pathogen.value,
-            "organism": organism or "not identified",
+            "organism": organism or ORGANISM_NOT_IDENTIFIED,
             "ctcae_grade": grade,
             "treatment": "+".join(sorted(treatment)),
             "hospitalized": "yes" if hospitalized else "no",
