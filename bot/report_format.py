@@ -226,6 +226,6 @@ PROVENANCE_LABELS = {
 
 def provenance_display(provenance: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"Item": PROVENANCE_LABELS[key], "Value": value} for key, value in provenance.items()],
+        [{N_("Item"): PROVENANCE_LABELS[key], N_("Value"): value} for key, value in provenance.items()],
         columns=["Item", "Value"],
     )
