@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from bot.cli import app as cli
 from bot.clock import FakeClock
 from bot.db import session_factory
+from bot.services.audit import record_event
 from models import (
     ContactKind,
     ContactStatus,
@@ -151,3 +152,51 @@ async def test_it_counts_a_check_in_still_open_at_the_cut_off_as_open_not_missed
     page = (Path("report") / "report.html").read_text()
     assert "Open at the cut-off" in page
     assert "neither due nor missed" in page
+
+
+async def test_it_censors_a_patient_lost_at_the_cut_off_at_the_last_contact_before_it(
+    engine: AsyncEngine, clock: FakeClock, cli_env: str
+) -> None:
+    """Lost 20 days ago, reinstated 2 days ago (the audit trail as the services write it), answered yesterday:
+    at a cut-off in between, the patient was lost and is censored at the last contact known then."""
+    await consented_patients(engine, clock, {"L2": Group.CONTROL})
+    lost_at = datetime.combine(TODAY - timedelta(days=20), time(8), UTC)
+    async with session_factory(engine)() as session:
+        patient = (await session.execute(select(Patient))).scalar_one()
+        record_event(
+            session,
+            actor="cli:coordinator",
+            action="patient.end.lost",
+            entity=patient,
+            at=lost_at,
+            before={"status": "active", "ended_at": None, "end_reason": None},
+            after={"status": "lost", "ended_at": lost_at.isoformat(), "end_reason": "no answer to 5 calls"},
+        )
+        record_event(
+            session,
+            actor="cli:coordinator",
+            action="patient.reinstate",
+            entity=patient,
+            at=lost_at + timedelta(days=18),
+            before={"status": "lost", "ended_at": lost_at.isoformat(), "end_reason": "no answer to 5 calls"},
+            after={"status": "active", "ended_at": None, "end_reason": None, "reason": "answered the phone"},
+        )
+        for day in (BASELINE + timedelta(days=10), TODAY - timedelta(days=1)):
+            moment = datetime.combine(day, time(10), UTC)
+            session.add(
+                QuestionnaireResponse(
+                    patient_id=patient.id,
+                    form=FormKind.CHECKIN,
+                    status=ResponseStatus.SUBMITTED,
+                    started_at=moment,
+                    submitted_at=moment,
+                )
+            )
+        await session.commit()
+    flow, dataset = await report("while_lost", TODAY - timedelta(days=5))
+    assert int(flow.loc["lost_to_follow_up", "control"]) == 1
+    assert int(flow.loc["in_follow_up_at_cutoff", "control"]) == 0
+    assert (dataset.loc["L2", "end_reason"], dataset.loc["L2", "days"]) == ("lost_to_follow_up", 10)
+    flow, dataset = await report("back", TODAY)
+    assert int(flow.loc["in_follow_up_at_cutoff", "control"]) == 1
+    assert (dataset.loc["L2", "end_reason"], dataset.loc["L2", "days"]) == ("cutoff", 60)

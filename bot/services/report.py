@@ -72,7 +72,7 @@ async def load_study(
         )
     ).all()
     at_cutoff = await statuses_at_cutoff(session, patients=[patient for patient, _, _ in rows], cutoff=cutoff)
-    last_contacts = await _last_contacts(session)
+    last_contacts = await _last_contacts(session, cutoff=cutoff)
     first_checkins = await _first_checkins(session, cutoff=cutoff)
     onsets: dict[int, list[date]] = {}
     for patient_id, day in await session.execute(
@@ -271,19 +271,22 @@ async def _first_checkins(session: AsyncSession, *, cutoff: date) -> dict[int, d
     return found
 
 
-async def _last_contacts(session: AsyncSession) -> dict[int, date]:
-    """Each patient's last contact (UTC date): a submitted questionnaire, a dose answer, or an infection found at
-    a clinic visit (its onset)."""
+async def _last_contacts(session: AsyncSession, *, cutoff: date) -> dict[int, date]:
+    """Each patient's last contact (UTC date) up to the cut-off: a submitted questionnaire, a dose answer, or an
+    infection found at a clinic visit (its onset)."""
     latest: dict[int, date] = {}
+    moment = end_of(cutoff)
     sources = (
         select(QuestionnaireResponse.patient_id, func.max(QuestionnaireResponse.submitted_at))
-        .where(QuestionnaireResponse.status == ResponseStatus.SUBMITTED)
+        .where(QuestionnaireResponse.status == ResponseStatus.SUBMITTED, QuestionnaireResponse.submitted_at < moment)
         .group_by(QuestionnaireResponse.patient_id),
         select(ScheduledContact.patient_id, func.max(ScheduledContact.answered_at))
-        .where(ScheduledContact.kind == ContactKind.DOSE, ScheduledContact.answered_at.is_not(None))
+        .where(ScheduledContact.kind == ContactKind.DOSE, ScheduledContact.answered_at < moment)
         .group_by(ScheduledContact.patient_id),
         select(Infection.patient_id, func.max(Infection.onset_date))
-        .where(Infection.source == InfectionSource.CLINIC, Infection.voided_at.is_(None))
+        .where(
+            Infection.source == InfectionSource.CLINIC, Infection.voided_at.is_(None), Infection.onset_date <= cutoff
+        )
         .group_by(Infection.patient_id),
     )
     for query in sources:
