@@ -27,6 +27,8 @@ TEST_NAMES = {
     "Fisher-Freeman-Halton (Monte Carlo)": N_("Fisher–Freeman–Halton exact test (Monte Carlo)"),
 }
 NOT_IDENTIFIED = N_("Not identified")
+FORM_FIELDS = {"treatment": "treatments"}  # the infection form's name where the table's differs
+HOSPITAL_STAY = {"yes": N_("Hospitalized"), "no": N_("Not hospitalized")}  # the form asks yes/no
 COLUMNS = ["variable", "category", *GROUPS, "test", "p_value", "sparse"]
 
 
@@ -79,7 +81,7 @@ def characteristics_display(table: pd.DataFrame, _: Gettext) -> pd.DataFrame:
         as typed."""
         if variable == "organism":
             return _(NOT_IDENTIFIED) if code == ORGANISM_NOT_IDENTIFIED else Verbatim(code)
-        labels = INFECTION_CHOICES["treatments" if variable == "treatment" else variable]
+        labels = HOSPITAL_STAY if variable == "hospitalized" else INFECTION_CHOICES[FORM_FIELDS.get(variable, variable)]
         return " + ".join(_(labels[part]) if part in labels else part for part in code.split("+"))
 
     return pd.DataFrame(

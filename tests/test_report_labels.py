@@ -54,10 +54,11 @@ async def test_it_names_the_infections_as_clinicians_do_and_keeps_typed_organism
         "IV antimicrobial + Procedure",
         "Resolved",
         "Not identified",
+        "Not hospitalized",
     ):
         assert f"<td>{english}</td>" in en, english
         assert english not in zh, english
-    for chinese in ("肺炎", "带状疱疹", "细菌", "病毒", "未明确"):
+    for chinese in ("肺炎", "带状疱疹", "细菌", "病毒", "未明确", "未住院"):
         assert chinese in zh, chinese
     escaped = "<td>&lt;b&gt;Klebsiella&lt;/b&gt; &amp; co</td>"
     assert escaped in zh, "typed text is escaped, never markup"
