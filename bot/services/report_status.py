@@ -43,7 +43,7 @@ async def statuses_at_cutoff(
     )
     earlier: dict[int, dict[str, Any]] = {}  # the value before the first change after the cut-off
     for entity_id, occurred_at, before in events:
-        patient_id = int(entity_id)
+        patient_id = int(entity_id) if entity_id.isdigit() else None  # "" for a row written before its flush
         if patient_id not in zones or occurred_at.astimezone(zones[patient_id]).date() <= cutoff:
             continue
         values = earlier.setdefault(patient_id, {})
