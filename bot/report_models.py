@@ -170,8 +170,11 @@ class RecurrentRate:
 
 def recurrent_rates(patients: pd.DataFrame) -> list[RecurrentRate]:
     """All infections per 100 person-years of follow-up (not stopped at the first infection), by group, with a
-    Poisson model's 95% CI made robust to patients with several infections (sandwich variance by patient)."""
+    Poisson model's 95% CI made robust to patients with several infections (sandwich variance by patient). When
+    every patient of a group has the same rate the model fits exactly and the sandwich variance is nil: the CI is
+    then not estimable (never a zero-width interval)."""
     from statsmodels.api import GLM, add_constant, families
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
     rates = []
     for group in GROUPS:
@@ -183,12 +186,18 @@ def recurrent_rates(patients: pd.DataFrame) -> list[RecurrentRate]:
             rates.append(RecurrentRate(group, len(rows), infections, years, per_100, nan, nan))
             continue
         exposure = np.log(rows["days_all"].to_numpy() / 365.25)
-        fitted = GLM(
-            rows["infections"].to_numpy(),
-            add_constant(np.ones(len(rows)), has_constant="add")[:, :1],
-            family=families.Poisson(),
-            offset=exposure,
-        ).fit(cov_type="HC0")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", PerfectSeparationWarning)
+                fitted = GLM(
+                    rows["infections"].to_numpy(),
+                    add_constant(np.ones(len(rows)), has_constant="add")[:, :1],
+                    family=families.Poisson(),
+                    offset=exposure,
+                ).fit(cov_type="HC0")
+        except PerfectSeparationWarning:
+            rates.append(RecurrentRate(group, len(rows), infections, years, 100 * infections / years, nan, nan))
+            continue
         coef, se = float(fitted.params[0]), float(fitted.bse[0])
         rates.append(
             RecurrentRate(

@@ -53,6 +53,9 @@ async def test_it_reports_every_study_shape_readably_in_both_languages(
         assert ratio["rate_ratio"] == 0
         assert ratio["ci_low"] == 0
         assert ratio["ci_high"] > 0, "an exact upper bound even with no events in one group"
+        recurrent = pd.read_csv(tables / "recurrent.csv").set_index("group")
+        assert recurrent.loc["control", "per_100_person_years"] > 0
+        assert recurrent.loc["control", ["ci_low", "ci_high"]].isna().all(), "same rate for all: no robust CI"
         characteristics = pd.read_csv(tables / "characteristics.csv")
         assert set(characteristics["test"]) == {"not testable"}
     for name in ("km.png", "cumulative_incidence.png", "flow.png"):
