@@ -8,8 +8,9 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.runtime import Runtime, run_with_session
-from bot.services.corrections import amend_infection, void_infection
+from bot.services.corrections import amend_infection
 from bot.services.enrollment import get_patient
+from bot.services.infection_voids import void_infection
 from bot.services.infections import details_or_error, record_infection
 from models import InfectionSite, InfectionSource, Outcome, Pathogen, Treatment
 
@@ -106,12 +107,13 @@ def void(
     infection_id: Annotated[int, typer.Argument(help="Infection number (see the infections export)")],
     reason: Annotated[str, typer.Option(help="Why it was entered in error (kept in the audit trail)")],
 ) -> None:
-    """Mark an infection as entered in error: it is kept, flagged void, and no longer counted."""
+    """Mark an infection as entered in error: it is kept, flagged void, and no longer counted. If it ended the
+    patient's follow-up, the next infection by onset becomes the end, or follow-up reopens from today."""
 
     async def use_case(session: AsyncSession, rt: Runtime) -> str:
-        infection = await void_infection(
+        infection, follow_up = await void_infection(
             session, infection_id=infection_id, reason=reason, actor=rt.actor, now=rt.clock.now()
         )
-        return f"infection #{infection.id} void"
+        return f"infection #{infection.id} void" + (f"; {follow_up}" if follow_up else "")
 
     typer.echo(run_with_session(use_case))

@@ -157,7 +157,7 @@ async def record_infection(
             _ = gettext_for(patient.language.value)
             await enqueue(
                 session,
-                dedupe_key=f"closing:{patient.id}",
+                dedupe_key=f"closing:{patient.id}:{infection.id}",  # again if a void reopened follow-up
                 chat_id=patient.telegram_chat_id,
                 now=now,
                 patient_id=patient.id,
