@@ -4,16 +4,21 @@ path never waits for it (the urgent advice and the clinicians' alert still go ou
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot
 
 from bot.clock import FakeClock
+from bot.config import SHIPPED_PROTOCOL, get_settings
 from bot.db import session_factory
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.ratelimit import RateLimiter
@@ -34,6 +39,7 @@ from models import (
     TriageLevel,
 )
 from tests.bot_fixtures import enrolled
+from tests.test_cli import followup
 from tests.test_outbox import FakeSleep
 from tests.test_patient_bot import onboard, open_checkin_month_1, staff_invite
 
@@ -182,3 +188,34 @@ async def test_it_treats_declining_the_new_version_as_withdrawal_of_consent(stud
         f"S001 did not agree to the new consent text (version {NEW_VERSION})" in text
         for text in bot.stub.texts_to(COORDINATOR)
     )
+
+
+async def test_it_shows_coordinators_who_must_consent_again_in_the_list_and_the_deviations(
+    study: Study, clock: FakeClock, cli_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    shipped = SHIPPED_PROTOCOL
+    bumped = tmp_path / "protocol.yaml"
+    bumped.write_text(
+        shipped.read_text(encoding="utf-8").replace('consent_version: "1.0"', f'consent_version: "{NEW_VERSION}"'),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("FOLLOWUP_PROTOCOL_FILE", str(bumped))
+    get_settings.cache_clear()
+    await open_checkin_month_1(clock)
+    await study.jobs.tick()  # the scheduler asks again: the pending consent is dated from here
+
+    code, out, err = await asyncio.to_thread(followup, "patients", "list", "--consent-pending")
+    assert (code, err) == (0, "")
+    assert re.search(rf"S001\s+│\s+PKU\s+│\s+il2\s+│\s+active\s+│.*│\s+1\.0 → {NEW_VERSION}", out), out
+    assert (await asyncio.to_thread(followup, "export", "--out", "out"))[0] == 0
+    found = pd.read_csv("out/deviations.csv", encoding="utf-8-sig", keep_default_na=False)
+    rows = found[found["kind"] == "reconsent_pending"][["study_id", "date"]].values.tolist()
+    assert rows == [["S001", clock.now().date().isoformat()]]
+
+    await study.bot.send(PATIENT, "/checkin")
+    await study.bot.tap(PATIENT, "I agree")
+    code, out, _ = await asyncio.to_thread(followup, "patients", "list", "--consent-pending")
+    assert code == 0
+    assert "S001" not in out, "agreed: no longer pending"
+    code, out, _ = await asyncio.to_thread(followup, "patients", "list")
+    assert re.search(rf"S001\s+│.*│\s+{NEW_VERSION}\s+│", out), out

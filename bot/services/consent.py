@@ -21,13 +21,13 @@ from bot.delivery.outbox import enqueue
 from bot.i18n import N_, Gettext, gettext_for
 from bot.protocol import StudyProtocol
 from bot.services.audit import audited, record_event
+from bot.services.deviations import RECONSENT_ASKED
 from bot.services.notices import tell_coordinators
 from bot.services.patient_status import WithdrawalKind, withdraw
 from bot.services.reachability import send_open_contacts_now
 from bot.services.safety import emergency_line
 from models import AuditEvent, Patient, PatientStatus, Site
 
-ASKED_AGAIN = "patient.reconsent_asked"
 CONSENT_CHANGED = N_(
     "The consent text of this study has changed. Please read it again and tell us if you still agree. Until "
     "you answer, I will not ask you the monthly questions."
@@ -83,14 +83,14 @@ async def note_asked_again(session: AsyncSession, *, patient: Patient, protocol:
     pending consent from it). The caller commits."""
     version = protocol.enrollment.consent_version
     asked = await session.scalars(
-        select(AuditEvent.after).where(AuditEvent.action == ASKED_AGAIN, AuditEvent.entity_id == str(patient.id))
+        select(AuditEvent.after).where(AuditEvent.action == RECONSENT_ASKED, AuditEvent.entity_id == str(patient.id))
     )
     if any(after and after.get("version") == version for after in asked):
         return
     record_event(
         session,
         actor="system",
-        action=ASKED_AGAIN,
+        action=RECONSENT_ASKED,
         entity=patient,
         at=now,
         before={"consent_version": patient.consent_version},
