@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.runtime import Runtime, run_with_session
+from bot.cli.runtime import Runtime, fail, run_with_session
 from bot.services.corrections import amend_infection
 from bot.services.enrollment import get_patient
 from bot.services.infection_voids import void_infection
@@ -32,8 +33,16 @@ def record(
     organism: Annotated[str | None, typer.Option(help="Organism found, free text")] = None,
     hospitalized: Annotated[bool, typer.Option("--hospitalized", help="The patient was admitted")] = False,
     outcome: Annotated[str, typer.Option(help=_choices(Outcome))] = Outcome.UNKNOWN.value,
+    died_on: Annotated[
+        str | None, typer.Option(help="Date of death YYYY-MM-DD: required with grade 5 (outcome fatal)")
+    ] = None,
 ) -> None:
-    """Record a confirmed infection. The patient's first one ends their follow-up."""
+    """Record a confirmed infection. The patient's first one ends their follow-up; a grade 5 (fatal) one ends it
+    as died on --died-on."""
+    try:
+        death = date.fromisoformat(died_on) if died_on else None
+    except ValueError:
+        fail(f"--died-on: {died_on!r} is not a date in the form YYYY-MM-DD")
 
     async def use_case(session: AsyncSession, rt: Runtime) -> str:
         details = details_or_error(
@@ -55,6 +64,7 @@ def record(
             source=InfectionSource.CLINIC,
             actor=rt.actor,
             now=rt.clock.now(),
+            died_on=death,
         )
         ended = "; follow-up ended" if patient.status is not was else ""
         return f"infection recorded for {patient.study_id}{ended}"
