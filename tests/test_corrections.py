@@ -155,11 +155,9 @@ def test_it_amends_and_voids_an_infection_with_a_reason(checked_in: str) -> None
         {"ctcae_grade": 3, "hospitalized": True, "corrected": False},
         {"ctcae_grade": 2, "hospitalized": False, "corrected": True, "reason": "oral only"},
     )
-    assert followup("infections", "void", "1", "--reason", "entered for the wrong patient") == (
-        0,
-        "infection #1 void\n",
-        "",
-    )
+    code, out, err = followup("infections", "void", "1", "--reason", "entered for the wrong patient")
+    assert (code, err) == (0, "")
+    assert out.startswith("infection #1 void; follow-up reopened; "), "it was the end of follow-up"
     assert followup("infections", "void", "1", "--reason", "again") == (1, "", "error: infection #1 is void already\n")
     assert followup("export", "--out", "out")[0] == 0
     infections = pd.read_csv("out/infections.csv", encoding="utf-8-sig", keep_default_na=False)
@@ -215,7 +213,7 @@ def test_it_updates_a_patient_and_re_plans_only_what_is_ahead(checked_in: str) -
 
     unchanged = counts(checked_in)
     for args, message in [
-        (["--reason", "x"], "nothing to change: give --baseline, --group, --language or --reminder-time"),
+        (["--reason", "x"], "nothing to change: give --baseline, --group, --il2-start, --language or --reminder-time"),
         (["--baseline", "2026-02-30", "--reason", "x"], "--baseline: '2026-02-30' is not a date in the form YYYY-MM-DD"),  # noqa: E501
         (["--reminder-time", "9am", "--reason", "x"], "--reminder-time: use HH:MM, for example 09:00"),
         (["--language", "en", "--reason", " "], "--reason: say why (it is kept in the audit trail)"),

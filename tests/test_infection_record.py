@@ -58,6 +58,8 @@ async def test_it_records_a_fatal_infection_as_a_death_and_tells_the_pi_and_admi
     bot = study.bot
     await _record_up_to_outcome(study, "5 · death")
     await bot.tap(CLINICIAN_A, "Fatal")
+    assert bot.last_text(CLINICIAN_A).startswith("Date of death?"), "asked with the same date input as the onset"
+    await bot.tap(CLINICIAN_A, "Today")
     before = len(bot.stub.texts_to(PATIENT))
     await bot.tap(CLINICIAN_A, "Save")
     await study.jobs.tick()
@@ -108,7 +110,9 @@ def test_it_refuses_grade_5_without_a_fatal_outcome_on_the_command_line(cli_stud
     )
     assert followup(*record, *details, "--grade", "3", "--outcome", "fatal")[0] == 1
     assert counts(cli_study) == before
-    code, out, err = followup(*record, *details, "--grade", "5", "--outcome", "fatal")
+    code, out, err = followup(
+        *record, *details, "--grade", "5", "--outcome", "fatal", "--died-on", date.today().isoformat()
+    )
     assert (code, err) == (0, "")
     assert out == "infection recorded for S001; follow-up ended\n"
 
@@ -179,6 +183,7 @@ async def test_it_warns_of_an_implausible_grade_and_fixes_any_field_on_the_summa
     assert answered[-1].params["text"] == "Grade 5 means death: grade 5 and the outcome “Fatal” go together."
     await bot.tap(CLINICIAN_A, "✏ Outcome")
     await bot.tap(CLINICIAN_A, "Fatal")
+    await bot.tap(CLINICIAN_A, "Today")  # the date of death, asked once the record is fatal
     await bot.tap(CLINICIAN_A, "Save")
     async with session_factory(study.engine)() as session:
         infection = await session.scalar(select(Infection))

@@ -14,8 +14,9 @@ from bot.cli.runtime import Runtime, fail, run_with_session
 from bot.plan import parse_clock_time
 from bot.services.corrections import correct_answer
 from bot.services.enrollment import get_patient
+from bot.services.escalation import ESCALATING
 from bot.services.patient_updates import update_patient
-from models import Group, Language
+from models import Group, Language, TriageLevel
 
 answers_app = typer.Typer(help="Patients' answers.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -32,7 +33,7 @@ def correct(
 
     async def use_case(session: AsyncSession, rt: Runtime) -> str:
         patient = await get_patient(session, study_id=study_id)
-        before, after = await correct_answer(
+        before, after, level = await correct_answer(
             session,
             patient=patient,
             month=month,
@@ -40,11 +41,18 @@ def correct(
             value=value,
             reason=reason,
             actor=rt.actor,
+            protocol=rt.protocol,
             now=rt.clock.now(),
         )
-        return f"{patient.study_id} month {month} {item}: {before!r} corrected to {after!r}"
+        return f"{patient.study_id} month {month} {item}: {before!r} corrected to {after!r}" + _alerted(level)
 
     typer.echo(run_with_session(use_case))
+
+
+def _alerted(level: TriageLevel) -> str:
+    if level in ESCALATING:
+        return f"; triaged again: {level.value}, the site's clinicians are alerted"
+    return ""
 
 
 @patients_app.command("update")
@@ -53,15 +61,16 @@ def update(
     reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
     baseline: Annotated[str | None, typer.Option(help="New baseline date YYYY-MM-DD (re-plans what is ahead)")] = None,
     group: Annotated[Group | None, typer.Option(help="New group (re-plans what is ahead)")] = None,
+    il2_start: Annotated[
+        str | None, typer.Option(help="Date of the first IL-2 dose YYYY-MM-DD (required when switching to il2)")
+    ] = None,
     language: Annotated[Language | None, typer.Option(help="New language")] = None,
     reminder_time: Annotated[str | None, typer.Option(help="New reminder time HH:MM")] = None,
 ) -> None:
-    """Correct a patient's baseline, group, language or reminder time; contacts still ahead are re-planned,
-    past ones stay."""
-    try:
-        new_baseline = date.fromisoformat(baseline) if baseline else None
-    except ValueError:
-        fail(f"--baseline: {baseline!r} is not a date in the form YYYY-MM-DD")
+    """Correct a patient's baseline, group, IL-2 start, language or reminder time; contacts still ahead are
+    re-planned, past ones stay. Switching to il2 needs --il2-start; switching to control drops the doses ahead."""
+    new_baseline = _date_option("--baseline", baseline)
+    new_il2_start = _date_option("--il2-start", il2_start)
     new_time: time | None = None
     if reminder_time is not None:
         new_time = parse_clock_time(reminder_time)
@@ -77,6 +86,7 @@ def update(
             group=group,
             language=language,
             reminder_time=new_time,
+            il2_start=new_il2_start,
             reason=reason,
             protocol=rt.protocol,
             actor=rt.actor,
@@ -85,3 +95,10 @@ def update(
 
     replanned = run_with_session(use_case)
     typer.echo(f"{study_id} updated; {replanned} contacts ahead planned anew")
+
+
+def _date_option(option: str, value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        fail(f"{option}: {value!r} is not a date in the form YYYY-MM-DD")

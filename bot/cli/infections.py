@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.runtime import Runtime, run_with_session
-from bot.services.corrections import amend_infection, void_infection
+from bot.cli.runtime import Runtime, fail, run_with_session
+from bot.services.corrections import amend_infection
 from bot.services.enrollment import get_patient
+from bot.services.infection_voids import void_infection
 from bot.services.infections import details_or_error, record_infection
 from models import InfectionSite, InfectionSource, Outcome, Pathogen, Treatment
 
@@ -31,8 +33,16 @@ def record(
     organism: Annotated[str | None, typer.Option(help="Organism found, free text")] = None,
     hospitalized: Annotated[bool, typer.Option("--hospitalized", help="The patient was admitted")] = False,
     outcome: Annotated[str, typer.Option(help=_choices(Outcome))] = Outcome.UNKNOWN.value,
+    died_on: Annotated[
+        str | None, typer.Option(help="Date of death YYYY-MM-DD: required with grade 5 (outcome fatal)")
+    ] = None,
 ) -> None:
-    """Record a confirmed infection. The patient's first one ends their follow-up."""
+    """Record a confirmed infection. The patient's first one ends their follow-up; a grade 5 (fatal) one ends it
+    as died on --died-on."""
+    try:
+        death = date.fromisoformat(died_on) if died_on else None
+    except ValueError:
+        fail(f"--died-on: {died_on!r} is not a date in the form YYYY-MM-DD")
 
     async def use_case(session: AsyncSession, rt: Runtime) -> str:
         details = details_or_error(
@@ -54,6 +64,7 @@ def record(
             source=InfectionSource.CLINIC,
             actor=rt.actor,
             now=rt.clock.now(),
+            died_on=death,
         )
         ended = "; follow-up ended" if patient.status is not was else ""
         return f"infection recorded for {patient.study_id}{ended}"
@@ -106,12 +117,13 @@ def void(
     infection_id: Annotated[int, typer.Argument(help="Infection number (see the infections export)")],
     reason: Annotated[str, typer.Option(help="Why it was entered in error (kept in the audit trail)")],
 ) -> None:
-    """Mark an infection as entered in error: it is kept, flagged void, and no longer counted."""
+    """Mark an infection as entered in error: it is kept, flagged void, and no longer counted. If it ended the
+    patient's follow-up, the next infection by onset becomes the end, or follow-up reopens from today."""
 
     async def use_case(session: AsyncSession, rt: Runtime) -> str:
-        infection = await void_infection(
+        infection, follow_up = await void_infection(
             session, infection_id=infection_id, reason=reason, actor=rt.actor, now=rt.clock.now()
         )
-        return f"infection #{infection.id} void"
+        return f"infection #{infection.id} void" + (f"; {follow_up}" if follow_up else "")
 
     typer.echo(run_with_session(use_case))

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.links import bot_username, check_writable, valid_until, write_qr
 from bot.cli.runtime import Runtime, console, fail, run_with_session
+from bot.services.consent import consent_pending as is_consent_pending
 from bot.services.enrollment import (
     EnrollmentRequest,
     enroll_patient,
@@ -144,8 +145,15 @@ def list_(
     overdue: Annotated[
         bool, typer.Option("--overdue", help="Only who needs a call: missed check-ins, unreachable, never linked")
     ] = False,
+    consent_pending: Annotated[
+        bool,
+        typer.Option(
+            "--consent-pending", help="Only active patients who still have to agree to the protocol's consent version"
+        ),
+    ] = False,
 ) -> None:
-    """List patients with their status."""
+    """List patients with their status and the consent version they agreed to ("1.0 → 2.0": asked to agree to
+    the protocol's new version, nothing is collected until they do)."""
     if overdue:
         from bot.cli.overdue import print_overdue
 
@@ -153,8 +161,12 @@ def list_(
         return
 
     async def use_case(session: AsyncSession, rt: Runtime) -> Table:
-        table = Table("study ID", "site", "group", "status", "baseline", "telegram")
+        table = Table("study ID", "site", "group", "status", "baseline", "telegram", "consent")
+        current = rt.protocol.enrollment.consent_version
         for patient, patient_site in await list_patients(session, site_code=site):
+            pending = is_consent_pending(patient, rt.protocol)
+            if consent_pending and not pending:
+                continue
             linked = "unreachable" if patient.unreachable else ("linked" if patient.telegram_chat_id else "-")
             table.add_row(
                 patient.study_id,
@@ -163,6 +175,7 @@ def list_(
                 patient.status.value,
                 patient.baseline_date.isoformat(),
                 linked,
+                f"{patient.consent_version} → {current}" if pending else (patient.consent_version or "-"),
             )
         return table
 

@@ -430,7 +430,9 @@ async def _finish(
     for item_id, value in derived(kept).items():  # stored with the answers they come from
         session.add(Answer(response_id=response.id, item_id=item_id, value=value, answered_at=now))
         kept[item_id] = value
-    result = await _triage(session, patient=patient, response=response, answers=kept, protocol=protocol, now=now)
+    result = await triage_response(
+        session, patient=patient, response=response, answers=kept, protocol=protocol, now=now
+    )
     response.status, response.submitted_at, response.late, response.partial = (
         ResponseStatus.SUBMITTED,
         now,
@@ -471,7 +473,7 @@ async def _finish(
     return Submitted(response.form, result, late=late)
 
 
-async def _triage(
+async def triage_response(
     session: AsyncSession,
     *,
     patient: Patient,
@@ -510,7 +512,9 @@ async def alarm_on_answer(
     for item_id, follow_ups in DECIDED_BY.items():  # "in hospital": not an alarm until we know why
         if any(follow_up in shown and follow_up not in answers for follow_up in follow_ups):
             kept.pop(item_id, None)
-    result = await _triage(session, patient=patient, response=response, answers=kept, protocol=protocol, now=now)
+    result = await triage_response(
+        session, patient=patient, response=response, answers=kept, protocol=protocol, now=now
+    )
     if result.level is TriageLevel.URGENT:
         trigger = Trigger(result.level, result.reasons, response_id=response.id, in_hospital=_in_hospital(kept))
         await raise_alarm(session, patient=patient, trigger=trigger, protocol=protocol, now=now)
@@ -592,7 +596,9 @@ async def submit_unfinished(session: AsyncSession, *, protocol: StudyProtocol, n
         answers = _values(await _answer_rows(session, response.id))
         shown = {item.id for item in visible_items(response.form, answers, patient.group)}
         kept = {key: value for key, value in answers.items() if key in shown and value is not None}
-        result = await _triage(session, patient=patient, response=response, answers=kept, protocol=protocol, now=now)
+        result = await triage_response(
+            session, patient=patient, response=response, answers=kept, protocol=protocol, now=now
+        )
         if result.level in ESCALATING:
             await _finish(session, patient=patient, response=response, protocol=protocol, now=now, partial=True)
             submitted += 1

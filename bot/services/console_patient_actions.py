@@ -18,7 +18,7 @@ from bot.services.errors import DomainError, NotFound
 from bot.services.patient_status import WithdrawalKind, reinstate, withdraw
 from bot.services.reinvites import reinvite_patient
 from bot.services.status import may_see_study_data, sites_of
-from models import Patient, Staff
+from models import Patient, Staff, TriageLevel
 
 
 class OutOfScope(NotFound):
@@ -86,9 +86,11 @@ async def correct(
     item_id: str,
     value: str,
     reason: str,
+    protocol: StudyProtocol,
     now: datetime,
-) -> tuple[Any, Any]:
-    """One answer of a submitted monthly check-in, corrected with a reason; returns (before, after). Commits."""
+) -> tuple[Any, Any, TriageLevel]:
+    """One answer of a submitted monthly check-in, corrected with a reason and triaged again; returns (before,
+    after, the level now). Commits."""
     patient = await managed_patient(session, staff=staff, patient_id=patient_id)
     try:
         which = int(month.strip())
@@ -104,5 +106,6 @@ async def correct(
         value=value,
         reason=reason,
         actor=_actor(staff),
+        protocol=protocol,
         now=now,
     )

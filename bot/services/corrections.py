@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.forms import FORMS, Invalid, Item, Kind, parse_typed
+from bot.protocol import StudyProtocol
 from bot.services.audit import audited, record_event
 from bot.services.errors import DomainError, NotFound
 from bot.services.infections import InfectionDetails, details_or_error
+from bot.services.retriage import retriage_corrected
 from bot.services.staff_changes import reason_or_error
 from models import (
     Answer,
@@ -24,6 +26,7 @@ from models import (
     QuestionnaireResponse,
     ResponseStatus,
     ScheduledContact,
+    TriageLevel,
 )
 
 CHECKIN_ITEMS = {item.id: item for item in FORMS[FormKind.CHECKIN]}
@@ -60,10 +63,12 @@ async def correct_answer(
     value: str,
     reason: str,
     actor: str,
+    protocol: StudyProtocol,
     now: datetime,
-) -> tuple[Any, Any]:
-    """Change one answer of the patient's submitted check-in of month `month`; returns (before, after).
-    An item the patient was not shown is added. Commits."""
+) -> tuple[Any, Any, TriageLevel]:
+    """Change one answer of the patient's submitted check-in of month `month`; returns (before, after, the
+    check-in's triage level now). An item the patient was not shown is added. The check-in is triaged again
+    (bot.services.retriage: the clinicians are alerted if it now calls for it). Commits."""
     reason = reason_or_error(reason)
     item = CHECKIN_ITEMS.get(item_id)
     if item is None:
@@ -90,7 +95,11 @@ async def correct_answer(
     if before == new_value:
         raise DomainError(f"--value: {item.id} of month {month} is {before!r} already")
     answer.value, answer.corrected = new_value, True
-    record_event(
+    await session.flush()
+    level = await retriage_corrected(
+        session, patient=patient, response=response, reason=reason, actor=actor, protocol=protocol, now=now
+    )
+    record_event(  # last: the correction is the newest entry of the patient's trail
         session,
         actor=actor,
         action="answer.correct",
@@ -100,7 +109,7 @@ async def correct_answer(
         after={"value": new_value, "reason": reason},
     )
     await session.commit()
-    return before, new_value
+    return before, new_value, level
 
 
 async def get_infection(session: AsyncSession, *, infection_id: int) -> tuple[Infection, Patient]:
@@ -133,22 +142,6 @@ async def amend_infection(
         for field, value in details.columns().items():
             setattr(infection, field, value)
         infection.corrected = True
-        notes["reason"] = reason
-    await session.commit()
-    return infection
-
-
-async def void_infection(
-    session: AsyncSession, *, infection_id: int, reason: str, actor: str, now: datetime
-) -> Infection:
-    """An infection entered in error: kept with the reason, no longer counted in exports' flags or the
-    report. Commits."""
-    reason = reason_or_error(reason)
-    infection, _patient = await get_infection(session, infection_id=infection_id)
-    if infection.voided_at is not None:
-        raise DomainError(f"infection #{infection.id} is void already")
-    with audited(session, entity=infection, actor=actor, action="infection.void", at=now) as notes:
-        infection.voided_at, infection.void_reason = now, reason
         notes["reason"] = reason
     await session.commit()
     return infection

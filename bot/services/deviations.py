@@ -1,5 +1,6 @@
 """The `deviations` export: what did not go as the protocol planned, each with its date (late and missed
-check-ins, doses skipped or unconfirmed, schedule changes, IL-2 reported by a control patient, consent pending)."""
+check-ins, doses skipped or unconfirmed, schedule changes, IL-2 reported by a control patient, consent pending,
+consent to a new consent version asked for)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from models import (
     Site,
 )
 
+RECONSENT_ASKED = "patient.reconsent_asked"  # audited when a patient is first asked to agree to a new version
 KINDS = {
     "checkin_late": ("check-in submitted after its window closed", "随访问卷逾期提交"),
     "checkin_missed": ("check-in missed", "随访问卷未完成"),
@@ -29,6 +31,10 @@ KINDS = {
     "schedule_changed": ("doses shifted or plan changed", "注射时间或随访计划调整"),
     "control_reports_il2": ("control patient reported an IL-2 reaction", "对照组患者报告IL-2反应"),
     "consent_pending": ("baseline passed, consent not given in Telegram", "已过基线日期，尚未在Telegram中同意"),
+    "reconsent_pending": (
+        "asked to agree to a new consent version: nothing collected until agreed",
+        "需重新同意新版知情同意书：同意前不收集数据",
+    ),
 }
 
 
@@ -91,6 +97,11 @@ def deviations_query(site_code: str | None) -> tuple[Any, Callable[[Any], Any]]:
         select(Patient.study_id, Site.code, literal("consent_pending"), Patient.baseline_date, literal(""))
         .join(Site, *at_site)
         .where(Patient.status == PatientStatus.ENROLLED, Patient.consented_at.is_(None)),
+        select(Patient.study_id, Site.code, literal("reconsent_pending"), _day(AuditEvent.occurred_at),
+               _text(AuditEvent.after))
+        .join(Site, *at_site)
+        .join(AuditEvent, Patient.id == event_patient_id())
+        .where(AuditEvent.action == RECONSENT_ASKED),
     ]  # fmt: skip
     if site_code is not None:
         parts = [part.where(Site.code == site_code.upper()) for part in parts]

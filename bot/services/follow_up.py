@@ -61,6 +61,21 @@ async def _close_contacts(session: AsyncSession, *, patient: Patient, now: datet
     return cancelled
 
 
+async def plan_cancelled_again(session: AsyncSession, *, patient: Patient, now: datetime) -> int:
+    """Follow-up goes on after all: the cancelled contacts whose window is still open are planned again (past
+    ones stay as they were). Returns how many. The caller audits and commits."""
+    result = await session.execute(
+        update(ScheduledContact)
+        .where(
+            ScheduledContact.patient_id == patient.id,
+            ScheduledContact.status == ContactStatus.CANCELLED,
+            ScheduledContact.window_end > now,
+        )
+        .values(status=ContactStatus.PLANNED, next_action_at=ScheduledContact.due_at)
+    )
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
 async def complete_if_final(
     session: AsyncSession,
     *,

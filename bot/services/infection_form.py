@@ -37,8 +37,9 @@ FIELDS = (
     "treatments",
     "hospitalized",
     "outcome",
+    "died_on",  # asked only for grade 5
 )
-TYPED = ("onset_date", "organism")
+TYPED = ("onset_date", "organism", "died_on")
 TITLES = {
     "onset_date": N_("Onset"),
     "site_type": N_("Site"),
@@ -48,6 +49,7 @@ TITLES = {
     "treatments": N_("Treatment"),
     "hospitalized": N_("Hospitalized"),
     "outcome": N_("Outcome"),
+    "died_on": N_("Date of death"),
 }
 PROMPTS = {
     "onset_date": N_("When did the infection start? Tap a day, or type the date (2026-03-01, 2026/3/1 or 3月1日)."),
@@ -58,20 +60,23 @@ PROMPTS = {
     "treatments": N_("Treatment? Tap every one given, then Done."),
     "hospitalized": N_("Hospitalized?"),
     "outcome": N_("Outcome so far?"),
+    "died_on": N_("Date of death? Tap a day, or type the date (2026-03-01, 2026/3/1 or 3月1日)."),
 }
 DONE = "done"
+DAYS_BACK = {  # quick picks reaching back 30 days
+    "0": N_("Today"),
+    "1": N_("Yesterday"),
+    "2": N_("2 days ago"),
+    "3": N_("3 days ago"),
+    "5": N_("5 days ago"),
+    "7": N_("1 week ago"),
+    "14": N_("2 weeks ago"),
+    "21": N_("3 weeks ago"),
+    "30": N_("30 days ago"),
+}
 CHOICES: dict[str, dict[str, str]] = {
-    "onset_date": {  # quick picks reaching back 30 days
-        "0": N_("Today"),
-        "1": N_("Yesterday"),
-        "2": N_("2 days ago"),
-        "3": N_("3 days ago"),
-        "5": N_("5 days ago"),
-        "7": N_("1 week ago"),
-        "14": N_("2 weeks ago"),
-        "21": N_("3 weeks ago"),
-        "30": N_("30 days ago"),
-    },
+    "onset_date": DAYS_BACK,
+    "died_on": DAYS_BACK,
     "site_type": {
         InfectionSite.UPPER_RESPIRATORY: N_("Upper respiratory"),
         InfectionSite.PNEUMONIA: N_("Pneumonia"),
@@ -120,8 +125,17 @@ SUMMARY = "summary"
 PICKED = "picked_treatments"  # the treatments tapped so far (multi-select), until Done
 
 
+def is_fatal(draft: dict[str, Any]) -> bool:
+    return draft.get("ctcae_grade") == 5 and draft.get("outcome") == Outcome.FATAL
+
+
+def fields_for(draft: dict[str, Any]) -> tuple[str, ...]:
+    """The fields this record asks: the date of death only for a fatal one (grade 5, outcome fatal)."""
+    return tuple(name for name in FIELDS if name != "died_on" or is_fatal(draft))
+
+
 def next_field(draft: dict[str, Any]) -> str:
-    return next((name for name in FIELDS if name not in draft), SUMMARY)
+    return next((name for name in fields_for(draft) if name not in draft), SUMMARY)
 
 
 async def begin(session: AsyncSession, *, staff: Staff, escalation_id: int) -> str | None:
@@ -180,10 +194,21 @@ def _onset(raw: str, today: date, baseline: date) -> str:
     return onset.isoformat()
 
 
-def _value(field: str, raw: str, today: date, baseline: date) -> Any:
+def _death_date(raw: str, today: date, onset: date) -> str:
+    died_on = today - timedelta(days=int(raw)) if raw in DAYS_BACK else typed_onset(raw, today)
+    if died_on > today:
+        raise Refusal(N_("The date of death cannot be in the future."))
+    if died_on < onset:
+        raise Refusal(N_("The date of death cannot be before the onset ({onset})."), onset=onset.isoformat())
+    return died_on.isoformat()
+
+
+def _value(field: str, raw: str, today: date, baseline: date, onset: str | None = None) -> Any:
     raw = raw.strip()
     if field == "onset_date":
         return _onset(raw, today, baseline)
+    if field == "died_on":
+        return _death_date(raw, today, date.fromisoformat(onset) if onset else baseline)
     if field == "organism":
         text = " ".join(raw.split())
         if raw == "skip" or not text:
@@ -243,7 +268,7 @@ def plausibility_warnings(draft: dict[str, Any]) -> list[tuple[str, dict[str, ob
 async def reopen(session: AsyncSession, *, staff: Staff, field: str) -> str:
     """From the summary, ask one field again (the others are kept); returns it."""
     draft = dict(staff.draft or {})
-    if staff.awaiting != "infection" or next_field(draft) != SUMMARY or field not in FIELDS:
+    if staff.awaiting != "infection" or next_field(draft) != SUMMARY or field not in fields_for(draft):
         raise DomainError(N_("This question was already answered."))
     if field == "treatments":
         draft[PICKED] = draft[field]
@@ -271,7 +296,10 @@ async def answer(session: AsyncSession, *, staff: Staff, field: str, raw: str, n
             raise DomainError(N_("Tap at least one treatment (or None), then Done."))
         draft[field] = draft.pop(PICKED)
     else:
-        draft[field] = _value(field, raw, now.astimezone(ZoneInfo(site.timezone)).date(), patient.baseline_date)
+        today = now.astimezone(ZoneInfo(site.timezone)).date()
+        draft[field] = _value(field, raw, today, patient.baseline_date, draft.get("onset_date"))
+    if not is_fatal(draft) or field == "onset_date":
+        draft.pop("died_on", None)  # asked (again) only for a fatal infection, and checked against the onset
     _check_grade_and_outcome(draft, field)
     staff.draft = draft
     await session.commit()
@@ -287,6 +315,7 @@ async def save(session: AsyncSession, *, staff: Staff, now: datetime) -> tuple[I
     if escalation is None or escalation.status not in UNRESOLVED or not may_acknowledge(staff, escalation):
         raise DomainError(N_("This alert has already been resolved."))
     patient = await session.get_one(Patient, escalation.patient_id)
+    died_on = draft.pop("died_on", None)
     details = details_or_error(**draft)
     staff.draft, staff.awaiting = None, None
     infection = await record_infection(
@@ -297,6 +326,7 @@ async def save(session: AsyncSession, *, staff: Staff, now: datetime) -> tuple[I
         actor=f"staff:{staff.id}",
         now=now,
         escalation=escalation,
+        died_on=date.fromisoformat(died_on) if died_on else None,
     )
     return infection, patient
 
@@ -310,8 +340,11 @@ def checked_record(values: dict[str, Any], *, today: date, baseline: date) -> di
     """A whole record entered at once (the console's form), each field checked as in the guided form above;
     `treatments` is the list of codes ticked. DomainError carries a msgid."""
     draft = {
-        field: _value(field, str(values.get(field) or ""), today, baseline) for field in FIELDS if field != "treatments"
+        field: _value(field, str(values.get(field) or ""), today, baseline)
+        for field in FIELDS
+        if field not in ("treatments", "died_on")
     }
+
     codes = [str(code) for code in values.get("treatments") or []]
     if len(set(codes)) != len(codes) or any(code not in CHOICES["treatments"] or code == DONE for code in codes):
         raise DomainError(N_("Please tap one of the buttons."))
@@ -321,6 +354,10 @@ def checked_record(values: dict[str, Any], *, today: date, baseline: date) -> di
         raise DomainError(N_("“None” cannot go with other treatments."))
     draft["treatments"] = codes
     _check_grade_and_outcome(draft, "outcome")
+    if is_fatal(draft):
+        if not str(values.get("died_on") or "").strip():
+            raise Refusal(N_("Please give the date of death (grade 5)."))
+        draft["died_on"] = _value("died_on", str(values["died_on"]), today, baseline, draft["onset_date"])
     return draft
 
 
@@ -336,6 +373,7 @@ async def confirm(
     patient = await session.get_one(Patient, escalation.patient_id)
     today = now.astimezone(ZoneInfo(site.timezone)).date()
     draft = checked_record(values, today=today, baseline=patient.baseline_date)
+    died_on = draft.pop("died_on", None)
     infection = await record_infection(
         session,
         patient=patient,
@@ -344,5 +382,6 @@ async def confirm(
         actor=f"staff:{staff.id}",
         now=now,
         escalation=escalation,
+        died_on=date.fromisoformat(died_on) if died_on else None,
     )
     return infection, patient

@@ -106,13 +106,16 @@ async def record_infection(
     actor: str,
     now: datetime,
     escalation: Escalation | None = None,
+    died_on: date | None = None,
 ) -> Infection:
-    """Store the infection; close the patient's unresolved escalation as confirmed; end follow-up if first."""
+    """Store the infection; close the patient's unresolved escalation as confirmed; end follow-up if first.
+    A grade 5 (fatal) infection needs the date of death (`died_on`, not before the onset): follow-up ends then."""
     today = now.astimezone(ZoneInfo(patient.timezone)).date()
     if details.onset_date > today:
         raise DomainError(f"onset: {details.onset_date} is in the future")
     if details.onset_date < patient.baseline_date:
         raise DomainError(f"onset: {details.onset_date} is before the patient's baseline {patient.baseline_date}")
+    _check_death_date(details, died_on=died_on, today=today)
     earliest = await session.scalar(
         select(func.min(Infection.onset_date)).where(Infection.patient_id == patient.id, Infection.voided_at.is_(None))
     )
@@ -142,8 +145,8 @@ async def record_infection(
         # entered after another with a later onset: the first infection, and the end of follow-up, move earlier
         with audited(session, entity=patient, actor=actor, action="patient.first_infection_moved", at=now):
             patient.end_reason = first_infection_reason(details.onset_date)
-    if details.ctcae_grade == 5 and patient.status is not PatientStatus.DIED:
-        await _record_fatal(session, patient=patient, details=details, actor=actor, now=now)
+    if died_on is not None and patient.status is not PatientStatus.DIED:
+        await _record_fatal(session, patient=patient, details=details, died_on=died_on, actor=actor, now=now)
     elif first and patient.status not in ENDED_STATUSES:
         await end_follow_up(
             session,
@@ -157,7 +160,7 @@ async def record_infection(
             _ = gettext_for(patient.language.value)
             await enqueue(
                 session,
-                dedupe_key=f"closing:{patient.id}",
+                dedupe_key=f"closing:{patient.id}:{infection.id}",  # again if a void reopened follow-up
                 chat_id=patient.telegram_chat_id,
                 now=now,
                 patient_id=patient.id,
@@ -173,15 +176,26 @@ async def record_infection(
     return infection
 
 
+def _check_death_date(details: InfectionDetails, *, died_on: date | None, today: date) -> None:
+    if details.ctcae_grade != 5:
+        if died_on is not None:
+            raise DomainError("date of death: only for a grade 5 (fatal) infection")
+        return
+    if died_on is None:
+        raise DomainError("date of death: give it for a grade 5 (fatal) infection")
+    if died_on > today:
+        raise DomainError(f"date of death: {died_on} is in the future")
+    if died_on < details.onset_date:
+        raise DomainError(f"date of death: {died_on} is before the onset {details.onset_date}")
+
+
 async def _record_fatal(
-    session: AsyncSession, *, patient: Patient, details: InfectionDetails, actor: str, now: datetime
+    session: AsyncSession, *, patient: Patient, details: InfectionDetails, died_on: date, actor: str, now: datetime
 ) -> None:
-    """A grade 5 infection: the patient died. Follow-up ends as died (dated the day it is recorded, in the
-    patient's zone), nothing goes to the patient's chat (pending messages are cancelled), and the site's PI and
-    the study admins are told."""
+    """A grade 5 infection: the patient died on `died_on`. Follow-up ends as died, nothing goes to the patient's
+    chat (pending messages are cancelled), and the site's PI and the study admins are told."""
     from bot.services.notices import tell_staff
 
-    died_on = now.astimezone(ZoneInfo(patient.timezone)).date()
     with audited(session, entity=patient, actor=actor, action="patient.died", at=now) as notes:
         patient.died_on = died_on
         notes["cause"] = f"infection, CTCAE grade 5 (onset {details.onset_date})"

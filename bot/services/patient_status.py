@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import audited
 from bot.services.errors import DomainError
-from bot.services.follow_up import ENDED_STATUSES, NO_CONTACT_STATUSES, end_follow_up
+from bot.services.follow_up import ENDED_STATUSES, NO_CONTACT_STATUSES, end_follow_up, plan_cancelled_again
 from bot.services.staff_changes import reason_or_error
 from bot.services.text import visible_text
-from models import ContactStatus, Patient, PatientStatus, ScheduledContact
+from models import Patient, PatientStatus
 
 
 class WithdrawalKind(enum.StrEnum):
@@ -60,17 +58,8 @@ async def reinstate(session: AsyncSession, *, patient: Patient, reason: str, act
     with audited(session, entity=patient, actor=actor, action="patient.reinstate", at=now) as notes:
         patient.status = PatientStatus.ACTIVE if patient.consented_at is not None else PatientStatus.ENROLLED
         patient.ended_at, patient.end_reason = None, None
-        result = await session.execute(
-            update(ScheduledContact)
-            .where(
-                ScheduledContact.patient_id == patient.id,
-                ScheduledContact.status == ContactStatus.CANCELLED,
-                ScheduledContact.window_end > now,
-            )
-            .values(status=ContactStatus.PLANNED, next_action_at=ScheduledContact.due_at)
-        )
         notes["reason"] = reason
-        notes["contacts_planned_again"] = int(cast(CursorResult[Any], result).rowcount)
+        notes["contacts_planned_again"] = await plan_cancelled_again(session, patient=patient, now=now)
     await session.commit()
     return int(notes["contacts_planned_again"])
 

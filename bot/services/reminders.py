@@ -17,6 +17,7 @@ from bot.delivery.outbox import enqueue
 from bot.i18n import N_, gettext_for, long_date
 from bot.plan import checkin_nudge_times
 from bot.protocol import StudyProtocol
+from bot.services.consent import ask_again, consent_pending
 from bot.services.escalation import ESCALATING, UNRESOLVED
 from bot.services.follow_up import complete_if_final
 from models import ContactKind, ContactStatus, Escalation, Lane, Patient, PatientStatus, ScheduledContact
@@ -94,6 +95,10 @@ async def _handle(
     reachable = patient.status is PatientStatus.ACTIVE and patient.telegram_chat_id is not None
     if not reachable or patient.unreachable or patient.onboarded_at is None:
         contact.next_action_at = contact.window_end  # look again when it closes (or when onboarding ends)
+        return
+    if consent_pending(patient, protocol):  # the consent screen goes out instead; nothing is asked until agreed
+        await ask_again(session, patient=patient, protocol=protocol, now=now)
+        contact.next_action_at = contact.window_end
         return
     if paused and contact.status is ContactStatus.PLANNED:
         contact.next_action_at = min(now + PAUSE_RECHECK, contact.window_end)  # resumes once the alert is resolved

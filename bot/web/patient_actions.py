@@ -134,7 +134,12 @@ async def correct(
         context,
         session,
         action=lambda: actions.correct(
-            session, staff=user.staff, patient_id=patient_id, **values, now=context.clock.now()
+            session,
+            staff=user.staff,
+            patient_id=patient_id,
+            **values,
+            protocol=context.protocol,
+            now=context.clock.now(),
         ),
         values={f"correct_{name}": value for name, value in values.items()},
         done="corrected",

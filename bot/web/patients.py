@@ -100,7 +100,9 @@ async def patient_view(
         changes=changes,
         reasons=lambda codes: reasons_line(codes, context.protocol, _),
         doses=Counter(dose.status for dose in record.doses if dose.due_at <= context.clock.now()),
-        infection_fields=[field for field in TITLES if field != "onset_date"],
+        infection_fields=[
+            field for field in TITLES if field not in ("onset_date", "died_on")
+        ],  # died_on: the patient's
         infection_titles=TITLES,
         infection_value=infection_value,
         group_names=GROUP_NAMES,

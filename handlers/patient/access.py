@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import Message, Update
 
 from bot.app import BotContext
 from bot.services import onboarding
+from bot.services.consent import consent_pending, note_asked_again
 from bot.services.safety import emergency_line
 from handlers.common import stranger_gettext
-from handlers.patient.onboarding import HELP_FOR_STRANGERS, patient_gettext
+from handlers.patient.onboarding import HELP_FOR_STRANGERS, ask_consent, patient_gettext
 from models import Patient, PatientStatus, Site
 
 
@@ -59,3 +60,15 @@ async def patient_or_explain(update: Update, context: BotContext, session: Async
     if patient is None:
         await not_active(update, context)
     return patient
+
+
+async def consent_first(message: Message, patient: Patient, session: AsyncSession, context: BotContext) -> bool:
+    """Consent to a new consent version is pending: the consent screen is shown (True) and nothing is collected
+    until the patient agrees (bot.services.consent). False: go on."""
+    deps = context.deps
+    if not consent_pending(patient, deps.protocol):
+        return False
+    await note_asked_again(session, patient=patient, protocol=deps.protocol, now=deps.clock.now())
+    await session.commit()
+    await ask_consent(message, patient, await session.get_one(Site, patient.site_id), context, changed=True)
+    return True

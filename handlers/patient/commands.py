@@ -19,7 +19,14 @@ from bot.services.safety import emergency_line
 from handlers.common import stranger_gettext
 from handlers.patient.access import active_patient, not_active, patient_or_explain
 from handlers.patient.messages import on_patient_words
-from handlers.patient.onboarding import HELP_FOR_STRANGERS, ask_time_text, patient_gettext, save_time, time_keyboard
+from handlers.patient.onboarding import (
+    HELP_FOR_STRANGERS,
+    LEFT_THE_STUDY,
+    ask_time_text,
+    patient_gettext,
+    save_time,
+    time_keyboard,
+)
 from handlers.patient.questionnaire import on_typed_answer
 from handlers.render import button, keyboard
 from handlers.staff.alerts import current_staff, on_staff_text, staff_help
@@ -157,10 +164,7 @@ STOPPED = {
         "Done: the bot will send you no more questions or reminders. Your study doctors will still note how you "
         "are at your clinic visits. Thank you for your help with this study."
     ),
-    WithdrawalKind.WITHDRAW_CONSENT: N_(
-        "Done: you have left the study. No more information about you will be collected for it. Thank you for "
-        "your help with this study. Please tell your doctor at your next visit."
-    ),
+    WithdrawalKind.WITHDRAW_CONSENT: LEFT_THE_STUDY,
 }
 STOP_NOTICES = {
     WithdrawalKind.STOP_CONTACT: N_(

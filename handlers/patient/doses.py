@@ -7,7 +7,7 @@ from telegram import Message, Update
 from bot.app import BotContext
 from bot.services.doses import DoseAnswer, DoseOutcome, answer_dose
 from handlers.common import record_id
-from handlers.patient.access import active_patient
+from handlers.patient.access import active_patient, consent_first
 from handlers.patient.onboarding import patient_gettext
 
 
@@ -23,6 +23,9 @@ async def on_dose_button(update: Update, context: BotContext) -> None:
         if patient is None or contact_id is None or choice not in {answer.value for answer in DoseAnswer}:
             await query.answer()
             return
+        if await consent_first(query.message, patient, session, context):
+            await query.answer()
+            return  # no dose answer is taken while consent to a new version is pending
         _ = patient_gettext(patient)
         answer = DoseAnswer(choice)
         outcome = await answer_dose(

@@ -6,13 +6,14 @@ from datetime import time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 
 from bot.app import BotContext
 from bot.i18n import N_, Gettext, clock, gettext_for, joined, language_from_telegram, long_date, short_date
 from bot.plan import parse_clock_time
 from bot.services import onboarding
 from bot.services.checkins import next_checkin_due
+from bot.services.consent import consent_choices, consent_text, renew_consent
 from bot.services.doses import upcoming_doses
 from bot.services.onboarding import FIRST_REMINDER_TIME, REMINDER_TIME, CodeProblem, LinkedStaff
 from bot.services.safety import emergency_line
@@ -22,6 +23,10 @@ from handlers.staff.alerts import staff_help
 from handlers.staff.start import welcome_staff
 from models import Group, Patient, PatientStatus, Site
 
+LEFT_THE_STUDY = N_(
+    "Done: you have left the study. No more information about you will be collected for it. Thank you for "
+    "your help with this study. Please tell your doctor at your next visit."
+)
 TIME_CHOICES = ("08:00", "09:00", "12:00", "18:00", "20:00", "21:00")
 HELP_FOR_STRANGERS = N_(
     "This bot is only for people taking part in the IL-2 lupus study. If you take part, please open the "
@@ -87,30 +92,13 @@ async def start(update: Update, context: BotContext) -> None:
             await greet(message, result.patient, session, context)
 
 
-async def ask_consent(message: Message, patient: Patient, site: Site, context: BotContext) -> None:
+async def ask_consent(
+    message: Message, patient: Patient, site: Site, context: BotContext, *, changed: bool = False
+) -> None:
+    """The consent screen; `changed`: asked again because the protocol names a new consent version."""
     _ = patient_gettext(patient)
-    study = context.deps.protocol.study.title.for_language(patient.language.value)
-    text = "\n\n".join(
-        [
-            _("Hello! This is the follow-up for the study “{study}” at {site}.").format(study=study, site=site.name),
-            _(
-                "Once a month I will ask you a few short questions about fever, infections and your medicines. "
-                "It takes about two minutes, and most answers are one tap."
-            ),
-            _(
-                "Your answers go to your study doctors. Your name and phone number are not stored here. "
-                "You can stop at any time with /stop."
-            ),
-            _(
-                "This bot does not replace your doctor. If you feel very unwell, do not wait for the bot: "
-                "go to the emergency department or call your study team."
-            )
-            + "\n"
-            + emergency_line(_, site=site, protocol=context.deps.protocol),
-            _("Do you agree to answer the study questions here in Telegram?"),
-        ]
-    )
-    rows = [[button(_("I agree"), "consent|yes")], [button(_("I do not agree"), "consent|no")]]
+    text = consent_text(_, patient=patient, site=site, protocol=context.deps.protocol, changed=changed)
+    rows = [[button(label, data)] for label, data in consent_choices(_)]
     await message.reply_text(text, reply_markup=keyboard(rows))
 
 
@@ -141,6 +129,9 @@ async def on_consent(update: Update, context: BotContext) -> None:
         patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
         if patient is None:
             return
+        if patient.status is PatientStatus.ACTIVE:
+            await _on_renewed_consent(query, patient, agree, session, context)
+            return
         if not await onboarding.give_consent(
             session,
             patient=patient,
@@ -162,6 +153,30 @@ async def on_consent(update: Update, context: BotContext) -> None:
                     "If you change your mind, please talk to your study team."
                 )
             )
+
+
+async def _on_renewed_consent(
+    query: CallbackQuery, patient: Patient, agree: bool, session: AsyncSession, context: BotContext
+) -> None:
+    """The answer to the consent screen of a new consent version (bot.services.consent)."""
+    assert isinstance(query.message, Message)
+    shown = query.message.text or ""
+    if not await renew_consent(
+        session,
+        patient=patient,
+        agree=agree,
+        shown_text=shown,
+        protocol=context.deps.protocol,
+        now=context.deps.clock.now(),
+    ):
+        return  # nothing pending: a second tap
+    _ = patient_gettext(patient)
+    choice = _("I agree") if agree else _("I do not agree")
+    await query.edit_message_text(f"{shown}\n\n✔ {choice}")
+    if agree:
+        await query.message.reply_text(_("Thank you. Your study follow-up goes on as before."))
+    else:
+        await query.message.reply_text(_(LEFT_THE_STUDY))
 
 
 async def on_time_chosen(update: Update, context: BotContext) -> None:

@@ -13,10 +13,11 @@ from bot.forms import ITEMS, Kind
 from bot.i18n import Gettext, clock, long_date
 from bot.services import checkins
 from bot.services.checkins import AskItem, NothingDue, Summary
+from bot.services.consent import consent_pending
 from bot.services.escalation import ESCALATING
 from bot.services.patient_messages import has_red_flags
 from handlers.common import record_id
-from handlers.patient.access import active_patient, patient_or_explain
+from handlers.patient.access import active_patient, consent_first, patient_or_explain
 from handlers.patient.messages import on_patient_words, unwell_outside_follow_up
 from handlers.patient.onboarding import patient_gettext
 from handlers.render import edit_menu, view
@@ -38,6 +39,9 @@ async def _open(update: Update, context: BotContext, form: FormKind) -> None:
     async with deps.session() as session:
         patient = await patient_or_explain(update, context, session)
         if patient is None:
+            return
+        # a pending consent comes first; a report of feeling unwell still goes on (the red-flag path never waits)
+        if await consent_first(message, patient, session, context) and form is FormKind.CHECKIN:
             return
         _ = patient_gettext(patient)
         step = await checkins.start(session, patient=patient, form=form, now=deps.clock.now())
@@ -97,6 +101,8 @@ async def on_questionnaire_button(update: Update, context: BotContext) -> None:
         if patient is None or response_id is None:
             await query.answer()
             return
+        if await _checkin_waits_for_consent(query, patient, response_id, session, context):
+            return
         _ = patient_gettext(patient)
         now = deps.clock.now()
         kind = parts[0]
@@ -140,6 +146,20 @@ async def on_questionnaire_button(update: Update, context: BotContext) -> None:
             await query.answer()
 
 
+async def _checkin_waits_for_consent(
+    query: CallbackQuery, patient: Patient, response_id: int, session: AsyncSession, context: BotContext
+) -> bool:
+    """No check-in answer is taken while consent to a new version is pending (the report form's are)."""
+    response = await checkins.in_progress(session, patient=patient)
+    if response is None or response.id != response_id or response.form is not FormKind.CHECKIN:
+        return False
+    assert isinstance(query.message, Message)
+    if not await consent_first(query.message, patient, session, context):
+        return False
+    await query.answer()
+    return True
+
+
 async def _answer_and_show(query: CallbackQuery, step: AskItem | Summary, _: Gettext) -> None:
     """The next item (or the summary) replaces the tapped question in the same message: one edit per tap."""
     text, markup = view(step, _)
@@ -171,6 +191,11 @@ async def on_typed_answer(update: Update, context: BotContext, patient: Patient,
     deps = context.deps
     alarming = has_red_flags(message.text, deps.protocol)
     waiting = await checkins.in_progress(session, patient=patient)
+    if waiting is not None and waiting.form is FormKind.CHECKIN and consent_pending(patient, deps.protocol):
+        if alarming:  # words that mean danger are never held back by a pending consent
+            await on_patient_words(update, context, patient, session)
+        await consent_first(message, patient, session, context)
+        return True
     free_text = (
         waiting is not None and waiting.current_item is not None and ITEMS[waiting.current_item].kind is Kind.TEXT
     )

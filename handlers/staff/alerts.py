@@ -126,11 +126,14 @@ async def ask_field(message: Message, staff: Staff, field: str) -> None:
     if field == infection_form.SUMMARY:
         draft = staff.draft or {}
         lines = [_("Please check the infection record:")]
-        for name in infection_form.FIELDS:
+        for name in infection_form.fields_for(draft):
             lines.append(f"• {_(infection_form.TITLES[name])}: {field_value(name, draft.get(name), _)}")
         for msgid, values in infection_form.plausibility_warnings(draft):
             lines.append("\n" + _(msgid).format(**values))
-        edits = [button("✏ " + _(infection_form.TITLES[name]), f"inf|edit|{name}") for name in infection_form.FIELDS]
+        edits = [
+            button("✏ " + _(infection_form.TITLES[name]), f"inf|edit|{name}")
+            for name in infection_form.fields_for(draft)
+        ]
         rows = [edits[start : start + 2] for start in range(0, len(edits), 2)]
         rows.append([button("💾 " + _("Save"), "inf|save|"), button("✖ " + _("Cancel"), "inf|cancel|")])
         await message.get_bot().send_message(message.chat_id, "\n".join(lines), reply_markup=keyboard(rows))

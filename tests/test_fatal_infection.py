@@ -1,0 +1,116 @@
+"""A fatal infection (grade 5, outcome fatal) is dated by the date of death the clinician gives, asked with the
+same date input as the onset (Telegram's guided form, the console's form, `followup infections record
+--died-on`), never by the day it happens to be recorded."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from bot.db import session_factory, sync_url
+from models import AuditEvent, Infection, Patient, PatientStatus
+from tests.console_fixtures import console_client, signed_in, staff_with
+from tests.escalation_study import ADMIN, CLINICIAN_A, PI_A, Study, urgent_report
+from tests.test_cli import counts, followup
+from tests.test_cli import study as cli_study  # noqa: F401 - the CLI's study fixture
+from tests.test_console_infection import baseline, record
+
+TODAY = date.today()
+
+
+async def _patient(study: Study) -> Patient:
+    async with session_factory(study.engine)() as session:
+        found = await session.scalar(select(Patient))
+    assert found is not None
+    return found
+
+
+async def test_it_asks_the_date_of_death_in_telegram_and_ends_follow_up_on_it(study: Study) -> None:
+    bot = study.bot
+    await urgent_report(study)
+    await study.jobs.tick()
+    await bot.tap(CLINICIAN_A, "Acknowledge")
+    await bot.tap(CLINICIAN_A, "Confirm infection")
+    today = study.clock.now().date()
+    for label in ["Today", "Bloodstream", "Bacterial", "Skip", "5 · death", "IV antimicrobial", "Done", "Yes"]:
+        await bot.tap(CLINICIAN_A, label)
+    assert "Date of death?" not in bot.last_text(CLINICIAN_A), "not asked before the outcome says fatal"
+    await bot.tap(CLINICIAN_A, "Fatal")
+    assert bot.last_text(CLINICIAN_A).startswith("Date of death? Tap a day, or type the date")
+    await bot.tap(CLINICIAN_A, "Yesterday")
+    answered = [call for call in bot.stub.calls if call.method == "answerCallbackQuery"]
+    assert answered[-1].params["text"] == f"The date of death cannot be before the onset ({today.isoformat()})."
+    await bot.send(CLINICIAN_A, (today + timedelta(days=1)).isoformat())
+    assert bot.last_text(CLINICIAN_A) == "The date of death cannot be in the future."
+    await bot.send(CLINICIAN_A, today.isoformat())
+    summary = bot.last_text(CLINICIAN_A)
+    assert f"• Date of death: {today.isoformat()}" in summary
+    await bot.tap(CLINICIAN_A, "Save")
+    await study.jobs.tick()
+    patient = await _patient(study)
+    assert (patient.status, patient.died_on) == (PatientStatus.DIED, today)
+    for chat in (PI_A, ADMIN):
+        assert f"“died” ({today.isoformat()})" in bot.stub.texts_to(chat)[-1]
+
+
+async def test_it_takes_the_date_of_death_from_the_console_form(study: Study) -> None:
+    await urgent_report(study)
+    await study.jobs.tick()
+    escalation = await study.escalation()
+    onset = await baseline(study)
+    fatal = {"ctcae_grade": "5", "outcome": "fatal"}
+    async with console_client(study.engine, study.clock) as client:
+        csrf = await signed_in(client, study.engine, study.clock, await staff_with(study.engine, CLINICIAN_A))
+        assert 'name="died_on"' in (await client.get("/alerts")).text
+        refused = await client.post(
+            f"/alerts/{escalation.id}/infection", data={"csrf_token": csrf, **record(onset, **fatal)}
+        )
+        assert refused.status_code == 400
+        assert "Please give the date of death (grade 5)." in refused.text
+        assert (await _patient(study)).status is PatientStatus.ACTIVE
+        done = await client.post(
+            f"/alerts/{escalation.id}/infection",
+            data={"csrf_token": csrf, **record(onset, **fatal, died_on=study.clock.now().date().isoformat())},
+        )
+        assert done.status_code == 303
+    patient = await _patient(study)
+    assert (patient.status, patient.died_on) == (PatientStatus.DIED, study.clock.now().date())
+
+
+def test_it_requires_the_date_of_death_for_a_fatal_infection_on_the_command_line(cli_study: str) -> None:  # noqa: F811
+    enrolled_on = (TODAY - timedelta(days=30)).isoformat()
+    assert followup(
+        "patients", "enroll", "--site", "PKU", "--group", "il2", "--study-id", "S001", "--enrolled-on", enrolled_on
+    )[0] == 0  # fmt: skip
+    onset = TODAY - timedelta(days=10)
+    record_args = ["infections", "record", "--study-id", "S001", "--onset", onset.isoformat(), "--site-type",
+                   "bloodstream", "--pathogen", "bacterial", "--treatment", "iv_antimicrobial"]  # fmt: skip
+    fatal = ["--grade", "5", "--outcome", "fatal"]
+    before = counts(cli_study)
+    for args, message in [
+        (fatal, "date of death: give it for a grade 5 (fatal) infection"),
+        ([*fatal, "--died-on", "2026-02-30"], "--died-on: '2026-02-30' is not a date in the form YYYY-MM-DD"),
+        ([*fatal, "--died-on", (onset - timedelta(days=1)).isoformat()],
+         f"date of death: {onset - timedelta(days=1)} is before the onset {onset}"),
+        ([*fatal, "--died-on", (TODAY + timedelta(days=1)).isoformat()],
+         f"date of death: {TODAY + timedelta(days=1)} is in the future"),
+        (["--grade", "3", "--died-on", TODAY.isoformat()], "date of death: only for a grade 5 (fatal) infection"),
+    ]:  # fmt: skip
+        assert followup(*record_args, *args) == (1, "", f"error: {message}\n"), args
+    assert counts(cli_study) == before
+
+    died_on = TODAY - timedelta(days=3)
+    code, out, err = followup(*record_args, *fatal, "--died-on", died_on.isoformat())
+    assert (code, out, err) == (0, "infection recorded for S001; follow-up ended\n", "")
+    engine = create_engine(sync_url(cli_study))
+    with Session(engine) as session:
+        patient = session.scalars(select(Patient)).one()
+        died = session.scalars(select(AuditEvent).where(AuditEvent.action == "patient.died")).one()
+        infection = session.scalars(select(Infection)).one()
+    engine.dispose()
+    assert (patient.status, patient.died_on) == (PatientStatus.DIED, died_on)
+    assert died.after is not None
+    assert died.after["died_on"] == died_on.isoformat()
+    assert (infection.onset_date, infection.ctcae_grade) == (onset, 5)
