@@ -7,10 +7,11 @@ from datetime import date
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, Response
 
 from bot.services.console_enrollment import NotAllowed
-from bot.services.console_report import may_report, report_data
+from bot.services.console_report import may_report, report_data, report_site
 from bot.services.errors import DomainError
 from bot.web.deps import CheckedForm, ConsoleDep, CurrentStaff, SessionDep, SignedIn
 from bot.web.downloads import zip_download, zipped
@@ -19,12 +20,15 @@ from bot.web.render import page
 router = APIRouter()
 
 
-def _form(user: SignedIn, *, today: date, error: str | None = None, status: int = 200) -> HTMLResponse:
+async def _form(
+    session: AsyncSession, user: SignedIn, *, today: date, error: str | None = None, status: int = 200
+) -> HTMLResponse:
     return page(
         "report.html",
         gettext=user.gettext,
         language=user.staff.language,
         user=user,
+        site=await report_site(session, staff=user.staff),
         today=today.isoformat(),
         error=error,
         status=status,
@@ -32,10 +36,10 @@ def _form(user: SignedIn, *, today: date, error: str | None = None, status: int 
 
 
 @router.get("/report")
-async def report_form(user: CurrentStaff, context: ConsoleDep) -> HTMLResponse:
+async def report_form(user: CurrentStaff, context: ConsoleDep, session: SessionDep) -> HTMLResponse:
     if not may_report(user.staff):
         raise HTTPException(status_code=403)
-    return _form(user, today=context.clock.now().date())
+    return await _form(session, user, today=context.clock.now().date())
 
 
 @router.post("/report")
@@ -49,7 +53,7 @@ async def report(user: CurrentStaff, form: CheckedForm, context: ConsoleDep, ses
     except NotAllowed:
         raise HTTPException(status_code=403) from None
     except (ValueError, DomainError) as refused:
-        return _form(user, today=today, error=str(refused), status=400)
+        return await _form(session, user, today=today, error=str(refused), status=400)
     with tempfile.TemporaryDirectory() as folder:
         write_report(data, Path(folder))
         content = zipped(Path(folder))
