@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import N_
 from bot.protocol import StudyProtocol
 from bot.services.console_enrollment import NotAllowed
 from bot.services.errors import DomainError
@@ -30,5 +31,5 @@ async def report_data(session: AsyncSession, *, staff: Staff, protocol: StudyPro
         raise NotAllowed("only active staff produce the comparison report")
     data = await load_study(session, protocol=protocol, cutoff=cutoff, site_id=sites_of(staff))
     if data.patients.empty:
-        raise DomainError("no patients to report on before the cut-off")
+        raise DomainError(N_("no patients to report on before the cut-off"))
     return data

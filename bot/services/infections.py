@@ -110,9 +110,13 @@ async def record_infection(
     """Store the infection; close the patient's unresolved escalation as confirmed; end follow-up if first."""
     today = now.astimezone(ZoneInfo(patient.timezone)).date()
     if details.onset_date > today:
-        raise DomainError(f"onset: {details.onset_date} is in the future")
+        raise DomainError(N_("onset: {onset} is in the future"), onset=details.onset_date)
     if details.onset_date < patient.baseline_date:
-        raise DomainError(f"onset: {details.onset_date} is before the patient's baseline {patient.baseline_date}")
+        raise DomainError(
+            N_("onset: {onset} is before the patient's baseline {baseline}"),
+            onset=details.onset_date,
+            baseline=patient.baseline_date,
+        )
     earliest = await session.scalar(
         select(func.min(Infection.onset_date)).where(Infection.patient_id == patient.id, Infection.voided_at.is_(None))
     )
