@@ -46,9 +46,9 @@ bench: install
 demo: install
 	$(BIN)/followup demo
 
-# A shorter demo (20 patients, one year), then the study console on its data until Ctrl-C.
+# A shorter demo (20 patients, six months), then the study console on its data until Ctrl-C.
 console-demo: install
-	$(BIN)/followup demo --patients 20 --days 365 --serve --port $(or $(PORT),8080)
+	$(BIN)/followup demo --patients 20 --days 180 --serve --port $(or $(PORT),8080)
 
 clean:
 	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo
