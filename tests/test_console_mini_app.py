@@ -105,6 +105,7 @@ async def test_it_refuses_init_data_that_is_tampered_with_foreign_stale_or_malfo
         "another user put in": init_data(clock, user=other_user),
         "auth_date moved": init_data(clock, auth_date=str(int(clock.now().timestamp()) + 5)),
         "hash changed": init_data(clock, hash="0" * 64),
+        "hash not hex": init_data(clock, hash="é" * 64),
         "hash missing": init_data(clock).split("&hash=")[0],
         "another bot's token": init_data(clock, token="987654321:AAHother-bot-token-0123456789abcdef"),
         "stale (11 minutes old)": init_data(clock, age=timedelta(minutes=11)),

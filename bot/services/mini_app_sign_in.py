@@ -26,7 +26,7 @@ CLOCK_SKEW = timedelta(minutes=1)  # an auth_date this far ahead of our clock is
 MAX_INIT_DATA_LENGTH = 4096
 
 
-def init_data_hash(fields: dict[str, str], *, bot_token: str) -> str:
+def _expected_hash(fields: dict[str, str], *, bot_token: str) -> str:
     """The hex `hash` Telegram puts beside these fields (every field but `hash` is signed)."""
     check_string = "\n".join(f"{key}={value}" for key, value in sorted(fields.items()) if key != "hash")
     secret_key = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
@@ -45,7 +45,7 @@ def telegram_user_of(init_data: str, *, bot_token: str, now: datetime) -> int | 
     fields = dict(pairs)
     if len(fields) != len(pairs) or "hash" not in fields:  # a repeated field could be read two ways
         return None
-    if not hmac.compare_digest(fields["hash"], init_data_hash(fields, bot_token=bot_token)):
+    if not hmac.compare_digest(fields["hash"].encode(), _expected_hash(fields, bot_token=bot_token).encode()):
         return None
     try:
         issued = datetime.fromtimestamp(int(fields.get("auth_date", "")), UTC)
