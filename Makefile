@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/messages.po))
 
-.PHONY: install test lint run demo bench translations extract update-catalogs clean
+.PHONY: install test lint run demo console-demo bench translations extract update-catalogs clean
 
 install: $(STAMP) translations
 
@@ -45,6 +45,10 @@ bench: install
 
 demo: install
 	$(BIN)/followup demo
+
+# A shorter demo (20 patients, six months), then the study console on its data until Ctrl-C.
+console-demo: install
+	$(BIN)/followup demo --patients 20 --days 180 --serve --port $(or $(PORT),8080)
 
 clean:
 	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo

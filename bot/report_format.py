@@ -214,6 +214,7 @@ def sites_display(sites: pd.DataFrame) -> pd.DataFrame:
 PROVENANCE_LABELS = {
     "generated_at": N_("Generated"),
     "cutoff": N_("Cut-off"),
+    "scope": N_("Sites covered"),
     "software_version": N_("Software version"),
     "protocol": N_("Protocol"),
     "protocol_digest": N_("Protocol digest (SHA-256, first 12)"),

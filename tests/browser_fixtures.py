@@ -22,7 +22,7 @@ from bot.protocol import load_protocol
 from bot.web.app import create_app
 from bot.web.deps import Console
 from models import Staff
-from tests.console_fixtures import WEB_SECRET, sign_in_link
+from tests.console_fixtures import BOT_TOKEN, WEB_SECRET, sign_in_link
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -71,6 +71,7 @@ async def console_site(browser: Browser, engine: AsyncEngine, clock: FakeClock) 
         clock=clock,
         protocol=load_protocol(SHIPPED_PROTOCOL),
         bot_username="sle_followup_bot",
+        bot_token=BOT_TOKEN,
     )
     server = uvicorn.Server(uvicorn.Config(create_app(context), log_level="warning", access_log=False, ws="none"))
     serving = asyncio.create_task(server.serve(sockets=[listening]))

@@ -20,6 +20,7 @@ from models import Staff, StaffRole
 
 WEB_URL = "https://console.example.org"
 WEB_SECRET = "k3Jq9vZ2xW7mB4nR8tY1pL6sD0fH5gA2cE9uV3iO7wQ"
+BOT_TOKEN = "123456789:AAE-mini-app-test-token-0123456789ab"  # signs the Mini App's initData in tests
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
 
@@ -31,6 +32,7 @@ def console_client(engine: AsyncEngine, clock: FakeClock) -> httpx.AsyncClient:
         clock=clock,
         protocol=load_protocol(SHIPPED_PROTOCOL),
         bot_username="sle_followup_bot",
+        bot_token=BOT_TOKEN,
     )
     app = create_app(context)
     transport = httpx.ASGITransport(app=app)

@@ -9,9 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import FakeClock
 from bot.db import session_factory
 from bot.protocol import StudyProtocol
-from models import Patient
+from bot.services.corrections import amend_infection, correct_answer
+from models import Infection, Patient
 from tests.console_fixtures import console_client, linked_staff, signed_in, staff_with
 from tests.study_seed import seed_study
+from tests.test_console_patient_actions import as_coordinator, checked_in_month_1, patient_named
 
 PKU_CLINICIAN = 502
 
@@ -68,3 +70,42 @@ async def test_it_answers_another_sites_patient_like_a_missing_one(
         async with console_client(engine, clock) as client:
             await signed_in(client, engine, clock, await staff_with(engine, chat))
             assert (await client.get(pku)).status_code == 200
+
+
+async def test_it_lists_the_corrections_of_answers_and_infections_with_who_when_and_why(
+    engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    seeded = await seed_study(engine, protocol, clock)
+    patient = await patient_named(engine, "PKU-001")
+    await checked_in_month_1(engine, clock, patient)
+    async with session_factory(engine)() as session:
+        infection = await session.scalar(select(Infection).where(Infection.patient_id == patient.id))
+        assert infection is not None
+        stored = await session.get_one(Patient, patient.id)
+        await correct_answer(
+            session, patient=stored, month=1, item_id="fever", value="yes", reason="clinic notes: fever",
+            actor="cli:operator", now=clock.now(),
+        )  # fmt: skip
+        await amend_infection(
+            session, infection_id=infection.id, changes={"ctcae_grade": 4}, reason="ICU stay on day 3",
+            actor="cli:operator", now=clock.now(),
+        )  # fmt: skip
+    async with console_client(engine, clock) as client:
+        csrf = await as_coordinator(client, engine, clock, seeded)
+        fields = {"month": "1", "item_id": "symptoms", "value": "cough", "reason": "source document: cough"}
+        assert (await client.post(f"/patients/{patient.id}/correct", data={"csrf_token": csrf, **fields})).is_redirect
+    async with console_client(engine, clock) as client:
+        await signed_in(client, engine, clock, await staff_with(engine, PKU_CLINICIAN))
+        page = (await client.get(f"/patients/{patient.id}")).text
+    corrections = page.split("<h2>Corrections</h2>", 1)[1].split("<h2>Audit trail</h2>", 1)[0]
+    rows = corrections.split("<tr>")[2:]
+    assert len(rows) == 3
+    assert "<td>cli:operator</td><td>Check-in of month 1</td><td>Fever: No → Yes<br></td>" in rows[0]
+    assert "<td>clinic notes: fever</td>" in rows[0]
+    assert f"<td>cli:operator</td><td>Infection #{infection.id}</td>" in rows[1]
+    assert "CTCAE grade: 3 · IV treatment or hospital → 4 · life-threatening<br>" in rows[1]
+    assert "<td>ICU stay on day 3</td>" in rows[1]
+    assert "<td>Staff 500</td><td>Check-in of month 1</td><td>Symptoms: None of these → Cough<br></td>" in rows[2]
+    assert "<td>source document: cough</td>" in rows[2]
+    assert page.count("<td>answer.correct</td>") == 2  # and in the audit trail
+    assert "<td>infection.amend</td>" in page

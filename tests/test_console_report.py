@@ -1,10 +1,12 @@
-"""The comparison report from the console: study-wide, so for admins only."""
+"""The comparison report from the console, for the user's scope: the whole study for admins, their own site for
+everybody else; the page says which."""
 
 from __future__ import annotations
 
 import io
 import zipfile
 
+import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FakeClock
@@ -32,13 +34,29 @@ async def test_it_gives_an_admin_the_report_as_a_zip(
             assert problem in refused.text
 
 
-async def test_it_keeps_the_study_wide_report_from_site_staff(
+async def test_it_limits_site_staffs_report_to_their_site_and_says_so(
     engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
 ) -> None:
     seeded = await seed_study(engine, protocol, clock)
-    for chat in (seeded.coordinator_a, 502):
+    reports = {}
+    for chat in (seeded.coordinator_a, 502, seeded.admin):
+        whole = chat == seeded.admin
         async with console_client(engine, clock) as client:
             csrf = await signed_in(client, engine, clock, await staff_with(engine, chat))
-            assert 'href="/report"' not in (await client.get("/")).text
-            assert (await client.get("/report")).status_code == 403
-            assert (await client.post("/report", data={"csrf_token": csrf})).status_code == 403
+            assert 'href="/report"' in (await client.get("/")).text
+            reports[chat] = (await client.get("/report")).text
+            response = await client.post("/report", data={"csrf_token": csrf, "cutoff": "2026-03-02"})
+            assert response.status_code == 200
+            with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+                sites = pd.read_csv(archive.open("tables/sites.csv"))
+                analysed = pd.read_csv(archive.open("tables/analysis_dataset.csv"))
+                flow = pd.read_csv(archive.open("tables/flow.csv")).set_index("stage")
+                provenance = pd.read_csv(archive.open("tables/provenance.csv")).set_index("item")["value"]
+                reports[chat] += archive.read("report.html").decode()
+            assert provenance["scope"] == ("all sites" if whole else "PKU")
+            assert set(sites["site"]) == ({"PKU", "BER"} if whole else {"PKU"})
+            assert {study_id[:3] for study_id in analysed["study_id"]} == ({"PKU", "BER"} if whole else {"PKU"})
+            assert flow.loc["enrolled"].sum() == (len(seeded.chat_ids) if whole else 5)
+    assert "This report covers the patients of your site only: " in reports[seeded.coordinator_a]
+    assert "(PKU)" in reports[seeded.coordinator_a]
+    assert "This report covers the whole study: the patients of every site." in reports[seeded.admin]

@@ -64,6 +64,19 @@ async def test_it_says_so_when_the_console_is_not_set_up(bot: Harness, engine: A
     assert bot.last_text(102) == "The study console is not set up yet. Please ask the study's administrator."
 
 
+async def test_it_tells_staff_about_web_in_their_help_in_their_language(
+    bot: Harness, engine: AsyncEngine, clock: FakeClock
+) -> None:
+    async with session_factory(engine)() as session:
+        await make_site(session, clock)
+    await linked_staff(engine, clock, telegram_user_id=103, language="en")
+    await linked_staff(engine, clock, name="Nurse Wang", telegram_user_id=104, language="zh_CN")
+    await bot.send(103, "/help", language="en")
+    await bot.send(104, "/help", language="zh-hans")
+    assert "/web – a one-time link to sign in to the study console" in bot.last_text(103)
+    assert "/web – 获取研究控制台（网页）的一次性登录链接" in bot.last_text(104)
+
+
 async def test_it_exchanges_the_link_for_a_strict_http_only_cookie_and_stores_only_hashes(
     engine: AsyncEngine, clock: FakeClock
 ) -> None:

@@ -36,7 +36,8 @@ def web_command(
         base_url, secret = rt.settings.require_web()
     except SettingsError as error:
         fail(str(error))
-    configure_logging(rt.settings.log_level, secrets=[secret])
+    bot_token = rt.settings.telegram_token.get_secret_value() if rt.settings.telegram_token else None
+    configure_logging(rt.settings.log_level, secrets=[secret, *([bot_token] if bot_token else [])])
     run_async(_schema_is_current(rt.settings.database_url))
     username = run_async(bot_username(rt.settings))
     engine = create_engine(rt.settings.database_url, pool_pre_ping=True)
@@ -48,6 +49,7 @@ def web_command(
             clock=rt.clock,
             protocol=rt.protocol,
             bot_username=username,
+            bot_token=bot_token,
         )
     )
     # No access log: a sign-in link's path carries its token.

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import N_
 from bot.protocol import StudyProtocol
 from bot.services.enrollment import (
     CsvImportError,
@@ -32,6 +33,9 @@ MAX_CSV_BYTES = 2_000_000
 
 class NotAllowed(DomainError):
     """This staff member may not enroll (only coordinators and admins do)."""
+
+
+NOT_YOUR_SITE = N_("site: {site} is not a site you enroll for")
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ async def enrollable_sites(session: AsyncSession, *, staff: Staff) -> list[str]:
 async def _check_sites(session: AsyncSession, *, staff: Staff, codes: set[str]) -> dict[str, str]:
     """The refused site codes, each with why (not one of this staff member's sites)."""
     allowed = {code.lower() for code in await enrollable_sites(session, staff=staff)}
-    return {code: f"site: {code} is not a site you enroll for" for code in codes if code.lower() not in allowed}
+    return {code: NOT_YOUR_SITE.format(site=code) for code in codes if code.lower() not in allowed}
 
 
 async def enroll_one(
@@ -68,7 +72,7 @@ async def enroll_one(
         raise NotAllowed("only coordinators and admins enroll patients")
     refused = await _check_sites(session, staff=staff, codes={request.site})
     if refused:
-        raise DomainError(refused[request.site])
+        raise DomainError(NOT_YOUR_SITE, site=request.site)
     return await enroll_patient(session, request=request, protocol=protocol, actor=f"staff:{staff.id}", now=now)
 
 

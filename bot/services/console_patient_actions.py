@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import N_
 from bot.protocol import StudyProtocol
 from bot.services.corrections import correct_answer
 from bot.services.errors import DomainError, NotFound
@@ -63,7 +64,7 @@ async def withdraw_patient(
     """Stop contacts or end follow-up (`kind` as in the CLI); returns the contacts cancelled. Commits."""
     patient = await managed_patient(session, staff=staff, patient_id=patient_id)
     if kind not in WithdrawalKind.__members__.values():
-        raise DomainError(f"kind: one of {', '.join(WithdrawalKind)}")
+        raise DomainError(N_("kind: one of {kinds}"), kinds=", ".join(WithdrawalKind))
     cancelled = await withdraw(
         session, patient=patient, kind=WithdrawalKind(kind), note=note or None, actor=_actor(staff), now=now
     )
@@ -95,9 +96,9 @@ async def correct(
     try:
         which = int(month.strip())
     except ValueError:
-        raise DomainError("month: a number, 1 for the first monthly check-in") from None
+        raise DomainError(N_("month: a number, 1 for the first monthly check-in")) from None
     if not 1 <= which <= 60:
-        raise DomainError("month: a number from 1 to 60")
+        raise DomainError(N_("month: a number from 1 to 60"))
     return await correct_answer(
         session,
         patient=patient,

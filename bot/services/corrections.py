@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.forms import FORMS, Invalid, Item, Kind, parse_typed
+from bot.i18n import N_
 from bot.protocol import StudyProtocol
 from bot.services.audit import audited, record_event
 from bot.services.errors import DomainError, NotFound
@@ -39,19 +40,25 @@ def corrected_value(item: Item, text: str) -> Any:
         codes = [code.strip() for code in text.split(",") if code.strip()]
         unknown = [code for code in codes if code not in item.options]
         if not codes or unknown:
-            raise DomainError(f"--value: give {item.id} codes separated by commas, from {', '.join(item.options)}")
+            raise DomainError(
+                N_("--value: give {item} codes separated by commas, from {codes}"),
+                item=item.id,
+                codes=", ".join(item.options),
+            )
         if "none" in codes and len(codes) > 1:
-            raise DomainError("--value: 'none' cannot go with other codes")
+            raise DomainError(N_("--value: 'none' cannot go with other codes"))
         return list(dict.fromkeys(codes))
     if item.kind in (Kind.YES_NO, Kind.YES_NO_UNSURE) or text in item.choices():
         if text not in item.choices():
-            raise DomainError(f"--value: {item.id} is one of {', '.join(item.choices())}")
+            raise DomainError(N_("--value: {item} is one of {codes}"), item=item.id, codes=", ".join(item.choices()))
         return text
     try:
         return parse_typed(item, text)
     except Invalid:
         limits = f"{item.minimum:g} to {item.maximum:g}" if item.kind is not Kind.TEXT else f"{item.maximum:g} chars"
-        raise DomainError(f"--value: {text!r} is not a valid {item.id} ({limits})") from None
+        raise DomainError(
+            N_("--value: {value} is not a valid {item} ({limits})"), value=repr(text), item=item.id, limits=limits
+        ) from None
 
 
 async def correct_answer(
@@ -72,7 +79,9 @@ async def correct_answer(
     reason = reason_or_error(reason)
     item = CHECKIN_ITEMS.get(item_id)
     if item is None:
-        raise DomainError(f"--item: {item_id!r} is not a check-in item ({', '.join(CHECKIN_ITEMS)})")
+        raise DomainError(
+            N_("--item: {item} is not a check-in item ({items})"), item=repr(item_id), items=", ".join(CHECKIN_ITEMS)
+        )
     new_value = corrected_value(item, value)
     response = await session.scalar(
         select(QuestionnaireResponse)
@@ -85,7 +94,9 @@ async def correct_answer(
         )
     )
     if response is None:
-        raise NotFound(f"{patient.study_id} has no submitted check-in for month {month}")
+        raise NotFound(
+            N_("{study_id} has no submitted check-in for month {month}"), study_id=patient.study_id, month=month
+        )
     answer = await session.scalar(select(Answer).where(Answer.response_id == response.id, Answer.item_id == item.id))
     if answer is None:
         answer = Answer(response_id=response.id, item_id=item.id, value=None, answered_at=now)
@@ -93,7 +104,9 @@ async def correct_answer(
         await session.flush()
     before = answer.value
     if before == new_value:
-        raise DomainError(f"--value: {item.id} of month {month} is {before!r} already")
+        raise DomainError(
+            N_("--value: {item} of month {month} is {value} already"), item=item.id, month=month, value=repr(before)
+        )
     answer.value, answer.corrected = new_value, True
     await session.flush()
     level = await retriage_corrected(
@@ -135,9 +148,13 @@ async def amend_infection(
     details = details_or_error(**{**current, **changes})
     today = now.astimezone(ZoneInfo(patient.timezone)).date()
     if details.onset_date > today:
-        raise DomainError(f"onset: {details.onset_date} is in the future")
+        raise DomainError(N_("onset: {onset} is in the future"), onset=details.onset_date)
     if details.onset_date < patient.baseline_date:
-        raise DomainError(f"onset: {details.onset_date} is before the patient's baseline {patient.baseline_date}")
+        raise DomainError(
+            N_("onset: {onset} is before the patient's baseline {baseline}"),
+            onset=details.onset_date,
+            baseline=patient.baseline_date,
+        )
     with audited(session, entity=infection, actor=actor, action="infection.amend", at=now) as notes:
         for field, value in details.columns().items():
             setattr(infection, field, value)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import N_
 from bot.plan import PlannedContact, checkin_contacts, dose_contacts, monthly_anniversary, parse_clock_time
 from bot.protocol import StudyProtocol
 from bot.services.audit import record_event, snapshot
@@ -108,19 +109,19 @@ async def _check_request(
 ) -> tuple[date, date | None]:
     baseline = request.enrolled_on or today
     if baseline > today + timedelta(days=1):
-        raise DomainError(f"enrolled_on: {baseline} is in the future")
+        raise DomainError(N_("enrolled_on: {day} is in the future"), day=baseline)
     if monthly_anniversary(baseline, protocol.follow_up_end.after_months) <= today:
-        raise DomainError(f"enrolled_on: {baseline} is so long ago that follow-up would already be over")
+        raise DomainError(N_("enrolled_on: {day} is so long ago that follow-up would already be over"), day=baseline)
     il2_start = request.il2_start
     if request.group is Group.IL2:
         il2_start = il2_start or baseline
         if il2_start > monthly_anniversary(baseline, protocol.follow_up_end.after_months):
-            raise DomainError(f"il2_start: {il2_start} is after the end of follow-up")
+            raise DomainError(N_("il2_start: {day} is after the end of follow-up"), day=il2_start)
     existing = await session.scalar(
         select(Patient.study_id).where(func.lower(Patient.study_id) == request.study_id.lower())
     )
     if existing is not None:
-        raise DomainError(f"study_id: {existing} is enrolled already")
+        raise DomainError(N_("study_id: {study_id} is enrolled already"), study_id=existing)
     return baseline, il2_start
 
 

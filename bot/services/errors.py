@@ -1,8 +1,24 @@
-"""Errors a user can act on. Their message is one line, safe to show (no patient answers)."""
+"""Errors a user can act on. Their message is one line, safe to show (no patient answers).
+
+A message is an English msgid with named placeholders and their values, `DomainError(N_("onset: {onset} is in
+the future"), onset=day)`: the CLI prints it in English (`str`), the console and Telegram in the reader's
+language (`translated`). A message without values is shown as it is when it has no translation.
+"""
+
+from __future__ import annotations
+
+from bot.i18n import Gettext
 
 
 class DomainError(Exception):
     """A request the study's rules refuse; nothing was written."""
+
+    def __init__(self, msgid: str, **values: object) -> None:
+        super().__init__(msgid.format(**values) if values else msgid)
+        self.msgid, self.values = msgid, values
+
+    def translated(self, _: Gettext) -> str:
+        return _(self.msgid).format(**self.values) if self.values else _(self.msgid)
 
 
 class NotFound(DomainError):

@@ -150,15 +150,11 @@ async def begin(session: AsyncSession, *, staff: Staff, escalation_id: int) -> s
 
 
 class Refusal(DomainError):
-    """An entry the form refuses: a msgid, and the values it names (shown in the staff member's language)."""
-
-    def __init__(self, msgid: str, **params: object) -> None:
-        super().__init__(msgid)
-        self.params = params
+    """An entry the guided form refuses (the staff member is asked again)."""
 
 
 def refusal_text(error: DomainError, _: Gettext) -> str:
-    return _(str(error)).format(**(error.params if isinstance(error, Refusal) else {}))
+    return error.translated(_)
 
 
 TYPED_DATE = re.compile(r"^(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")

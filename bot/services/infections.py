@@ -112,9 +112,13 @@ async def record_infection(
     A grade 5 (fatal) infection needs the date of death (`died_on`, not before the onset): follow-up ends then."""
     today = now.astimezone(ZoneInfo(patient.timezone)).date()
     if details.onset_date > today:
-        raise DomainError(f"onset: {details.onset_date} is in the future")
+        raise DomainError(N_("onset: {onset} is in the future"), onset=details.onset_date)
     if details.onset_date < patient.baseline_date:
-        raise DomainError(f"onset: {details.onset_date} is before the patient's baseline {patient.baseline_date}")
+        raise DomainError(
+            N_("onset: {onset} is before the patient's baseline {baseline}"),
+            onset=details.onset_date,
+            baseline=patient.baseline_date,
+        )
     _check_death_date(details, died_on=died_on, today=today)
     earliest = await session.scalar(
         select(func.min(Infection.onset_date)).where(Infection.patient_id == patient.id, Infection.voided_at.is_(None))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.patient_corrections import Correction, corrections_in
 from bot.services.status import sites_of
 from models import (
     Answer,
@@ -59,6 +60,7 @@ class PatientRecord:
     escalations: list[EscalationRecord]  # newest first
     infections: list[Infection]
     audit: list[AuditEvent]  # oldest first
+    corrections: list[Correction]  # of answers and infections, oldest first
 
 
 async def patient_record(session: AsyncSession, *, staff: Staff, patient_id: int) -> PatientRecord | None:
@@ -92,6 +94,7 @@ async def patient_record(session: AsyncSession, *, staff: Staff, patient_id: int
             select(Infection).where(Infection.patient_id == patient.id).order_by(Infection.onset_date)
         )
     )
+    audit = await _audit(session, patient, responses, escalations, infections)
     return PatientRecord(
         patient=patient,
         site=await session.get_one(Site, patient.site_id),
@@ -100,7 +103,8 @@ async def patient_record(session: AsyncSession, *, staff: Staff, patient_id: int
         forms=await _forms(session, responses),
         escalations=await _escalations(session, escalations),
         infections=infections,
-        audit=await _audit(session, patient, responses, escalations, infections),
+        audit=audit,
+        corrections=await corrections_in(session, audit),
     )
 
 
@@ -153,9 +157,13 @@ async def _audit(
     infections: list[Infection],
 ) -> list[AuditEvent]:
     """Every audited change to the patient and to their answers, escalations and infections."""
+    answers = await session.scalars(
+        select(Answer.id).where(Answer.response_id.in_([response.id for response in responses]))
+    )
     owned = {
         "patients": [str(patient.id)],
         "questionnaire_responses": [str(response.id) for response in responses],
+        "answers": [str(answer_id) for answer_id in answers],
         "escalations": [str(escalation.id) for escalation in escalations],
         "infections": [str(infection.id) for infection in infections],
     }

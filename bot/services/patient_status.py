@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import N_
 from bot.services.audit import audited
 from bot.services.errors import DomainError
 from bot.services.follow_up import ENDED_STATUSES, NO_CONTACT_STATUSES, end_follow_up, plan_cancelled_again
@@ -42,7 +43,11 @@ async def withdraw(
     if patient.status in NO_CONTACT_STATUSES and not (
         patient.status is PatientStatus.CLINIC_ONLY and kind is WithdrawalKind.WITHDRAW_CONSENT
     ):
-        raise DomainError(f"{patient.study_id}: follow-up has already ended ({patient.status.value})")
+        raise DomainError(
+            N_("{study_id}: follow-up has already ended ({status})"),
+            study_id=patient.study_id,
+            status=patient.status.value,
+        )
     reason = kind.value + (f": {kept}" if note and (kept := visible_text(note)) else "")
     return await end_follow_up(
         session, patient=patient, status=WITHDRAWAL_STATUS[kind], reason=reason, actor=actor, now=now
@@ -54,7 +59,9 @@ async def reinstate(session: AsyncSession, *, patient: Patient, reason: str, act
     (past ones stay as they were). Returns how many. Commits."""
     reason = reason_or_error(reason)
     if patient.status not in REINSTATABLE:
-        raise DomainError(f"{patient.study_id}: cannot be reinstated from {patient.status.value}")
+        raise DomainError(
+            N_("{study_id}: cannot be reinstated from {status}"), study_id=patient.study_id, status=patient.status.value
+        )
     with audited(session, entity=patient, actor=actor, action="patient.reinstate", at=now) as notes:
         patient.status = PatientStatus.ACTIVE if patient.consented_at is not None else PatientStatus.ENROLLED
         patient.ended_at, patient.end_reason = None, None
@@ -94,7 +101,11 @@ async def mark_lost(session: AsyncSession, *, patient: Patient, reason: str, act
     """Lost to follow-up: contacts cancelled; the report censors them at their last contact. Commits."""
     reason = reason_or_error(reason)
     if patient.status in ENDED_STATUSES:
-        raise DomainError(f"{patient.study_id}: follow-up has already ended ({patient.status.value})")
+        raise DomainError(
+            N_("{study_id}: follow-up has already ended ({status})"),
+            study_id=patient.study_id,
+            status=patient.status.value,
+        )
     cancelled = await end_follow_up(
         session, patient=patient, status=PatientStatus.LOST, reason=reason, actor=actor, now=now
     )

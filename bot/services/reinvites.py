@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import N_
 from bot.protocol import StudyProtocol
 from bot.services.audit import record_event
 from bot.services.errors import DomainError
@@ -22,7 +23,9 @@ async def reinvite_patient(
 
     Redeemed from another Telegram account, it moves the patient there (`onboarding.redeem`)."""
     if patient.status in NO_CONTACT_STATUSES:
-        raise DomainError(f"{patient.study_id}: follow-up has ended ({patient.status.value})")
+        raise DomainError(
+            N_("{study_id}: follow-up has ended ({status})"), study_id=patient.study_id, status=patient.status.value
+        )
     await void_open_codes(session, now=now, patient_id=patient.id)
     code = issue_code(
         session,

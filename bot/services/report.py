@@ -17,9 +17,10 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import N_
 from bot.plan import monthly_anniversary
 from bot.protocol import StudyProtocol
-from bot.services.report_quality import data_quality, end_of, open_at_cutoff, provenance
+from bot.services.report_quality import data_quality, end_of, open_at_cutoff, provenance, site_scope
 from bot.services.report_status import FLOW_STAGES, StatusAtCutoff, flow_stages, statuses_at_cutoff
 from models import (
     Answer,
@@ -53,9 +54,18 @@ class StudyData:
     provenance: dict[str, str]  # what produced the report: when, cut-off, software, protocol, database, counts
 
 
+ALL_SITES = N_("all sites")  # a whole-cell word: the report translates it
+
+
 async def load_study(
-    session: AsyncSession, *, protocol: StudyProtocol, cutoff: date, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    protocol: StudyProtocol,
+    cutoff: date,
+    now: datetime | None = None,
+    site_id: int | None = None,
 ) -> StudyData:
+    """The whole study's data, or (`site_id`) one site's: its patients, their infections and adherence."""
     first_onset = (
         select(Infection.patient_id, func.min(Infection.onset_date).label("onset"))
         .where(Infection.onset_date <= cutoff, Infection.voided_at.is_(None))
@@ -67,7 +77,7 @@ async def load_study(
             select(Patient, Site.code, first_onset.c.onset)
             .join(Site, Patient.site_id == Site.id)
             .outerjoin(first_onset, first_onset.c.patient_id == Patient.id)
-            .where(Patient.baseline_date <= cutoff)
+            .where(Patient.baseline_date <= cutoff, site_scope(site_id))
             .order_by(Patient.study_id)
         )
     ).all()
@@ -127,7 +137,12 @@ async def load_study(
             Infection.outcome,
         )
         .join(Patient, Infection.patient_id == Patient.id)
-        .where(Infection.onset_date <= cutoff, Infection.voided_at.is_(None), Patient.consented_at.is_not(None))
+        .where(
+            Infection.onset_date <= cutoff,
+            Infection.voided_at.is_(None),
+            Patient.consented_at.is_not(None),
+            site_scope(site_id),
+        )
     )
     infection_rows = [
         {
@@ -180,13 +195,14 @@ async def load_study(
                 "outcome",
             ],
         ),
-        adherence=await _adherence(session, cutoff=cutoff),
-        quality=await data_quality(session, cutoff=cutoff),
+        adherence=await _adherence(session, cutoff=cutoff, site_id=site_id),
+        quality=await data_quality(session, cutoff=cutoff, site_id=site_id),
         provenance=provenance(
             session,
             protocol=protocol,
             cutoff=cutoff,
             now=now or datetime.now(UTC),
+            scope=ALL_SITES if site_id is None else (await session.get_one(Site, site_id)).code,
             counts={
                 "patients_enrolled": len(everyone),
                 "patients_analysed": len(records),
@@ -298,7 +314,7 @@ async def _last_contacts(session: AsyncSession, *, cutoff: date) -> dict[int, da
     return latest
 
 
-async def _adherence(session: AsyncSession, *, cutoff: date) -> pd.DataFrame:
+async def _adherence(session: AsyncSession, *, cutoff: date, site_id: int | None) -> pd.DataFrame:
     """Doses whose day has passed and check-ins due (not open at the cut-off), by group: how many were answered."""
     closed = (
         (ScheduledContact.planned_date < cutoff)
@@ -308,7 +324,7 @@ async def _adherence(session: AsyncSession, *, cutoff: date) -> pd.DataFrame:
     rows = await session.execute(
         select(Patient.group, ScheduledContact.kind, ScheduledContact.status, func.count())
         .join(Patient, ScheduledContact.patient_id == Patient.id)
-        .where(closed, Patient.consented_at.is_not(None))
+        .where(closed, Patient.consented_at.is_not(None), site_scope(site_id))
         .group_by(Patient.group, ScheduledContact.kind, ScheduledContact.status)
     )
     table: dict[str, dict[str, int]] = {}

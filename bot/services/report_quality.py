@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -61,7 +61,13 @@ def open_at_cutoff(cutoff: date) -> ColumnElement[bool]:
 
 
 def provenance(
-    session: AsyncSession, *, protocol: StudyProtocol, cutoff: date, now: datetime, counts: dict[str, int]
+    session: AsyncSession,
+    *,
+    protocol: StudyProtocol,
+    cutoff: date,
+    now: datetime,
+    scope: str,
+    counts: dict[str, int],
 ) -> dict[str, str]:
     """What produced the report. The protocol has no version number of its own: its digest (SHA-256 of the
     protocol as loaded) tells two versions apart. The database is named by its kind and name, never its URL."""
@@ -73,6 +79,7 @@ def provenance(
     return {
         "generated_at": now.strftime("%Y-%m-%d %H:%M UTC"),
         "cutoff": cutoff.isoformat(),
+        "scope": scope,
         "software_version": version,
         "protocol": protocol.study.id,
         "protocol_digest": hashlib.sha256(protocol.model_dump_json().encode()).hexdigest()[:12],
@@ -81,8 +88,13 @@ def provenance(
     }
 
 
-async def data_quality(session: AsyncSession, *, cutoff: date) -> pd.DataFrame:
-    """One row per group and site (consented patients); counts only, no patient data."""
+def site_scope(site_id: int | None) -> ColumnElement[bool]:
+    """The patients a report covers: one site's, or (None) every site's."""
+    return true() if site_id is None else Patient.site_id == site_id
+
+
+async def data_quality(session: AsyncSession, *, cutoff: date, site_id: int | None = None) -> pd.DataFrame:
+    """One row per group and site (consented patients of `site_id`, None: all); counts only, no patient data."""
     counts: dict[tuple[str, str], dict[str, int]] = {}
 
     def add(group: Any, site: str, column: str, number: int) -> None:
@@ -93,6 +105,7 @@ async def data_quality(session: AsyncSession, *, cutoff: date) -> pd.DataFrame:
         (ScheduledContact.planned_date < cutoff)
         & (ScheduledContact.status != ContactStatus.CANCELLED)
         & Patient.consented_at.is_not(None)
+        & site_scope(site_id)
     )
     submitted = and_(
         QuestionnaireResponse.contact_id == ScheduledContact.id,
@@ -136,7 +149,7 @@ async def data_quality(session: AsyncSession, *, cutoff: date) -> pd.DataFrame:
         .join(Site, Patient.site_id == Site.id)
         .join(QuestionnaireResponse, QuestionnaireResponse.patient_id == Patient.id)
         .join(Answer, Answer.response_id == QuestionnaireResponse.id)
-        .where(Answer.corrected.is_(True), Patient.consented_at.is_not(None))
+        .where(Answer.corrected.is_(True), Patient.consented_at.is_not(None), site_scope(site_id))
         .group_by(Patient.group, Site.code)
     )
     for group, site, number in answers:
@@ -146,7 +159,12 @@ async def data_quality(session: AsyncSession, *, cutoff: date) -> pd.DataFrame:
         .select_from(Patient)
         .join(Site, Patient.site_id == Site.id)
         .join(Infection, Infection.patient_id == Patient.id)
-        .where(Infection.corrected.is_(True), Infection.onset_date <= cutoff, Patient.consented_at.is_not(None))
+        .where(
+            Infection.corrected.is_(True),
+            Infection.onset_date <= cutoff,
+            Patient.consented_at.is_not(None),
+            site_scope(site_id),
+        )
         .group_by(Patient.group, Site.code)
     )
     for group, site, number in infections:

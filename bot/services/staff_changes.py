@@ -27,7 +27,7 @@ def reason_or_error(reason: str) -> str:
     """A reason kept in the audit trail: visible text, never empty."""
     kept = visible_text(reason)
     if not kept:
-        raise DomainError("--reason: say why (it is kept in the audit trail)")
+        raise DomainError(N_("--reason: say why (it is kept in the audit trail)"))
     return kept
 
 

@@ -25,6 +25,7 @@ SIGN_IN_LINK_VALID = timedelta(minutes=10)
 IDLE_TIMEOUT = timedelta(minutes=30)
 LONGEST_SESSION = timedelta(hours=12)
 MAX_TOKEN_LENGTH = 64
+MINI_APP_PATH = "/mini-app"  # the console's page Telegram opens as a Mini App (bot.services.mini_app_sign_in)
 
 
 def sign_in_path(token: str) -> str:
@@ -67,13 +68,21 @@ async def sign_in(session: AsyncSession, *, token: str, now: datetime) -> str | 
     if link.expires_at <= now or not staff.active:
         await session.commit()
         return None
+    return await open_web_session(session, staff=staff, how="link", now=now)
+
+
+async def open_web_session(session: AsyncSession, *, staff: Staff, how: str, now: datetime) -> str:
+    """A new session for a staff member whose sign-in was checked (`how`: link or mini_app); its token in
+    clear, to go into the cookie. Commits."""
     session_token = secrets.token_urlsafe(32)
     web_session = WebSession(
         token_hash=hash_code(session_token), staff_id=staff.id, created_at=now, last_seen_at=now, ended_at=None
     )
     session.add(web_session)
     await session.flush()
-    record_event(session, actor=f"staff:{staff.id}", action="web.sign_in", entity=web_session, at=now)
+    record_event(
+        session, actor=f"staff:{staff.id}", action="web.sign_in", entity=web_session, at=now, after={"how": how}
+    )
     await session.commit()
     return session_token
 

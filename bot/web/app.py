@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from bot.web import alerts, auth, board, enroll, exports, patient_actions, patients, report
+from bot.web import alerts, auth, board, enroll, exports, mini_app, patient_actions, patients, report
 from bot.web.deps import Console, NotSignedIn
 from bot.web.render import STATIC, visitor_page
 from bot.web.security import SECURITY_HEADERS
@@ -27,6 +27,7 @@ def create_app(context: Console) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.console = context
     app.include_router(auth.router)
+    app.include_router(mini_app.router)
     app.include_router(board.router)
     app.include_router(alerts.router)
     app.include_router(patients.router)
@@ -39,7 +40,8 @@ def create_app(context: Console) -> FastAPI:
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)  # a route may set a stricter or its own policy
         return response
 
     @app.exception_handler(NotSignedIn)

@@ -7,7 +7,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.services.errors import DomainError
 from bot.services.web_access import set_language, sign_in, sign_out
-from bot.web.deps import CheckedForm, ConsoleDep, CurrentStaff, SessionDep
+from bot.web.deps import CheckedForm, Console, ConsoleDep, CurrentStaff, SessionDep
 from bot.web.render import page, visitor_page
 from bot.web.security import SESSION_COOKIE, signed_cookie
 
@@ -22,7 +22,12 @@ async def sign_in_from_link(token: str, request: Request, context: ConsoleDep, s
     session_token = await sign_in(session, token=token, now=context.clock.now())
     if session_token is None:
         return visitor_page("link_refused.html", accept_language=language, status=400)
-    response = visitor_page("signed_in.html", accept_language=language)
+    return signed_in_page(context, session_token=session_token, accept_language=language)
+
+
+def signed_in_page(context: Console, *, session_token: str, accept_language: str | None) -> HTMLResponse:
+    """The page that carries the new session's cookie and moves on to the board."""
+    response = visitor_page("signed_in.html", accept_language=accept_language)
     response.set_cookie(
         SESSION_COOKIE,
         signed_cookie(context.secret, session_token),

@@ -31,6 +31,7 @@ class Console:
     clock: Clock
     protocol: StudyProtocol
     bot_username: str  # for patients' deep links
+    bot_token: str | None = None  # checks a Telegram Mini App's initData; None: no Mini App sign-in
 
     @property
     def secure_cookies(self) -> bool:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.responses import HTMLResponse
 
+from bot.i18n import N_
 from bot.services.console_enrollment import (
     MAX_CSV_BYTES,
     enroll_one,
@@ -29,6 +30,7 @@ from bot.web.render import page
 from models import Group, Language
 
 router = APIRouter()
+NOT_CSV_TEXT = N_("the file must be UTF-8 CSV text (2 MB at most)")
 FIELDS = ("study_id", "site", "group", "enrolled_on", "il2_start", "language", "reminder_time")
 
 
@@ -97,7 +99,7 @@ async def enroll(user: CurrentStaff, form: CheckedForm, context: ConsoleDep, ses
         return await _form(user, session, values=values, error=request_error(invalid), status=400)
     except DomainError as refused:
         await _undo(session, user)
-        return await _form(user, session, values=values, error=str(refused), status=400)
+        return await _form(user, session, values=values, error=refused.translated(user.gettext), status=400)
     shown = await _links(context, session, [enrolled])
     return page("enrolled.html", gettext=user.gettext, language=user.staff.language, user=user, enrolled=shown)
 
@@ -110,9 +112,9 @@ async def preview(request: Request, user: CurrentStaff, _checked: CheckedForm, s
     try:
         rows = None if content is None else await preview_csv(session, staff=user.staff, content=content)
     except DomainError as refused:
-        return await _form(user, session, values={}, error=str(refused), status=400)
+        return await _form(user, session, values={}, error=refused.translated(user.gettext), status=400)
     if content is None or rows is None:
-        return await _form(user, session, values={}, error="the file must be UTF-8 CSV text (2 MB at most)", status=400)
+        return await _form(user, session, values={}, error=user.gettext(NOT_CSV_TEXT), status=400)
     return page(
         "enroll_preview.html",
         gettext=user.gettext,
@@ -137,7 +139,7 @@ async def import_all(user: CurrentStaff, form: CheckedForm, context: ConsoleDep,
         )
     except DomainError as refused:
         await _undo(session, user)
-        return await _form(user, session, values={}, error=str(refused), status=400)
+        return await _form(user, session, values={}, error=refused.translated(user.gettext), status=400)
     shown = await _links(context, session, enrolled)
     return page("enrolled.html", gettext=user.gettext, language=user.staff.language, user=user, enrolled=shown)
 

@@ -53,7 +53,9 @@ async def _refused(
     """The page again with why, and what was typed; whatever the refused action added is dropped."""
     await session.rollback()
     await session.refresh(user.staff)
-    return await patient_view(patient_id, user, context, session, error=str(refused), values=values, status=400)
+    return await patient_view(
+        patient_id, user, context, session, error=refused.translated(user.gettext), values=values, status=400
+    )
 
 
 @router.post("/patients/{patient_id}/reinvite")

@@ -18,6 +18,7 @@ from bot.services.alerts import GROUP_NAMES, reasons_line
 from bot.services.corrections import CHECKIN_ITEMS
 from bot.services.follow_up import ENDED_STATUSES, NO_CONTACT_STATUSES
 from bot.services.infection_form import CHOICES, TITLES
+from bot.services.patient_corrections import Correction
 from bot.services.patient_record import patient_record
 from bot.services.patient_status import REINSTATABLE, WithdrawalKind
 from bot.web.deps import Console, ConsoleDep, CurrentStaff, SessionDep, SignedIn
@@ -85,9 +86,27 @@ async def patient_view(
     def infection_value(field: str, value: Any) -> str:
         if value is None:
             return "–"
+        if isinstance(value, list):
+            return _(", ").join(infection_value(field, code) for code in value)
         code = ("yes" if value else "no") if isinstance(value, bool) else str(value)
         choice = CHOICES.get(field, {}).get(code)
         return _(choice) if choice else code
+
+    def corrected(correction: Correction) -> tuple[str, list[str]]:
+        """What was corrected, and a line "field: before → after" per change."""
+        if correction.action == "answer.correct":
+            lines = []
+            for change in correction.changes:
+                title, before = answered(change.field, change.before)
+                lines.append(f"{title}: {before} → {answered(change.field, change.after)[1]}")
+            return _("Check-in of month {month}").format(month=correction.month), lines
+        if correction.action == "infection.void":
+            return _("Infection #{number} voided").format(number=correction.infection_id), []
+        return _("Infection #{number}").format(number=correction.infection_id), [
+            f"{_(TITLES[change.field]) if change.field in TITLES else change.field}: "
+            f"{infection_value(change.field, change.before)} → {infection_value(change.field, change.after)}"
+            for change in correction.changes
+        ]
 
     return page(
         "patient.html",
@@ -98,6 +117,7 @@ async def patient_view(
         when=when,
         answered=answered,
         changes=changes,
+        corrected=corrected,
         reasons=lambda codes: reasons_line(codes, context.protocol, _),
         doses=Counter(dose.status for dose in record.doses if dose.due_at <= context.clock.now()),
         infection_fields=[

@@ -11,6 +11,8 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+# The Mini App's page alone runs a script, its own, to post Telegram's initData (never inline, never a third party's)
+MINI_APP_SECURITY_POLICY = CONTENT_SECURITY_POLICY + "; script-src 'self'"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",

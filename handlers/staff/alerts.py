@@ -354,6 +354,10 @@ async def staff_help(message: Message, staff: Staff) -> None:
                 _("/alerts – open alerts of your site"),
                 _("/status – follow-up at a glance (coordinators, admins)"),
                 _("/export – the datasets as a zip of CSV files (coordinators, admins)"),
+                _(
+                    "/web – a one-time link to sign in to the study console, the web pages of the study: "
+                    "the follow-up board, alerts, patient pages, enrolment, exports and the report"
+                ),
             ]
         )
     )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from telegram import LinkPreviewOptions, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update, WebAppInfo
 
 from bot.app import BotContext
 from bot.i18n import N_
-from bot.services.web_access import issue_sign_in_link, sign_in_path
+from bot.services.web_access import MINI_APP_PATH, issue_sign_in_link, sign_in_path
 from handlers.common import stranger_gettext
 from handlers.staff.alerts import STAFF_ONLY, current_staff, staff_gettext
 
+OPEN_HERE = N_("Open the console in Telegram")
 NO_CONSOLE = N_("The study console is not set up yet. Please ask the study's administrator.")
 
 
@@ -28,9 +29,18 @@ async def web_command(update: Update, context: BotContext) -> None:
             await message.reply_text(_(NO_CONSOLE))
             return
         token = await issue_sign_in_link(session, staff_id=staff.id, actor=f"staff:{staff.id}", now=deps.clock.now())
-    link = deps.settings.web_url.rstrip("/") + sign_in_path(token)
+    origin = deps.settings.web_url.rstrip("/")
+    # Telegram opens only https pages as a Mini App: behind plain http the link is the only way in.
+    mini_app = (
+        InlineKeyboardMarkup([[InlineKeyboardButton(_(OPEN_HERE), web_app=WebAppInfo(origin + MINI_APP_PATH))]])
+        if origin.startswith("https://")
+        else None
+    )
     # No preview: fetching the page for one would use the link up.
     await message.reply_text(
-        _("Your sign-in link to the study console. It works once, for 10 minutes:\n{link}").format(link=link),
+        _("Your sign-in link to the study console. It works once, for 10 minutes:\n{link}").format(
+            link=origin + sign_in_path(token)
+        ),
         link_preview_options=LinkPreviewOptions(is_disabled=True),
+        reply_markup=mini_app,
     )
