@@ -84,7 +84,7 @@ async def test_it_lists_the_corrections_of_answers_and_infections_with_who_when_
         stored = await session.get_one(Patient, patient.id)
         await correct_answer(
             session, patient=stored, month=1, item_id="fever", value="yes", reason="clinic notes: fever",
-            actor="cli:operator", now=clock.now(),
+            actor="cli:operator", protocol=protocol, now=clock.now(),
         )  # fmt: skip
         await amend_infection(
             session, infection_id=infection.id, changes={"ctcae_grade": 4}, reason="ICU stay on day 3",
