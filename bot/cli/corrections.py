@@ -15,7 +15,7 @@ from bot.plan import parse_clock_time
 from bot.services.corrections import correct_answer
 from bot.services.enrollment import get_patient
 from bot.services.patient_updates import update_patient
-from models import Group, Language
+from models import Group
 
 answers_app = typer.Typer(help="Patients' answers.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -53,7 +53,7 @@ def update(
     reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
     baseline: Annotated[str | None, typer.Option(help="New baseline date YYYY-MM-DD (re-plans what is ahead)")] = None,
     group: Annotated[Group | None, typer.Option(help="New group (re-plans what is ahead)")] = None,
-    language: Annotated[Language | None, typer.Option(help="New language")] = None,
+    language: Annotated[str | None, typer.Option(help="New language: a code of the catalogs in locales/")] = None,
     reminder_time: Annotated[str | None, typer.Option(help="New reminder time HH:MM")] = None,
 ) -> None:
     """Correct a patient's baseline, group, language or reminder time; contacts still ahead are re-planned,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.forms import EXPORTED, ITEMS, Kind
-from bot.i18n import gettext_for
+from bot.i18n import DEFAULT_LANGUAGE, gettext_for, languages
 from bot.services.deviations import KINDS as DEVIATION_KINDS
 from bot.services.infection_form import CHOICES as INFECTION_CHOICES
 from bot.services.preventive import PREVENTIVE_LABELS
-from models import LANGUAGES, PatientStatus
+from models import PatientStatus
 
-ZH = gettext_for("zh_CN")
+ZH = gettext_for(DEFAULT_LANGUAGE)
 LEVELS = {
     "none": ("none", "无"),
     "review": ("review", "需查看"),
@@ -109,7 +109,7 @@ DATASETS: dict[str, list[Column]] = {
         ),
         Column("baseline_date", "date", "Baseline (enrollment) date", "基线（入组）日期"),
         Column("il2_start", "date", "First IL-2 cycle start", "首个IL-2疗程开始日期"),
-        Column("language", "string", "Language", "语言", _enum(*LANGUAGES)),
+        Column("language", "string", "Language", "语言", _enum(*languages())),
         Column("timezone", "string", "Time zone", "时区"),
         Column("consented_at", "datetime", "Consent given in Telegram (UTC)", "在Telegram中同意的时间（UTC）"),
         Column("consent_version", "string", "Consent text version agreed to", "同意书版本"),

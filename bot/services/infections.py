@@ -154,7 +154,7 @@ async def record_infection(
             now=now,
         )
         if patient.telegram_chat_id is not None:
-            _ = gettext_for(patient.language.value)
+            _ = gettext_for(patient.language)
             await enqueue(
                 session,
                 dedupe_key=f"closing:{patient.id}",

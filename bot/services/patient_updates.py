@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.protocol import StudyProtocol
 from bot.services.audit import audited
 from bot.services.enrollment import contact_row, planned_contacts
-from bot.services.errors import DomainError
+from bot.services.errors import DomainError, language_or_error
 from bot.services.follow_up import NO_CONTACT_STATUSES
 from bot.services.staff_changes import reason_or_error
-from models import ContactStatus, Group, Language, Patient, QuestionnaireResponse, ScheduledContact
+from models import ContactStatus, Group, Patient, QuestionnaireResponse, ScheduledContact
 
 
 async def update_patient(
@@ -23,7 +23,7 @@ async def update_patient(
     patient: Patient,
     baseline: date | None,
     group: Group | None,
-    language: Language | None,
+    language: str | None,
     reminder_time: time | None,
     reason: str,
     protocol: StudyProtocol,
@@ -34,6 +34,8 @@ async def update_patient(
     if baseline is None and group is None and language is None and reminder_time is None:
         raise DomainError("nothing to change: give --baseline, --group, --language or --reminder-time")
     reason = reason_or_error(reason)
+    if language is not None:
+        language = language_or_error(language, field="--language")
     replan = baseline is not None or group is not None or reminder_time is not None
     if replan and patient.status in NO_CONTACT_STATUSES:
         raise DomainError(f"{patient.study_id}: follow-up has ended ({patient.status.value}); nothing to re-plan")

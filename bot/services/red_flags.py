@@ -35,6 +35,12 @@ def _english_pattern(term: str) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9'])" + r"\s+".join(words) + r"(?![a-z0-9])")
 
 
+def _found(term: str, cleaned: str) -> bool:
+    """A term in letters a-z is a whole word or phrase ("confused", not "unconfused"); any other script (Chinese,
+    Japanese) has no spaces between words, so there the term is found anywhere."""
+    return bool(_english_pattern(term).search(cleaned)) if term.isascii() else normalise(term) in cleaned
+
+
 def _plausible(value: float) -> float | None:
     return value if _PLAUSIBLE_C[0] <= value <= _PLAUSIBLE_C[1] else None
 
@@ -57,11 +63,10 @@ def temperatures(text: str) -> list[float]:
 
 
 def red_flags(text: str, lexicon: RedFlags, urgent_temperature_c: float) -> list[str]:
-    """The lexicon terms the text contains (Chinese first, then English, as listed in the protocol), then the
+    """The lexicon terms the text contains (by language, then term, in the protocol's order), then the
     first temperature at or above `urgent_temperature_c` (as "40.0 °C"). Empty when nothing matched."""
     cleaned = normalise(text)
-    matched = [term for term in lexicon.zh_CN if normalise(term) in cleaned]
-    matched += [term for term in lexicon.en if _english_pattern(term).search(cleaned)]
+    matched = [term for term in lexicon.terms() if _found(term, cleaned)]
     high = [value for value in temperatures(text) if value >= urgent_temperature_c]
     if high:
         matched.append(f"{high[0]:.1f} °C")

@@ -26,7 +26,7 @@ from bot.services.errors import DomainError
 from bot.services.invites import deep_link, local_expiry
 from bot.web.deps import CheckedForm, ConsoleDep, CurrentStaff, SessionDep, SignedIn
 from bot.web.render import page
-from models import Group, Language
+from models import Group
 
 router = APIRouter()
 FIELDS = ("study_id", "site", "group", "enrolled_on", "il2_start", "language", "reminder_time")
@@ -54,7 +54,6 @@ async def _form(
         user=user,
         sites=await enrollable_sites(session, staff=user.staff),
         groups=list(Group),
-        languages=list(Language),
         values=values,
         error=error,
         columns=", ".join(CSV_COLUMNS),

@@ -39,7 +39,7 @@ CODE_PROBLEMS = {
 
 
 def patient_gettext(patient: Patient) -> Gettext:
-    return gettext_for(patient.language.value)
+    return gettext_for(patient.language)
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -89,7 +89,7 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def ask_consent(message: Message, patient: Patient, site: Site, context: BotContext) -> None:
     _ = patient_gettext(patient)
-    study = context.deps.protocol.study.title.for_language(patient.language.value)
+    study = context.deps.protocol.study.title.for_language(patient.language)
     text = "\n\n".join(
         [
             _("Hello! This is the follow-up for the study “{study}” at {site}.").format(study=study, site=site.name),
@@ -195,7 +195,7 @@ async def save_time(
 async def greet(message: Message, patient: Patient, session: AsyncSession, context: BotContext) -> None:
     """The welcome: what happens next, in the patient's language and time zone."""
     _ = patient_gettext(patient)
-    language = patient.language.value
+    language = patient.language
     if patient.status is not PatientStatus.ACTIVE:
         await message.reply_text(_(CODE_PROBLEMS[CodeProblem.ENDED]))
         return
