@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -93,6 +94,19 @@ def test_it_enrolls_and_updates_in_a_catalogs_language_and_refuses_any_other(
     code, shown, _ = followup("patients", "show", "S001")
     assert code == 0
     assert re.search(r"language\W+ja", shown)
+
+    assert followup("export", "--out", "exports")[0] == 0
+    codebook = pd.read_csv(Path("exports") / "codebook.csv", encoding="utf-8-sig").set_index(["dataset", "variable"])
+    assert list(codebook.columns[:3]) == ["label_en", "label_zh", "label_ja"]
+    languages_coded = "zh_CN=zh_CN / zh_CN / zh_CN; en=en / en / en; ja=ja / ja / ja"
+    assert codebook.loc[("patients", "language"), "codes"] == languages_coded
+    assert codebook.loc[("checkins", "symptoms_cough")].iloc[:3].tolist() == [
+        "Symptoms: Cough",
+        "症状：咳嗽",
+        "[ja] [ja] Symptoms: [ja] Cough",  # the ja "{question}: {option}" around the ja question and option
+    ]
+    patients = pd.read_csv(Path("exports") / "patients.csv", encoding="utf-8-sig")
+    assert patients["language"].tolist() == ["ja"]
 
 
 async def test_it_offers_and_uses_a_language_added_as_a_catalog(
