@@ -151,3 +151,15 @@ async def scheduling_pass(bot: Harness, engine: AsyncEngine, protocol: StudyProt
         concurrency=1,
     )
     await Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=dispatcher).tick()
+
+
+def test_it_shows_protocol_texts_a_language_lacks_in_english_and_the_doctor_names_them(
+    japanese: None, protocol: StudyProtocol, cli_env: str
+) -> None:
+    assert protocol.dose_regimen.amount.for_language("ja") == "1 million IU"
+    assert protocol.dose_regimen.amount.for_language("zh_CN") == "100万单位（IU）"
+    code, out, _ = followup("doctor")
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "protocol: no ja text for study.title, dose_regimen.text, dose_regimen.amount: en is shown instead"
+    )

@@ -2,9 +2,10 @@
 
 A pure function, so the rules can be tested on their own (tests/test_red_flags.py):
 
-- Chinese terms match as substrings ("我喘不上气了" has 喘不上气);
-- English terms match case-insensitively on word boundaries ("fit" would not match "benefit"), with curly
-  apostrophes read as straight ones ("can’t breathe");
+- the terms of every language count, whatever the patient's language;
+- terms in other scripts than a-z (Chinese, Japanese) match as substrings ("我喘不上气了" has 喘不上气);
+- terms in a-z (English) match case-insensitively on word boundaries ("fit" would not match "benefit"), with
+  curly apostrophes read as straight ones ("can’t breathe");
 - a temperature at or above the urgent threshold matches when it is written as one: a number with a unit
   ("40度", "39度8", "39.8°", "39.5℃", "39,6 °C", "40 degrees", "104F", "103 °F") or right after a word for
   fever ("发烧40", "体温39.6", "fever of 40"). Fahrenheit is converted; full-width digits are read as digits.
