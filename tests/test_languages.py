@@ -4,6 +4,7 @@ everything the bot writes to her, is allowed by the services and the database, a
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from collections.abc import Iterator
@@ -12,15 +13,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from alembic.config import Config
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import bot.i18n
+from alembic import command
 from bot.app import patient_menu
 from bot.clock import FakeClock
-from bot.db import session_factory
+from bot.db import ALEMBIC_DIR, create_engine, session_factory
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import TelegramSender
@@ -163,3 +168,33 @@ def test_it_shows_protocol_texts_a_language_lacks_in_english_and_the_doctor_name
     assert out.splitlines()[0] == (
         "protocol: no ja text for study.title, dose_regimen.text, dose_regimen.amount: en is shown instead"
     )
+
+
+async def test_it_keeps_the_stored_languages_through_the_migration_and_back(
+    tmp_path: Path, protocol: StudyProtocol, clock: FakeClock
+) -> None:
+    """0007 lifts the two-value CHECK and keeps the codes; going back is refused while a patient uses a language
+    the old schema does not know, so no language is ever rewritten."""
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    config = Config()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.attributes["url"] = url
+    await asyncio.to_thread(command.upgrade, config, "head")
+    engine = create_engine(url)
+    try:
+        await enrolled(engine, protocol, clock, language="en")
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE patients SET language = 'ja'"))
+        with pytest.raises(RuntimeError, match="1 patients rows have a language other than zh_CN or en"):
+            await asyncio.to_thread(command.downgrade, config, "0006")
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE patients SET language = 'en'"))
+        await asyncio.to_thread(command.downgrade, config, "0006")
+        async with engine.begin() as connection:
+            with pytest.raises(IntegrityError):
+                await connection.execute(text("UPDATE patients SET language = 'ja'"))
+        await asyncio.to_thread(command.upgrade, config, "head")
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT study_id, language FROM patients"))).all() == [("S001", "en")]
+    finally:
+        await engine.dispose()
