@@ -341,7 +341,7 @@ def spreadsheet_text(value: object) -> object:
 def codebook_rows() -> list[dict[str, str]]:
     """One row a variable: its label in each language, its codes labelled in each language (`code=en / zh`),
     and the free-text note in each language."""
-    translators = {language: gettext_for(language) for language in label_languages()}
+    translators = {label_column(language): gettext_for(language) for language in label_languages()}
 
     def each(label: str | None, code: str = "") -> str:
         return " / ".join(_(label) if label is not None else code for _ in translators.values())
@@ -350,7 +350,7 @@ def codebook_rows() -> list[dict[str, str]]:
         {
             "dataset": name,
             "variable": column.name,
-            **{label_column(language): column.label_in(_) for language, _ in translators.items()},
+            **{name: column.label_in(_) for name, _ in translators.items()},
             "type": column.type,
             "codes": "; ".join(f"{code}={each(label, code)}" for code, label in column.codes.items()),
             "note": each(FREE_TEXT_NOTE) if is_free_text(column) else "",
