@@ -21,10 +21,11 @@ import pyarrow.parquet as pq
 from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import SOURCE_LANGUAGE, gettext_for
 from bot.services.codebook import (
-    CODEBOOK_COLUMNS,
     DATASETS,
     Column,
+    codebook_columns,
     codebook_rows,
     is_free_text,
     spreadsheet_text,
@@ -149,12 +150,12 @@ async def export_study(
             _write_stata(pd.concat(parts) if parts else frame([], columns), columns, path)
             _advance(progress, dataset, sum(len(part) for part in parts))
         written.append(path)
-    codebook = pd.DataFrame(codebook_rows(), columns=CODEBOOK_COLUMNS)
+    codebook = pd.DataFrame(codebook_rows(), columns=codebook_columns())
     if fmt in ("csv", "xlsx"):
         codebook = codebook.map(spreadsheet_text)
     if workbook is not None:
         sheet = workbook.create_sheet("codebook")
-        sheet.append(CODEBOOK_COLUMNS)
+        sheet.append(codebook_columns())
         for record in codebook.itertuples(index=False):
             sheet.append(list(record))
         path = out / "study.xlsx"
@@ -188,7 +189,7 @@ def _write_stata(data: pd.DataFrame, columns: list[Column], path: Path) -> None:
         write_index=False,
         version=118,
         convert_dates=dates,
-        variable_labels={column.name: column.en[:80] for column in columns},
+        variable_labels={column.name: column.label_in(gettext_for(SOURCE_LANGUAGE))[:80] for column in columns},
     )
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from babel import Locale, UnknownLocaleError
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator, model_validator
+
+from bot.i18n import SOURCE_LANGUAGE
 
 Role = Literal["clinician", "pi", "coordinator", "admin"]
 SYMPTOMS = (
@@ -37,23 +41,44 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Bilingual(_Strict):
-    en: str = Field(min_length=1)
-    zh_CN: str = Field(min_length=1)
+def _known_languages(texts: Mapping[str, object]) -> None:
+    """Every key is a language code babel knows, and the source language is among them."""
+    for language in texts:
+        try:
+            Locale.parse(language)
+        except (ValueError, UnknownLocaleError):
+            raise ValueError(f"{language!r} is not a language code such as zh_CN or en") from None
+    if SOURCE_LANGUAGE not in texts:
+        raise ValueError(f"give the text in {SOURCE_LANGUAGE} (the source language) at least")
+
+
+class LocalizedText(RootModel[dict[str, str]]):
+    """A text of the protocol in each of its languages (`en: ...`, `zh_CN: ...`). The source language (en) is
+    required; a language the bot offers but the protocol lacks falls back to it (`followup doctor` names
+    such a language, see `StudyProtocol.untranslated`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="after")
+    def _source_and_no_blanks(self) -> Self:
+        _known_languages(self.root)
+        if any(not text.strip() for text in self.root.values()):
+            raise ValueError("texts must not be blank")
+        return self
 
     def for_language(self, language: str) -> str:
-        return self.zh_CN if language == "zh_CN" else self.en
+        return self.root.get(language, self.root[SOURCE_LANGUAGE])
 
 
 class Study(_Strict):
     id: str = Field(min_length=1)
-    title: Bilingual
+    title: LocalizedText
 
 
 class DoseRegimen(_Strict):
     group: Literal["il2"]
-    text: Bilingual
-    amount: Bilingual  # the dose as the reminder names it: "1 million IU" / "100万单位（IU）"
+    text: LocalizedText
+    amount: LocalizedText  # the dose as the reminder names it: "1 million IU" / "100万单位（IU）"
     cycle_days: int = Field(ge=1, le=365)
     dose_days: list[int] = Field(min_length=1)
     cycles: int = Field(ge=1, le=100)
@@ -146,18 +171,22 @@ class FollowUpEnd(_Strict):
     after_months: int = Field(ge=1, le=120)
 
 
-class RedFlags(_Strict):
-    """Words in a patient's own message that mean danger, matched case-insensitively in any language."""
+class RedFlags(RootModel[dict[str, list[str]]]):
+    """Words in a patient's own message that mean danger, by language (the source language required), all
+    matched case-insensitively whatever the patient's language."""
 
-    zh_CN: list[str] = Field(min_length=1)
-    en: list[str] = Field(min_length=1)
+    model_config = ConfigDict(frozen=True)
 
-    @field_validator("zh_CN", "en")
-    @classmethod
-    def _no_blank_terms(cls, value: list[str]) -> list[str]:
-        if any(not term.strip() for term in value):
-            raise ValueError("terms must not be blank")
-        return value
+    @model_validator(mode="after")
+    def _no_blank_terms(self) -> Self:
+        _known_languages(self.root)
+        if any(not terms or any(not term.strip() for term in terms) for terms in self.root.values()):
+            raise ValueError("each language needs terms, and terms must not be blank")
+        return self
+
+    def terms(self) -> list[str]:
+        """Every term, in the protocol's order of languages."""
+        return [term for terms in self.root.values() for term in terms]
 
 
 class Safety(_Strict):
@@ -192,6 +221,19 @@ class StudyProtocol(_Strict):
         if self.checkin_plan.months != self.follow_up_end.after_months:
             raise ValueError("checkin_plan.months must equal follow_up_end.after_months")
         return self
+
+    def untranslated(self, languages: Sequence[str]) -> dict[str, list[str]]:
+        """For each of `languages` the protocol texts lack, where (they are shown in the source language);
+        the red-flag words of every language are checked whatever a patient's language, so they are not listed."""
+        texts = {
+            "study.title": self.study.title,
+            "dose_regimen.text": self.dose_regimen.text,
+            "dose_regimen.amount": self.dose_regimen.amount,
+        }
+        missing = {
+            language: [field for field, text in texts.items() if language not in text.root] for language in languages
+        }
+        return {language: fields for language, fields in missing.items() if fields}
 
 
 def _field_path(location: tuple[int | str, ...]) -> str:

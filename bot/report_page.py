@@ -106,8 +106,7 @@ def baseline_display(table: pd.DataFrame, _: Gettext, language: str) -> pd.DataF
             drug = DRUG_ITEM.label(code)
             return _(drug)
         if variable == "preventive_medicine":
-            english, chinese = PREVENTIVE_LABELS[code]
-            return chinese if language.startswith("zh") else english
+            return _(PREVENTIVE_LABELS[code])
         return code
 
     return pd.DataFrame(

@@ -64,7 +64,7 @@ async def tell_update_failed(application: BotApplication, update: Update) -> Non
             patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
             staff = await onboarding.staff_for_user(session, user_id=chat.id)
         if patient is not None:
-            _ = gettext_for(patient.language.value)
+            _ = gettext_for(patient.language)
         elif staff is not None:
             _ = gettext_for(staff.language)
         else:

@@ -8,7 +8,7 @@ from models.failed_update import FailedUpdate
 from models.infection import Infection, InfectionSite, InfectionSource, Outcome, Pathogen, Treatment
 from models.invite import InviteCode, InvitePurpose
 from models.outbox import Lane, OutboxMessage, OutboxStatus
-from models.patient import LANGUAGES, Group, Language, Patient, PatientStatus
+from models.patient import Group, Patient, PatientStatus
 from models.patient_message import MessageKind, PatientMessage
 from models.questionnaire import Answer, FormKind, QuestionnaireResponse, ResponseStatus
 from models.site import Site
@@ -18,7 +18,6 @@ from models.update import ProcessedUpdate
 from models.web import WebSession, WebSignInLink
 
 __all__ = [
-    "LANGUAGES",
     "Answer",
     "AuditEvent",
     "Base",
@@ -37,7 +36,6 @@ __all__ = [
     "InviteCode",
     "InvitePurpose",
     "Lane",
-    "Language",
     "MessageKind",
     "OutboxMessage",
     "OutboxStatus",

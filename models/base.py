@@ -16,6 +16,7 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+LANGUAGE_CODE_LENGTH = 16  # a language code (a catalog's folder in locales/), room for one such as sr_Latn_RS
 
 
 class UTCDateTime(TypeDecorator[datetime]):

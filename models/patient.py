@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, str_enum
+from models.base import LANGUAGE_CODE_LENGTH, Base, str_enum
 
 
 class Group(enum.StrEnum):
@@ -24,17 +24,6 @@ class PatientStatus(enum.StrEnum):
     CLINIC_ONLY = "clinic_only"  # asked for no more messages: data still collected at clinic visits
     DIED = "died"  # follow-up ended at death (`died_on`)
     LOST = "lost"  # lost to follow-up: censored at the last contact
-
-
-class Language(enum.StrEnum):
-    """The languages of the study, in one list: a catalog in locales/ for each; the first is the default.
-    The bot's picker, command menus and the database's allowed values come from here."""
-
-    ZH_CN = "zh_CN"
-    EN = "en"
-
-
-LANGUAGES: tuple[str, ...] = tuple(language.value for language in Language)
 
 
 class Patient(Base):
@@ -58,14 +47,15 @@ class Patient(Base):
     baseline_date: Mapped[date]
     il2_start: Mapped[date | None]
     timezone: Mapped[str] = mapped_column(String(64))
-    language: Mapped[Language] = mapped_column(str_enum(Language, 8))
+    language: Mapped[str] = mapped_column(String(LANGUAGE_CODE_LENGTH))  # one of bot.i18n.languages()
     reminder_time: Mapped[time]
     # regular preventive medicines (TMP-SMX, entecavir, ...): recorded at enrollment and when they change
     preventive_medicines: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     consented_at: Mapped[datetime | None]
     consent_version: Mapped[str | None] = mapped_column(String(16))  # the protocol's consent version agreed to
-    consent_language: Mapped[str | None] = mapped_column(String(8))  # the language the text was shown in
+    # the language the consent text was shown in
+    consent_language: Mapped[str | None] = mapped_column(String(LANGUAGE_CODE_LENGTH))
     consent_text_sha256: Mapped[str | None] = mapped_column(String(64))  # a hash of the exact text shown
     unreachable: Mapped[bool] = mapped_column(default=False)
     awaiting: Mapped[str | None] = mapped_column(String(24))  # typed input awaited, e.g. "reminder_time"

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, str_enum
+from models.base import LANGUAGE_CODE_LENGTH, Base, str_enum
 
 
 class StaffRole(enum.StrEnum):
@@ -27,7 +27,7 @@ class Staff(Base):
     role: Mapped[StaffRole] = mapped_column(str_enum(StaffRole))
     name: Mapped[str] = mapped_column(String(200))
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
-    language: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    language: Mapped[str] = mapped_column(String(LANGUAGE_CODE_LENGTH))  # one of bot.i18n.languages()
     active: Mapped[bool] = mapped_column(default=True)
     awaiting: Mapped[str | None] = mapped_column(String(40))  # typed input awaited, e.g. "dismiss:12"
     awaiting_since: Mapped[datetime | None]  # when that prompt was shown (it lapses)

@@ -13,8 +13,8 @@ from bot.protocol import ProtocolError, StudyProtocol, load_protocol
 
 def test_it_ships_the_published_regimen(protocol: StudyProtocol) -> None:
     regimen = protocol.dose_regimen
-    assert "1 million IU" in regimen.text.en
-    assert "100万IU" in regimen.text.zh_CN
+    assert "1 million IU" in regimen.text.for_language("en")
+    assert "100万IU" in regimen.text.for_language("zh_CN")
     assert (regimen.cycle_days, regimen.dose_days, regimen.cycles) == (28, [0, 2, 4, 6, 8, 10, 12], 3)
     assert protocol.checkin_plan.months == 24
     assert protocol.checkin_plan.nudge_days == [1, 3]
@@ -22,6 +22,13 @@ def test_it_ships_the_published_regimen(protocol: StudyProtocol) -> None:
     assert protocol.triage.urgent_temperature_c == 39.5
     assert [step.after_minutes for step in protocol.escalation.urgent.steps] == [0, 30, 90]
     assert protocol.escalation.urgent.max_repeats == 6
+
+
+def test_it_shows_a_text_the_protocol_lacks_in_the_source_language(tmp_path: Path) -> None:
+    protocol = load_protocol(_broken(tmp_path, {"dose_regimen.amount.zh_CN": None}))
+    assert protocol.dose_regimen.amount.for_language("zh_CN") == "1 million IU"
+    assert protocol.dose_regimen.text.for_language("zh_CN") == "重组人白介素-2（rhIL-2）100万IU，皮下注射"
+    assert protocol.untranslated(["zh_CN", "en"]) == {"zh_CN": ["dose_regimen.amount"]}
 
 
 def _broken(tmp_path: Path, change: dict[str, object] | None = None, *, raw: str | None = None) -> Path:
@@ -57,6 +64,10 @@ def _broken(tmp_path: Path, change: dict[str, object] | None = None, *, raw: str
         ),
         ({"checkin_plan.default_reminder_time": "9 o'clock"}, "checkin_plan.default_reminder_time"),
         ({"checkin_plan.nudge_dayz": [1]}, "checkin_plan.nudge_dayz"),
+        ({"study.title.en": None}, "study.title"),
+        ({"dose_regimen.amount.klingon": "1 million IU"}, "dose_regimen.amount"),
+        ({"dose_regimen.text.zh_CN": " "}, "dose_regimen.text"),
+        ({"safety.red_flags.zh_CN": ["胸痛", " "]}, "safety.red_flags"),
     ],
 )
 def test_it_names_the_broken_field(tmp_path: Path, change: dict[str, object], named: str) -> None:

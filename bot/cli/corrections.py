@@ -16,7 +16,7 @@ from bot.services.corrections import correct_answer
 from bot.services.enrollment import get_patient
 from bot.services.escalation import ESCALATING
 from bot.services.patient_updates import update_patient
-from models import Group, Language, TriageLevel
+from models import Group, TriageLevel
 
 answers_app = typer.Typer(help="Patients' answers.", no_args_is_help=True, rich_markup_mode=None)
 
@@ -64,7 +64,7 @@ def update(
     il2_start: Annotated[
         str | None, typer.Option(help="Date of the first IL-2 dose YYYY-MM-DD (required when switching to il2)")
     ] = None,
-    language: Annotated[Language | None, typer.Option(help="New language")] = None,
+    language: Annotated[str | None, typer.Option(help="New language: a code of the catalogs in locales/")] = None,
     reminder_time: Annotated[str | None, typer.Option(help="New reminder time HH:MM")] = None,
 ) -> None:
     """Correct a patient's baseline, group, IL-2 start, language or reminder time; contacts still ahead are

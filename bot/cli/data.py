@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.runtime import Runtime, console, fail, run_with_session
+from bot.i18n import SOURCE_LANGUAGE
 from bot.services.sites import get_site
 
 if TYPE_CHECKING:
@@ -60,7 +61,9 @@ def report_command(
     cutoff: Annotated[
         str | None, typer.Option(help="Count follow-up up to this date, YYYY-MM-DD (default: today)")
     ] = None,
-    language: Annotated[str, typer.Option(help="Language of report.html: zh_CN or en")] = "en",
+    language: Annotated[
+        str, typer.Option(help="Language of report.html: a code of the catalogs in locales/")
+    ] = SOURCE_LANGUAGE,
 ) -> None:
     """The group comparison (STROBE): flow, Table 1, incidence, Cox, Kaplan-Meier, infections, data quality."""
     from bot.i18n import languages

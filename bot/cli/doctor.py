@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.runtime import run_async, runtime
 from bot.db import SchemaNotCurrent, check_schema, create_engine, open_session
+from bot.i18n import SOURCE_LANGUAGE, languages
+from bot.protocol import StudyProtocol
 from bot.services import health
 
 
@@ -16,8 +18,16 @@ def _when(instant: datetime) -> str:
     return instant.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def untranslated_protocol(protocol: StudyProtocol) -> list[str]:
+    """A language the bot offers (a catalog) whose protocol texts are missing: those are shown in English."""
+    return [
+        f"protocol: no {language} text for {', '.join(fields)}: {SOURCE_LANGUAGE} is shown instead"
+        for language, fields in protocol.untranslated(languages()).items()
+    ]
+
+
 async def problems(session: AsyncSession, *, now: datetime) -> list[str]:
-    """Every problem found, one line each, in a fixed order."""
+    """Every problem found in the database, one line each, in a fixed order."""
     found = [
         f"site {code} has no linked, active clinician: an alert's first step reaches nobody there"
         for code in await health.sites_without_responder(session)
@@ -61,7 +71,7 @@ def doctor_command() -> None:
             except SchemaNotCurrent as behind:
                 return [f"database: {behind}"]  # the other checks need the current tables
             async with open_session(engine) as session:
-                return await problems(session, now=rt.clock.now())
+                return untranslated_protocol(rt.protocol) + await problems(session, now=rt.clock.now())
         finally:
             await engine.dispose()
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.links import bot_username, check_writable, valid_until, write_qr
 from bot.cli.runtime import Runtime, console, fail, run_with_session
+from bot.i18n import DEFAULT_LANGUAGE
 from bot.services.consent import consent_pending as is_consent_pending
 from bot.services.enrollment import (
     EnrollmentRequest,
@@ -29,7 +30,7 @@ from bot.services.invites import deep_link
 from bot.services.patient_status import WithdrawalKind, withdraw
 from bot.services.preventive import PREVENTIVE_MEDICINES, set_preventive_medicines
 from bot.services.schedule import add_cycles, shift_doses
-from models import LANGUAGES, ContactKind, ContactStatus
+from models import ContactKind, ContactStatus
 
 app = typer.Typer(
     help="Enroll and manage patients (pseudonymous: study ID only).",
@@ -47,7 +48,7 @@ def enroll(
     il2_start: Annotated[
         str | None, typer.Option(help="First IL-2 dose YYYY-MM-DD (il2 group; default: baseline)")
     ] = None,
-    language: Annotated[str, typer.Option(help=" or ".join(LANGUAGES))] = LANGUAGES[0],
+    language: Annotated[str, typer.Option(help="A language code of the catalogs in locales/")] = DEFAULT_LANGUAGE,
     reminder_time: Annotated[str | None, typer.Option(help="HH:MM in the site's time zone (default 09:00)")] = None,
     preventive: Annotated[
         str | None,
@@ -197,7 +198,7 @@ def show(study_id: Annotated[str, typer.Argument(help="Study ID")]) -> None:
             ("status", patient.status.value + (f" ({patient.end_reason})" if patient.end_reason else "")),
             ("baseline", patient.baseline_date.isoformat()),
             ("IL-2 start", patient.il2_start.isoformat() if patient.il2_start else "-"),
-            ("language", patient.language.value),
+            ("language", patient.language),
             ("reminder time", f"{patient.reminder_time:%H:%M} {patient.timezone}"),
             ("preventive medicines", ", ".join(patient.preventive_medicines) or "none"),
             ("telegram", "linked" if patient.telegram_chat_id else "not linked"),

@@ -1,5 +1,6 @@
 """QR cards for a whole import: one PNG per patient, the QR code with a caption a coordinator can hand out
-(study ID, until when the link works, and what to do, in Chinese and English)."""
+(study ID, until when the link works, and what to do, in each of the bot's languages: the patient has not
+chosen one yet)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,11 @@ import qrcode
 from noto_cjk_sans_otc import FONT_PATH as NOTO_SANS_CJK
 from PIL import Image, ImageDraw, ImageFont
 
+from bot.i18n import N_, gettext_for, languages
 from bot.services.errors import DomainError
 
-INSTRUCTIONS = (
-    "用手机相机扫描二维码，在Telegram中打开，点“开始”。",
-    "Scan with your phone's camera, open it in Telegram and tap Start.",
-)
+INSTRUCTIONS = N_("Scan with your phone's camera, open it in Telegram and tap Start.")
+LINK_VALID_UNTIL = N_("Link valid until {until}")
 SIMPLIFIED_CHINESE = 2  # the face of Noto Sans CJK's collection with simplified Chinese glyph shapes
 
 
@@ -37,8 +37,10 @@ def write_qr_card(link: str, path: Path, *, study_id: str, valid_until: str) -> 
     """The QR code with its caption below, written atomically."""
     code = qrcode.make(link, box_size=8, border=4).get_image().convert("RGB")
     title, text = chinese_font(28), chinese_font(18)
-    lines = [(study_id, title), (f"Link {valid_until} / 链接有效期至 {valid_until.removeprefix('valid until ')}", text)]
-    lines += [(line, text) for line in INSTRUCTIONS]
+    until = valid_until.removeprefix("valid until ")
+    lines = [(study_id, title)]
+    lines += [(gettext_for(language)(LINK_VALID_UNTIL).format(until=until), text) for language in languages()]
+    lines += [(gettext_for(language)(INSTRUCTIONS), text) for language in languages()]
     width = max(code.width, *(int(font.getlength(line)) + 40 for line, font in lines))
     height = code.height + sum(font.size + 12 for _line, font in lines) + 20
     card = Image.new("RGB", (width, height), "white")

@@ -1,22 +1,25 @@
-"""The export datasets' columns and their codebook: label in English and Chinese, type, allowed codes."""
+"""The export datasets' columns and their codebook: a label in each of the bot's languages, type, allowed codes.
+
+Labels are English msgids (`N_`), shown in each language through its catalog, so a language added as a catalog
+gets its own label column (`label_<code>`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from bot.forms import EXPORTED, ITEMS, Kind
-from bot.i18n import gettext_for
+from bot.i18n import N_, SOURCE_LANGUAGE, Gettext, gettext_for, languages, telegram_language
 from bot.services.deviations import KINDS as DEVIATION_KINDS
 from bot.services.infection_form import CHOICES as INFECTION_CHOICES
 from bot.services.preventive import PREVENTIVE_LABELS
-from models import LANGUAGES, PatientStatus
+from models import PatientStatus
 
-ZH = gettext_for("zh_CN")
 LEVELS = {
-    "none": ("none", "无"),
-    "review": ("review", "需查看"),
-    "infection": ("suspected infection", "疑似感染"),
-    "urgent": ("urgent", "紧急"),
+    "none": N_("none"),
+    "review": N_("review"),
+    "infection": N_("suspected infection"),
+    "urgent": N_("urgent"),
 }
 
 
@@ -24,34 +27,47 @@ LEVELS = {
 class Column:
     name: str
     type: str  # string, integer, number, boolean, date, datetime
-    en: str
-    zh: str
-    codes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    label: str  # an English msgid; with `parts`, a msgid whose {placeholders} are filled with their msgids
+    codes: Mapping[str, str | None] = field(default_factory=dict)  # code -> its label msgid (None: the code itself)
+    parts: dict[str, str] = field(default_factory=dict)
+
+    def label_in(self, _: Gettext) -> str:
+        if not self.parts:
+            return _(self.label)
+        return _(self.label).format(**{name: _(part) for name, part in self.parts.items()})
 
 
-def _codes(labels: dict[str, str]) -> dict[str, tuple[str, str]]:
-    return {code: (label, ZH(label)) for code, label in labels.items()}
+class _LanguageCodes(Mapping[str, str | None]):
+    """The bot's languages as codes that label themselves, read when the codebook is written."""
+
+    def __getitem__(self, code: str) -> None:
+        if code not in languages():
+            raise KeyError(code)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(languages())
+
+    def __len__(self) -> int:
+        return len(languages())
 
 
-def _enum(*values: str) -> dict[str, tuple[str, str]]:
-    return {value: (value, value) for value in values}
+def _enum(*values: str) -> dict[str, str | None]:
+    """Codes that label themselves in every language."""
+    return dict.fromkeys(values)
 
 
-STUDY_ID = Column("study_id", "string", "Study ID (pseudonymous)", "研究编号（匿名）")
-CORRECTED = Column(
-    "corrected", "boolean", "Changed after entry, with a reason (see audit)", "录入后经更正（理由见audit）"
-)
-SITE = Column("site", "string", "Site code", "中心代码")
+STUDY_ID = Column("study_id", "string", N_("Study ID (pseudonymous)"))
+CORRECTED = Column("corrected", "boolean", N_("Changed after entry, with a reason (see audit)"))
+SITE = Column("site", "string", N_("Site code"))
 GROUP = Column(
     "group",
     "string",
-    "Group",
-    "组别",
-    {"il2": ("low-dose IL-2", "低剂量IL-2组"), "control": ("control", "对照组")},
+    N_("Group"),
+    {"il2": N_("low-dose IL-2"), "control": N_("control")},
 )
-YES_NO = {"yes": ("yes", "是"), "no": ("no", "否")}
-YES_NO_UNSURE = {**YES_NO, "not_sure": ("not sure", "不确定")}
-FLAG = {"1": ("yes", "是"), "0": ("no", "否")}
+YES_NO = {"yes": N_("yes"), "no": N_("no")}
+YES_NO_UNSURE = {**YES_NO, "not_sure": N_("not sure")}
+FLAG = {"1": N_("yes"), "0": N_("no")}
 
 
 PREFIXES = {"immunosuppressants": "drug"}  # Stata allows 32 characters for a variable name
@@ -64,34 +80,34 @@ def column_prefix(item_id: str) -> str:
 def _item_columns() -> list[Column]:
     columns: list[Column] = []
     for item in EXPORTED:
-        en, zh = item.title, ZH(item.title)
+        title = item.title
         if item.kind is Kind.MULTI:
             columns += [
                 Column(
                     f"{column_prefix(item.id)}_{code}",
                     "integer",
-                    f"{en}: {item.label(code)}",
-                    f"{zh}：{ZH(item.label(code))}",
+                    N_("{question}: {option}"),
                     FLAG,
+                    parts={"question": title, "option": item.label(code)},
                 )
                 for code in item.options
             ]
         elif item.kind is Kind.YES_NO:
-            columns.append(Column(item.id, "string", en, zh, YES_NO))
+            columns.append(Column(item.id, "string", title, YES_NO))
         elif item.kind is Kind.YES_NO_UNSURE:
-            columns.append(Column(item.id, "string", en, zh, YES_NO_UNSURE))
+            columns.append(Column(item.id, "string", title, YES_NO_UNSURE))
         elif item.kind is Kind.CHOICE:
-            codes = {code: (item.label(code), ZH(item.label(code))) for code in item.options}
-            columns.append(Column(item.id, "string", en, zh, codes))
+            codes = {code: item.label(code) for code in item.options}
+            columns.append(Column(item.id, "string", title, codes))
         elif item.kind is Kind.TEMPERATURE:
-            columns.append(Column(item.id, "number", f"{en} (°C)", f"{zh}（°C）"))
-            columns.append(Column(f"{item.id}_not_measured", "integer", "Temperature not measured", "未测体温", FLAG))
+            columns.append(Column(item.id, "number", N_("{question} (°C)"), parts={"question": title}))
+            columns.append(Column(f"{item.id}_not_measured", "integer", N_("Temperature not measured"), FLAG))
         elif item.kind is Kind.INTEGER:
-            columns.append(Column(item.id, "integer", en, zh))
+            columns.append(Column(item.id, "integer", title))
         elif item.kind is Kind.NUMBER:
-            columns.append(Column(item.id, "number", en, zh))
+            columns.append(Column(item.id, "number", title))
         else:
-            columns.append(Column(item.id, "string", en, zh))
+            columns.append(Column(item.id, "string", title))
     return columns
 
 
@@ -103,27 +119,25 @@ DATASETS: dict[str, list[Column]] = {
         Column(
             "status",
             "string",
-            "Follow-up status",
-            "随访状态",
+            N_("Follow-up status"),
             _enum(*(status.value for status in PatientStatus)),
         ),
-        Column("baseline_date", "date", "Baseline (enrollment) date", "基线（入组）日期"),
-        Column("il2_start", "date", "First IL-2 cycle start", "首个IL-2疗程开始日期"),
-        Column("language", "string", "Language", "语言", _enum(*LANGUAGES)),
-        Column("timezone", "string", "Time zone", "时区"),
-        Column("consented_at", "datetime", "Consent given in Telegram (UTC)", "在Telegram中同意的时间（UTC）"),
-        Column("consent_version", "string", "Consent text version agreed to", "同意书版本"),
-        Column("consent_language", "string", "Language the consent text was shown in", "同意书显示语言"),
-        Column("consent_text_sha256", "string", "SHA-256 of the exact consent text shown", "所显示同意书文本的SHA-256"),
-        Column("unreachable", "boolean", "Cannot be reached in Telegram", "无法通过Telegram联系"),
-        Column("ended_at", "datetime", "Follow-up ended (UTC)", "随访结束时间（UTC）"),
-        Column("end_reason", "string", "Why follow-up ended", "随访结束原因"),
-        Column("died_on", "date", "Date of death", "死亡日期"),
+        Column("baseline_date", "date", N_("Baseline (enrollment) date")),
+        Column("il2_start", "date", N_("First IL-2 cycle start")),
+        Column("language", "string", N_("Language"), _LanguageCodes()),
+        Column("timezone", "string", N_("Time zone")),
+        Column("consented_at", "datetime", N_("Consent given in Telegram (UTC)")),
+        Column("consent_version", "string", N_("Consent text version agreed to")),
+        Column("consent_language", "string", N_("Language the consent text was shown in")),
+        Column("consent_text_sha256", "string", N_("SHA-256 of the exact consent text shown")),
+        Column("unreachable", "boolean", N_("Cannot be reached in Telegram")),
+        Column("ended_at", "datetime", N_("Follow-up ended (UTC)")),
+        Column("end_reason", "string", N_("Why follow-up ended")),
+        Column("died_on", "date", N_("Date of death")),
         Column(
             "preventive_medicines",
             "string",
-            "Regular preventive medicines (;-separated)",
-            "长期预防用药（以;分隔）",
+            N_("Regular preventive medicines (;-separated)"),
             dict(PREVENTIVE_LABELS),
         ),
     ],
@@ -131,185 +145,185 @@ DATASETS: dict[str, list[Column]] = {
         STUDY_ID,
         SITE,
         GROUP,
-        Column("response_id", "integer", "Response number", "问卷编号"),
+        Column("response_id", "integer", N_("Response number")),
         Column(
             "form",
             "string",
-            "Form",
-            "问卷类型",
-            {"checkin": ("monthly check-in", "每月随访"), "report": ("symptom report", "症状报告")},
+            N_("Form"),
+            {"checkin": N_("monthly check-in"), "report": N_("symptom report")},
         ),
-        Column("month", "integer", "Follow-up month (check-ins)", "随访月份（每月随访）"),
-        Column("submitted_at", "datetime", "Submitted (UTC)", "提交时间（UTC）"),
+        Column("month", "integer", N_("Follow-up month (check-ins)")),
+        Column("submitted_at", "datetime", N_("Submitted (UTC)")),
         Column(
             "late",
             "boolean",
-            "Submitted after the check-in's window closed (kept and triaged, not on time)",
-            "在随访时间窗关闭后提交（已保存并分诊，不算按时）",
+            N_("Submitted after the check-in's window closed (kept and triaged, not on time)"),
         ),
         Column(
             "partial",
             "boolean",
-            "Left unfinished and submitted by the system because its answers needed an alert",
-            "未填完，因回答需要警报而由系统提交",
+            N_("Left unfinished and submitted by the system because its answers needed an alert"),
         ),
-        Column("triage_level", "string", "Triage level", "分诊级别", LEVELS),
-        Column("triage_reasons", "string", "Triage reasons (codes, ; separated)", "分诊原因（代码，以;分隔）"),
+        Column("triage_level", "string", N_("Triage level"), LEVELS),
+        Column("triage_reasons", "string", N_("Triage reasons (codes, ; separated)")),
         *_item_columns(),
     ],
     "answers": [
         STUDY_ID,
-        Column("response_id", "integer", "Response number", "问卷编号"),
-        Column("form", "string", "Form", "问卷类型", _enum("checkin", "report")),
+        Column("response_id", "integer", N_("Response number")),
+        Column("form", "string", N_("Form"), _enum("checkin", "report")),
         Column(
             "response_status",
             "string",
-            "Response status",
-            "问卷状态",
+            N_("Response status"),
             _enum("in_progress", "submitted", "abandoned"),
         ),
         Column(
             "item_id",
             "string",
-            "Question",
-            "问题",
-            {item.id: (item.title, ZH(item.title)) for item in ITEMS.values()},
+            N_("Question"),
+            {item.id: item.title for item in ITEMS.values()},
         ),
-        Column("value", "string", "Answer (codes ; separated, numbers as typed)", "回答（代码以;分隔）"),
-        Column(
-            "typed", "string", "What the patient typed, before it was read as the value", "患者输入的原文（换算前）"
-        ),
-        Column("answered_at", "datetime", "Answered (UTC)", "回答时间（UTC）"),
+        Column("value", "string", N_("Answer (codes ; separated, numbers as typed)")),
+        Column("typed", "string", N_("What the patient typed, before it was read as the value")),
+        Column("answered_at", "datetime", N_("Answered (UTC)")),
         CORRECTED,
     ],
     "doses": [
         STUDY_ID,
         SITE,
-        Column("cycle", "integer", "IL-2 cycle", "IL-2疗程"),
-        Column("dose", "integer", "Dose within the cycle", "疗程内第几次"),
-        Column("planned_date", "date", "Planned date (patient's zone)", "计划日期（患者时区）"),
+        Column("cycle", "integer", N_("IL-2 cycle")),
+        Column("dose", "integer", N_("Dose within the cycle")),
+        Column("planned_date", "date", N_("Planned date (patient's zone)")),
         Column(
             "status",
             "string",
-            "Status",
-            "状态",
+            N_("Status"),
             _enum("planned", "open", "taken", "skipped", "unconfirmed", "missed", "cancelled", "paused"),
         ),
-        Column("confirmed_at", "datetime", "Answered by the patient (UTC)", "患者回答时间（UTC）"),
-        Column("reminders_sent", "integer", "Reminders sent", "已发送提醒次数"),
-        Column("snoozes", "integer", "Times 'remind me later'", "“稍后提醒”次数"),
+        Column("confirmed_at", "datetime", N_("Answered by the patient (UTC)")),
+        Column("reminders_sent", "integer", N_("Reminders sent")),
+        Column("snoozes", "integer", N_("Times 'remind me later'")),
     ],
     "escalations": [
         STUDY_ID,
         SITE,
         GROUP,
-        Column("escalation_id", "integer", "Escalation number", "警报编号"),
-        Column("raised_at", "datetime", "Raised: first report (UTC)", "触发时间：首次报告（UTC）"),
+        Column("escalation_id", "integer", N_("Escalation number")),
+        Column("raised_at", "datetime", N_("Raised: first report (UTC)")),
         Column(
             "level_raised_at",
             "datetime",
-            "Chain last (re)started (UTC): level raised, or a new urgent report after acknowledgement",
-            "警报链最近一次（重新）启动时间（UTC）：级别升高，或确认后又有新的紧急报告",
+            N_("Chain last (re)started (UTC): level raised, or a new urgent report after acknowledgement"),
         ),
-        Column("level", "string", "Level", "级别", LEVELS),
-        Column("reasons", "string", "Reasons (codes, ; separated)", "原因（代码，以;分隔）"),
-        Column("acknowledged_at", "datetime", "Acknowledged (UTC)", "确认收到时间（UTC）"),
+        Column("level", "string", N_("Level"), LEVELS),
+        Column("reasons", "string", N_("Reasons (codes, ; separated)")),
+        Column("acknowledged_at", "datetime", N_("Acknowledged (UTC)")),
         Column(
             "acknowledged_by_role",
             "string",
-            "Role of who acknowledged",
-            "确认人角色",
+            N_("Role of who acknowledged"),
             _enum("clinician", "pi", "admin"),
         ),
-        Column("minutes_to_acknowledge", "number", "Minutes to acknowledge", "确认所用分钟数"),
-        Column("outcome", "string", "Outcome", "结果", _enum("open", "acknowledged", "confirmed", "dismissed")),
+        Column("minutes_to_acknowledge", "number", N_("Minutes to acknowledge")),
+        Column(
+            "outcome", "string", N_("Outcome of the alert"), _enum("open", "acknowledged", "confirmed", "dismissed")
+        ),
         Column(
             "dismissal_code",
             "string",
-            "Why it was not an infection (coded)",
-            "判定“不是感染”的原因（编码）",
+            N_("Why it was not an infection (coded)"),
             {
-                "sle_flare": ("SLE flare", "狼疮活动（复发）"),
-                "il2_reaction": ("IL-2 reaction", "IL-2反应"),
-                "drug_fever": ("drug fever", "药物热"),
-                "other_illness": ("another illness that looks like an infection", "其他类似感染的疾病"),
-                "other": ("other (see resolution_reason)", "其他（见resolution_reason）"),
+                "sle_flare": N_("SLE flare"),
+                "il2_reaction": N_("IL-2 reaction"),
+                "drug_fever": N_("drug fever"),
+                "other_illness": N_("another illness that looks like an infection"),
+                "other": N_("other (see resolution_reason)"),
             },
         ),
-        Column("resolution_reason", "string", "Reason given for 'not an infection'", "“不是感染”的原因"),
+        Column("resolution_reason", "string", N_("Reason given for 'not an infection'")),
     ],
     "infections": [
-        Column("infection_id", "integer", "Infection number (for corrections)", "感染记录编号（用于更正）"),
+        Column("infection_id", "integer", N_("Infection number (for corrections)")),
         STUDY_ID,
         SITE,
         GROUP,
-        Column("onset_date", "date", "Onset date", "起病日期"),
-        Column("site_type", "string", "Site of infection", "感染部位", _codes(INFECTION_CHOICES["site_type"])),
-        Column("pathogen", "string", "Pathogen class", "病原类型", _codes(INFECTION_CHOICES["pathogen"])),
-        Column("organism", "string", "Organism", "病原体"),
+        Column("onset_date", "date", N_("Onset date")),
+        Column("site_type", "string", N_("Site of infection"), INFECTION_CHOICES["site_type"]),
+        Column("pathogen", "string", N_("Pathogen class"), INFECTION_CHOICES["pathogen"]),
+        Column("organism", "string", N_("Organism")),
         Column(
             "ctcae_grade",
             "integer",
-            "CTCAE grade",
-            "CTCAE分级",
-            {str(grade): (str(grade), str(grade)) for grade in range(1, 6)},
+            N_("CTCAE grade"),
+            _enum(*(str(grade) for grade in range(1, 6))),
         ),
-        Column("ctcae_version", "string", "CTCAE version of the grade", "CTCAE分级版本"),
+        Column("ctcae_version", "string", N_("CTCAE version of the grade")),
         Column(
             "treatment",
             "string",
-            "Treatments (codes ; separated)",
-            "治疗（代码以;分隔）",
-            _codes(INFECTION_CHOICES["treatments"]),
+            N_("Treatments (codes ; separated)"),
+            INFECTION_CHOICES["treatments"],
         ),
-        Column("hospitalized", "boolean", "Hospitalized", "住院"),
-        Column("outcome", "string", "Outcome", "转归", _codes(INFECTION_CHOICES["outcome"])),
+        Column("hospitalized", "boolean", N_("Hospitalized")),
+        Column("outcome", "string", N_("Outcome"), INFECTION_CHOICES["outcome"]),
         Column(
             "source",
             "string",
-            "Found through",
-            "发现途径",
-            {"bot": ("bot alert", "机器人警报"), "clinic": ("clinic visit", "门诊随访")},
+            N_("Found through"),
+            {"bot": N_("bot alert"), "clinic": N_("clinic visit")},
         ),
         Column(
             "first_infection",
             "boolean",
-            "Patient's first confirmed infection (earliest onset; void ones not counted)",
-            "患者首次确诊感染（按起病日期最早；作废记录不计）",
+            N_("Patient's first confirmed infection (earliest onset; void ones not counted)"),
         ),
-        Column("recorded_at", "datetime", "Recorded (UTC)", "记录时间（UTC）"),
+        Column("recorded_at", "datetime", N_("Recorded (UTC)")),
         CORRECTED,
-        Column("voided_at", "datetime", "Voided as entered in error (UTC)", "因录入错误作废的时间（UTC）"),
-        Column("void_reason", "string", "Why it was voided", "作废原因"),
+        Column("voided_at", "datetime", N_("Voided as entered in error (UTC)")),
+        Column("void_reason", "string", N_("Why it was voided")),
     ],
     "deviations": [
         STUDY_ID,
         SITE,
-        Column("kind", "string", "What deviated from the plan", "偏离类型", DEVIATION_KINDS),
-        Column("date", "date", "When (the planned day, or the day it happened)", "日期（计划日期或发生日期）"),
-        Column("detail", "string", "Which contact, or what changed", "具体内容"),
+        Column("kind", "string", N_("What deviated from the plan"), DEVIATION_KINDS),
+        Column("date", "date", N_("When (the planned day, or the day it happened)")),
+        Column("detail", "string", N_("Which contact, or what changed")),
     ],
     "audit": [
-        Column("occurred_at", "datetime", "When (UTC)", "时间（UTC）"),
-        Column("actor", "string", "Who (cli:user, patient:ID, staff:N, system)", "操作者"),
-        Column("action", "string", "What was done", "操作"),
-        Column("record", "string", "Which record (table)", "记录类型（表）"),
-        Column("record_id", "string", "Record number", "记录编号"),
-        Column("study_id", "string", "Study ID, for a patient record", "研究编号（患者记录）"),
-        Column("before", "string", "Values before (JSON)", "修改前的值（JSON）"),
-        Column("after", "string", "Values after (JSON)", "修改后的值（JSON）"),
-        Column("reason", "string", "Reason given", "理由"),
+        Column("occurred_at", "datetime", N_("When (UTC)")),
+        Column("actor", "string", N_("Who (cli:user, patient:ID, staff:N, system)")),
+        Column("action", "string", N_("What was done")),
+        Column("record", "string", N_("Which record (table)")),
+        Column("record_id", "string", N_("Record number")),
+        Column("study_id", "string", N_("Study ID, for a patient record")),
+        Column("before", "string", N_("Values before (JSON)")),
+        Column("after", "string", N_("Values after (JSON)")),
+        Column("reason", "string", N_("Reason given")),
     ],
 }
 
-CODEBOOK_COLUMNS = ["dataset", "variable", "label_en", "label_zh", "type", "codes", "note"]
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-FREE_TEXT_NOTE = (
+FREE_TEXT_NOTE = N_(
     "Free text. In CSV and xlsx, a text starting with = + - @, a tab or a carriage return is prefixed with ' "
-    "so that no spreadsheet runs it as a formula; Parquet and Stata keep the text as typed. / "
-    "自由文本。CSV和xlsx中，以= + - @、制表符或回车开头的文本前加 '，以免电子表格把它当作公式执行；"
-    "Parquet和Stata保留原文。"
+    "so that no spreadsheet runs it as a formula; Parquet and Stata keep the text as typed."
 )
+
+
+def label_languages() -> list[str]:
+    """The codebook's languages: the source language (English) first, then the others of the bot."""
+    return [SOURCE_LANGUAGE, *(language for language in languages() if language != SOURCE_LANGUAGE)]
+
+
+def label_column(language: str) -> str:
+    """`label_<language>`, the language as Telegram names it (label_zh) unless two of ours share that name."""
+    short = telegram_language(language)
+    shared = [other for other in languages() if telegram_language(other) == short]
+    return f"label_{short if len(shared) == 1 else language}"
+
+
+def codebook_columns() -> list[str]:
+    return ["dataset", "variable", *(label_column(language) for language in label_languages()), "type", "codes", "note"]
 
 
 def is_free_text(column: Column) -> bool:
@@ -325,15 +339,21 @@ def spreadsheet_text(value: object) -> object:
 
 
 def codebook_rows() -> list[dict[str, str]]:
+    """One row a variable: its label in each language, its codes labelled in each language (`code=en / zh`),
+    and the free-text note in each language."""
+    translators = {label_column(language): gettext_for(language) for language in label_languages()}
+
+    def each(label: str | None, code: str = "") -> str:
+        return " / ".join(_(label) if label is not None else code for _ in translators.values())
+
     return [
         {
             "dataset": name,
             "variable": column.name,
-            "label_en": column.en,
-            "label_zh": column.zh,
+            **{name: column.label_in(_) for name, _ in translators.items()},
             "type": column.type,
-            "codes": "; ".join(f"{code}={en} / {zh}" for code, (en, zh) in column.codes.items()),
-            "note": FREE_TEXT_NOTE if is_free_text(column) else "",
+            "codes": "; ".join(f"{code}={each(label, code)}" for code, label in column.codes.items()),
+            "note": each(FREE_TEXT_NOTE) if is_free_text(column) else "",
         }
         for name, columns in DATASETS.items()
         for column in columns

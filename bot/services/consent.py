@@ -50,7 +50,7 @@ def consent_pending(patient: Patient, protocol: StudyProtocol) -> bool:
 
 def consent_text(_: Gettext, *, patient: Patient, site: Site, protocol: StudyProtocol, changed: bool) -> str:
     """The consent screen; `changed` puts the short note that the text has changed first."""
-    study = protocol.study.title.for_language(patient.language.value)
+    study = protocol.study.title.for_language(patient.language)
     parts = [_(CONSENT_CHANGED)] if changed else []
     parts += [
         _("Hello! This is the follow-up for the study “{study}” at {site}.").format(study=study, site=site.name),
@@ -102,7 +102,7 @@ async def ask_again(session: AsyncSession, *, patient: Patient, protocol: StudyP
     """A contact is due while consent is pending: the consent screen goes out instead (at most once a day).
     The caller commits."""
     assert patient.telegram_chat_id is not None
-    _ = gettext_for(patient.language.value)
+    _ = gettext_for(patient.language)
     site = await session.get_one(Site, patient.site_id)
     await note_asked_again(session, patient=patient, protocol=protocol, now=now)
     buttons: list[list[dict[str, Any]]] = [
@@ -133,7 +133,7 @@ async def renew_consent(
     actor = f"patient:{patient.study_id}"
     if agree:
         with audited(session, entity=patient, actor=actor, action="patient.reconsent", at=now):
-            patient.consent_version, patient.consent_language = version, patient.language.value
+            patient.consent_version, patient.consent_language = version, patient.language
             patient.consent_text_sha256 = hashlib.sha256(shown_text.encode()).hexdigest()
         await send_open_contacts_now(session, patient=patient, now=now)
     else:

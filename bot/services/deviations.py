@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Date, Integer, String, case, cast, func, literal, select, type_coerce, union_all
 
+from bot.i18n import N_
 from models import (
     Answer,
     AuditEvent,
@@ -23,18 +24,15 @@ from models import (
 )
 
 RECONSENT_ASKED = "patient.reconsent_asked"  # audited when a patient is first asked to agree to a new version
-KINDS = {
-    "checkin_late": ("check-in submitted after its window closed", "随访问卷逾期提交"),
-    "checkin_missed": ("check-in missed", "随访问卷未完成"),
-    "dose_skipped": ("IL-2 dose skipped", "IL-2未注射"),
-    "dose_unconfirmed": ("IL-2 dose not confirmed", "IL-2注射未确认"),
-    "schedule_changed": ("doses shifted or plan changed", "注射时间或随访计划调整"),
-    "control_reports_il2": ("control patient reported an IL-2 reaction", "对照组患者报告IL-2反应"),
-    "consent_pending": ("baseline passed, consent not given in Telegram", "已过基线日期，尚未在Telegram中同意"),
-    "reconsent_pending": (
-        "asked to agree to a new consent version: nothing collected until agreed",
-        "需重新同意新版知情同意书：同意前不收集数据",
-    ),
+KINDS = {  # for the codebook: code -> label msgid
+    "checkin_late": N_("check-in submitted after its window closed"),
+    "checkin_missed": N_("check-in missed"),
+    "dose_skipped": N_("IL-2 dose skipped"),
+    "dose_unconfirmed": N_("IL-2 dose not confirmed"),
+    "schedule_changed": N_("doses shifted or plan changed"),
+    "control_reports_il2": N_("control patient reported an IL-2 reaction"),
+    "consent_pending": N_("baseline passed, consent not given in Telegram"),
+    "reconsent_pending": N_("asked to agree to a new consent version: nothing collected until agreed"),
 }
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import N_
+from bot.i18n import DEFAULT_LANGUAGE, N_, checked_language
 from bot.plan import PlannedContact, checkin_contacts, dose_contacts, monthly_anniversary, parse_clock_time
 from bot.protocol import StudyProtocol
 from bot.services.audit import record_event, snapshot
@@ -22,11 +22,9 @@ from bot.services.invites import issue_code
 from bot.services.preventive import parse_preventive
 from bot.services.sites import get_site
 from models import (
-    LANGUAGES,
     ContactStatus,
     Group,
     InvitePurpose,
-    Language,
     Patient,
     PatientStatus,
     ScheduledContact,
@@ -47,7 +45,7 @@ class EnrollmentRequest(BaseModel):
     group: Group
     enrolled_on: date | None = None
     il2_start: date | None = None
-    language: Language = Language(LANGUAGES[0])
+    language: str = DEFAULT_LANGUAGE  # one of bot.i18n.languages()
     reminder_time: time | None = None
     preventive: list[str] = Field(default_factory=list)  # regular preventive medicines (bot.services.preventive)
 
@@ -55,6 +53,11 @@ class EnrollmentRequest(BaseModel):
     @classmethod
     def _medicines(cls, value: object) -> object:
         return parse_preventive(value) if isinstance(value, str | list | None) else value
+
+    @field_validator("language")
+    @classmethod
+    def _catalog_language(cls, value: str) -> str:
+        return checked_language(value)
 
     @field_validator("enrolled_on", "il2_start", "reminder_time", mode="before")
     @classmethod

@@ -7,7 +7,7 @@ language (`translated`). A message without values is shown as it is when it has 
 
 from __future__ import annotations
 
-from bot.i18n import Gettext
+from bot.i18n import Gettext, checked_language
 
 
 class DomainError(Exception):
@@ -19,6 +19,14 @@ class DomainError(Exception):
 
     def translated(self, _: Gettext) -> str:
         return _(self.msgid).format(**self.values) if self.values else _(self.msgid)
+
+
+def language_or_error(language: str, *, field: str = "language") -> str:
+    """One of the bot's languages (a compiled catalog); else the one-line refusal that names them."""
+    try:
+        return checked_language(language)
+    except ValueError as error:
+        raise DomainError(f"{field}: {error}") from None
 
 
 class NotFound(DomainError):

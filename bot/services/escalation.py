@@ -421,7 +421,7 @@ async def acknowledge(
     await _show_acknowledgement(session, escalation=escalation, by=staff, now=now)
     patient = await session.get_one(Patient, escalation.patient_id)
     if patient.telegram_chat_id is not None:
-        _ = gettext_for(patient.language.value)
+        _ = gettext_for(patient.language)
         await enqueue(
             session,
             dedupe_key=f"ack:{escalation.id}:{_generation(escalation)}",

@@ -79,7 +79,7 @@ async def _move_end_of_follow_up(
         )
         return "follow-up completed (no monthly check-in is left)"
     if patient.status is PatientStatus.ACTIVE and patient.telegram_chat_id is not None:
-        _ = gettext_for(patient.language.value)
+        _ = gettext_for(patient.language)
         await enqueue(
             session,
             dedupe_key=f"reopened:{patient.id}:{now.isoformat()}",

@@ -161,7 +161,7 @@ async def record_infection(
             now=now,
         )
         if patient.telegram_chat_id is not None:
-            _ = gettext_for(patient.language.value)
+            _ = gettext_for(patient.language)
             await enqueue(
                 session,
                 dedupe_key=f"closing:{patient.id}:{infection.id}",  # again if a void reopened follow-up

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import get_for_update
 from bot.delivery.outbox import enqueue
-from bot.i18n import N_, clock, gettext_for
+from bot.i18n import DEFAULT_LANGUAGE, N_, clock, gettext_for
 from bot.protocol import StudyProtocol
 from bot.services import checkins
 from bot.services.audit import audited, record_event
+from bot.services.errors import language_or_error
 from bot.services.follow_up import NO_CONTACT_STATUSES, end_follow_up
 from bot.services.invites import find_code
 from bot.services.reachability import send_open_contacts_now
@@ -24,7 +25,6 @@ from models import (
     Answer,
     InviteCode,
     InvitePurpose,
-    Language,
     OutboxMessage,
     OutboxStatus,
     Patient,
@@ -67,7 +67,7 @@ async def staff_for_user(session: AsyncSession, *, user_id: int) -> Staff | None
 
 
 async def redeem(
-    session: AsyncSession, *, code: str, chat_id: int, now: datetime, language: str = "zh_CN"
+    session: AsyncSession, *, code: str, chat_id: int, now: datetime, language: str = DEFAULT_LANGUAGE
 ) -> LinkedPatient | LinkedStaff | CodeProblem:
     """Use a one-time code from a deep link. Nothing is stored for a code that does not work. The invite row is
     locked while it is checked and used, so of two accounts redeeming one code at once exactly one wins."""
@@ -181,9 +181,7 @@ async def _move_chat(session: AsyncSession, *, patient: Patient, old_chat: int, 
         .values(chat_id=new_chat)
     )
     patient.unreachable = False
-    await unlinked_notice(
-        session, chat_id=old_chat, language=patient.language.value, key=f"patient:{patient.id}", now=now
-    )
+    await unlinked_notice(session, chat_id=old_chat, language=patient.language, key=f"patient:{patient.id}", now=now)
 
 
 async def _site(session: AsyncSession, site_id: int) -> Site:
@@ -227,7 +225,7 @@ async def give_consent(
             now,
         )
         # attributable: which version, in which language, and exactly which text the patient agreed to
-        patient.consent_version, patient.consent_language = version, patient.language.value
+        patient.consent_version, patient.consent_language = version, patient.language
         patient.consent_text_sha256 = hashlib.sha256(shown_text.encode()).hexdigest() if shown_text else None
     await session.commit()
     return True
@@ -256,7 +254,9 @@ async def await_input(session: AsyncSession, *, patient: Patient, what: str | No
     await session.commit()
 
 
-async def set_language(session: AsyncSession, *, patient: Patient, language: Language, now: datetime) -> None:
+async def set_language(session: AsyncSession, *, patient: Patient, language: str, now: datetime) -> None:
+    """The patient's own choice (/language), audited; a language the bot has no catalog for is refused."""
+    language = language_or_error(language)
     with audited(session, entity=patient, actor=f"patient:{patient.study_id}", action="patient.language", at=now):
         patient.language = language
     await session.commit()
@@ -300,7 +300,7 @@ async def apply_default_reminder_times(session: AsyncSession, *, protocol: Study
         _onboard(session, patient=patient, how="default", now=now)
         await send_open_contacts_now(session, patient=patient, now=now)
         if patient.telegram_chat_id is not None:
-            _ = gettext_for(patient.language.value)
+            _ = gettext_for(patient.language)
             await enqueue(
                 session,
                 dedupe_key=f"default-time:{patient.id}",

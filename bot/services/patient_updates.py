@@ -12,10 +12,10 @@ from bot.plan import monthly_anniversary
 from bot.protocol import StudyProtocol
 from bot.services.audit import audited
 from bot.services.enrollment import contact_row, planned_contacts
-from bot.services.errors import DomainError
+from bot.services.errors import DomainError, language_or_error
 from bot.services.follow_up import NO_CONTACT_STATUSES
 from bot.services.staff_changes import reason_or_error
-from models import ContactStatus, Group, Language, Patient, QuestionnaireResponse, ScheduledContact
+from models import ContactStatus, Group, Patient, QuestionnaireResponse, ScheduledContact
 
 
 async def update_patient(
@@ -24,7 +24,7 @@ async def update_patient(
     patient: Patient,
     baseline: date | None,
     group: Group | None,
-    language: Language | None,
+    language: str | None,
     reminder_time: time | None,
     reason: str,
     protocol: StudyProtocol,
@@ -39,6 +39,8 @@ async def update_patient(
     if baseline is None and group is None and language is None and reminder_time is None and il2_start is None:
         raise DomainError("nothing to change: give --baseline, --group, --il2-start, --language or --reminder-time")
     reason = reason_or_error(reason)
+    if language is not None:
+        language = language_or_error(language, field="--language")
     new_group = group or patient.group
     _check_il2_start(patient=patient, new_group=new_group, il2_start=il2_start, baseline=baseline, protocol=protocol)
     replan = baseline is not None or group is not None or reminder_time is not None or il2_start is not None

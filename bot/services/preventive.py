@@ -8,19 +8,20 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import N_
 from bot.services.audit import record_event
 from bot.services.errors import DomainError
 from models import Patient
 
 NONE = "none"
-PREVENTIVE_LABELS = {  # for the codebook (staff): clinical terms
-    "tmp_smx": ("trimethoprim-sulfamethoxazole (PJP prophylaxis)", "复方磺胺甲噁唑（预防肺孢子菌肺炎）"),
-    "entecavir": ("entecavir (HBV prophylaxis)", "恩替卡韦（预防乙肝再激活）"),
-    "tenofovir": ("tenofovir (HBV prophylaxis)", "替诺福韦（预防乙肝再激活）"),
-    "isoniazid": ("isoniazid (latent TB)", "异烟肼（潜伏结核预防）"),
-    "antifungal": ("antifungal prophylaxis", "抗真菌预防用药"),
-    "antiviral": ("antiviral prophylaxis (e.g. valaciclovir)", "抗病毒预防用药（如伐昔洛韦）"),
-    "other": ("other preventive medicine", "其他预防用药"),
+PREVENTIVE_LABELS = {  # for the codebook and the report (staff): clinical terms
+    "tmp_smx": N_("trimethoprim-sulfamethoxazole (PJP prophylaxis)"),
+    "entecavir": N_("entecavir (HBV prophylaxis)"),
+    "tenofovir": N_("tenofovir (HBV prophylaxis)"),
+    "isoniazid": N_("isoniazid (latent TB)"),
+    "antifungal": N_("antifungal prophylaxis"),
+    "antiviral": N_("antiviral prophylaxis (e.g. valaciclovir)"),
+    "other": N_("other preventive medicine"),
 }
 PREVENTIVE_MEDICINES = tuple(PREVENTIVE_LABELS)
 

@@ -2,9 +2,10 @@
 
 A pure function, so the rules can be tested on their own (tests/test_red_flags.py):
 
-- Chinese terms match as substrings ("我喘不上气了" has 喘不上气);
-- English terms match case-insensitively on word boundaries ("fit" would not match "benefit"), with curly
-  apostrophes read as straight ones ("can’t breathe");
+- the terms of every language count, whatever the patient's language;
+- terms in other scripts than a-z (Chinese, Japanese) match as substrings ("我喘不上气了" has 喘不上气);
+- terms in a-z (English) match case-insensitively on word boundaries ("fit" would not match "benefit"), with
+  curly apostrophes read as straight ones ("can’t breathe");
 - a temperature at or above the urgent threshold matches when it is written as one: a number with a unit
   ("40度", "39度8", "39.8°", "39.5℃", "39,6 °C", "40 degrees", "104F", "103 °F") or right after a word for
   fever ("发烧40", "体温39.6", "fever of 40"). Fahrenheit is converted; full-width digits are read as digits.
@@ -35,6 +36,12 @@ def _english_pattern(term: str) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9'])" + r"\s+".join(words) + r"(?![a-z0-9])")
 
 
+def _found(term: str, cleaned: str) -> bool:
+    """A term in letters a-z is a whole word or phrase ("confused", not "unconfused"); any other script (Chinese,
+    Japanese) has no spaces between words, so there the term is found anywhere."""
+    return bool(_english_pattern(term).search(cleaned)) if term.isascii() else normalise(term) in cleaned
+
+
 def _plausible(value: float) -> float | None:
     return value if _PLAUSIBLE_C[0] <= value <= _PLAUSIBLE_C[1] else None
 
@@ -57,11 +64,10 @@ def temperatures(text: str) -> list[float]:
 
 
 def red_flags(text: str, lexicon: RedFlags, urgent_temperature_c: float) -> list[str]:
-    """The lexicon terms the text contains (Chinese first, then English, as listed in the protocol), then the
+    """The lexicon terms the text contains (by language, then term, in the protocol's order), then the
     first temperature at or above `urgent_temperature_c` (as "40.0 °C"). Empty when nothing matched."""
     cleaned = normalise(text)
-    matched = [term for term in lexicon.zh_CN if normalise(term) in cleaned]
-    matched += [term for term in lexicon.en if _english_pattern(term).search(cleaned)]
+    matched = [term for term in lexicon.terms() if _found(term, cleaned)]
     high = [value for value in temperatures(text) if value >= urgent_temperature_c]
     if high:
         matched.append(f"{high[0]:.1f} °C")

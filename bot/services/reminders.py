@@ -153,7 +153,7 @@ async def _checkin(
     protocol: StudyProtocol,
     now: datetime,
 ) -> None:
-    language = patient.language.value
+    language = patient.language
     _ = gettext_for(language)
     zone = ZoneInfo(patient.timezone)
     if contact.status is ContactStatus.PLANNED:
@@ -177,7 +177,7 @@ async def _dose(
     protocol: StudyProtocol,
     now: datetime,
 ) -> None:
-    language = patient.language.value
+    language = patient.language
     _ = gettext_for(language)
     regimen = protocol.dose_regimen
     if contact.status is ContactStatus.PLANNED:

@@ -97,7 +97,7 @@ async def _tell_patient(
         patient_id=patient.id,
         lane=Lane.URGENT,
         now=now,
-        payload={"text": text(gettext_for(patient.language.value), site)},
+        payload={"text": text(gettext_for(patient.language), site)},
     )
     return True
 

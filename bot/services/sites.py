@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import DEFAULT_LANGUAGE
 from bot.services.audit import audited, record_event, snapshot
 from bot.services.errors import DomainError, NotFound
 from bot.services.invites import issue_code
@@ -146,7 +147,7 @@ async def add_staff(
     """Create a staff record and its one-time invite; returns the record and the clear invite code."""
     site = await get_site(session, code=site_code)
     name = name_or_error(name, what="staff name", limit=STAFF_NAME_LIMIT)
-    staff = Staff(site_id=site.id, role=role, name=name, created_at=now)
+    staff = Staff(site_id=site.id, role=role, name=name, language=DEFAULT_LANGUAGE, created_at=now)
     session.add(staff)
     await session.flush()
     code = issue_code(session, purpose=InvitePurpose.STAFF, now=now, valid_days=invite_valid_days, staff_id=staff.id)

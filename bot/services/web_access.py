@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import get_for_update
 from bot.services.audit import audited, record_event
-from bot.services.errors import DomainError
+from bot.services.errors import DomainError, language_or_error
 from bot.services.invites import hash_code
 from bot.services.sites import get_staff
-from models import LANGUAGES, Staff, WebSession, WebSignInLink
+from models import Staff, WebSession, WebSignInLink
 
 SIGN_IN_LINK_VALID = timedelta(minutes=10)
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -121,8 +121,7 @@ async def sign_out(session: AsyncSession, *, token: str, now: datetime) -> None:
 
 async def set_language(session: AsyncSession, *, staff: Staff, language: str, now: datetime) -> None:
     """The staff member's language, for the console and their Telegram messages alike (audited)."""
-    if language not in LANGUAGES:
-        raise DomainError(f"language: use one of {', '.join(LANGUAGES)}")
+    language = language_or_error(language)
     if staff.language != language:
         with audited(session, entity=staff, actor=f"staff:{staff.id}", action="staff.language", at=now):
             staff.language = language

@@ -24,6 +24,7 @@ from bot.delivery.outbox import next_due
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import TelegramSender
 from bot.export_files import export_study
+from bot.i18n import DEFAULT_LANGUAGE, SOURCE_LANGUAGE, telegram_language
 from bot.protocol import StudyProtocol, load_protocol
 from bot.report_files import write_report
 from bot.scheduler import Jobs
@@ -41,6 +42,7 @@ SITES = (
     ("PKU", "北京大学人民医院 Peking University People's Hospital", "Asia/Shanghai", "+86 10 8832 5555"),
     ("BER", "Charité Berlin (demo)", "Europe/Berlin", "+49 30 450 50"),
 )
+SITE_LANGUAGES = {"PKU": DEFAULT_LANGUAGE, "BER": SOURCE_LANGUAGE}  # what the simulated people there speak
 
 
 @dataclass
@@ -321,13 +323,13 @@ async def _enroll_everyone(
                     session, site_code=site, role=role, name=name, actor="demo", now=now, invite_valid_days=7
                 )
             staff_chat += 1
-            await demo.harness.send(staff_chat, f"/start {invite}", language="zh-hans" if site == "PKU" else "en")
+            await demo.harness.send(staff_chat, f"/start {invite}", language=telegram_language(SITE_LANGUAGES[site]))
             if role is StaffRole.CLINICIAN:
                 demo.clinicians[site] = staff_chat
     for number in range(1, count + 1):
         site = "PKU" if number % 3 else "BER"
         group = "il2" if number % 2 else "control"
-        language = "zh_CN" if site == "PKU" else "en"
+        language = SITE_LANGUAGES[site]
         request = EnrollmentRequest.model_validate(
             {
                 "study_id": f"{site}-{number:03d}",
@@ -341,7 +343,7 @@ async def _enroll_everyone(
             enrolled = await enroll_patient(session, request=request, protocol=protocol, actor="demo", now=now)
         chat = 10_000 + number
         demo.patients[chat] = Person(chat, request.study_id, group, site)
-        await demo.harness.send(chat, f"/start {enrolled.code}", language="zh-hans" if language == "zh_CN" else "en")
+        await demo.harness.send(chat, f"/start {enrolled.code}", language=telegram_language(language))
         await demo.press(chat, "consent|yes")
         await demo.press(chat, "time|09:00")
     demo.seen = len(demo.stub.transcript)

@@ -27,7 +27,7 @@ from bot.services.errors import DomainError
 from bot.services.invites import deep_link, local_expiry
 from bot.web.deps import CheckedForm, ConsoleDep, CurrentStaff, SessionDep, SignedIn
 from bot.web.render import page
-from models import Group, Language
+from models import Group
 
 router = APIRouter()
 NOT_CSV_TEXT = N_("the file must be UTF-8 CSV text (2 MB at most)")
@@ -56,7 +56,6 @@ async def _form(
         user=user,
         sites=await enrollable_sites(session, staff=user.staff),
         groups=list(Group),
-        languages=list(Language),
         values=values,
         error=error,
         columns=", ".join(CSV_COLUMNS),

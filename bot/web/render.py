@@ -8,8 +8,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import HTMLResponse
 
-from bot.i18n import Gettext, gettext_for
-from models import LANGUAGES
+from bot.i18n import DEFAULT_LANGUAGE, Gettext, gettext_for, language_name, languages, matching_language
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -17,10 +16,23 @@ STATIC = Path(__file__).parent / "static"
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
 
 
+def html_lang(language: str) -> str:
+    """Our code as an HTML lang tag: zh_CN -> zh-CN."""
+    return language.replace("_", "-")
+
+
+def language_choices() -> list[tuple[str, str, str]]:
+    """Every language of the bot as (code, its own name, HTML lang tag): the switcher's and the forms' choices."""
+    return [(code, language_name(code), html_lang(code)) for code in languages()]
+
+
+_environment.globals.update(html_lang=html_lang, language_choices=language_choices)
+
+
 def language_of(accept_language: str | None) -> str:
-    """A visitor who is not signed in reads Chinese unless their browser prefers English first."""
-    first = (accept_language or "").split(",")[0].strip().lower()
-    return "en" if first.startswith("en") else LANGUAGES[0]
+    """A visitor who is not signed in reads their browser's first language if we have it, else the default."""
+    first = (accept_language or "").split(",")[0].split(";")[0]
+    return matching_language(first) or DEFAULT_LANGUAGE
 
 
 def page(template: str, *, gettext: Gettext, status: int = 200, **context: Any) -> HTMLResponse:

@@ -30,7 +30,7 @@ from handlers.patient.onboarding import (
 from handlers.patient.questionnaire import on_typed_answer
 from handlers.render import button, keyboard
 from handlers.staff.alerts import current_staff, on_staff_text, staff_help
-from models import ContactStatus, Group, Language, PatientStatus, Site
+from models import ContactStatus, Group, PatientStatus, Site
 
 DOSE_STATUS = {
     ContactStatus.TAKEN: N_("taken"),
@@ -55,7 +55,7 @@ async def doses(update: Update, context: BotContext) -> None:
         if patient is None:
             return
         _ = patient_gettext(patient)
-        language = patient.language.value
+        language = patient.language
         if patient.group is not Group.IL2:
             await message.reply_text(_("You have no IL-2 doses in this study."))
             return
@@ -120,7 +120,7 @@ async def on_language(update: Update, context: BotContext) -> None:
         patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
         if patient is None:
             return
-        await onboarding.set_language(session, patient=patient, language=Language(chosen), now=context.deps.clock.now())
+        await onboarding.set_language(session, patient=patient, language=chosen, now=context.deps.clock.now())
         _ = patient_gettext(patient)
         await query.edit_message_text(_("From now on I will write in English."))
 

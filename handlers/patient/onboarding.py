@@ -44,7 +44,7 @@ CODE_PROBLEMS = {
 
 
 def patient_gettext(patient: Patient) -> Gettext:
-    return gettext_for(patient.language.value)
+    return gettext_for(patient.language)
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -210,7 +210,7 @@ async def save_time(
 async def greet(message: Message, patient: Patient, session: AsyncSession, context: BotContext) -> None:
     """The welcome: what happens next, in the patient's language and time zone."""
     _ = patient_gettext(patient)
-    language = patient.language.value
+    language = patient.language
     if patient.status is not PatientStatus.ACTIVE:
         await message.reply_text(_(CODE_PROBLEMS[CodeProblem.ENDED]))
         return

@@ -52,7 +52,7 @@ async def _open(update: Update, context: BotContext, form: FormKind) -> None:
                 local = step.next_due.astimezone(ZoneInfo(patient.timezone))
                 await message.reply_text(
                     _("There is no check-in to answer now. Your next one is on {date} at {time}.").format(
-                        date=long_date(local.date(), patient.language.value), time=clock(local.time())
+                        date=long_date(local.date(), patient.language), time=clock(local.time())
                     )
                 )
             return
