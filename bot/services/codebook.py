@@ -303,7 +303,6 @@ DATASETS: dict[str, list[Column]] = {
 }
 
 CODEBOOK_COLUMNS = ["dataset", "variable", "label_en", "label_zh", "type", "codes", "note"]
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 FREE_TEXT_NOTE = (
     "Free text. In CSV and xlsx, a text starting with = + - @, a tab or a carriage return is prefixed with ' "
     "so that no spreadsheet runs it as a formula; Parquet and Stata keep the text as typed. / "
@@ -315,13 +314,6 @@ FREE_TEXT_NOTE = (
 def is_free_text(column: Column) -> bool:
     """A text column without a fixed set of codes: what a person typed (an organism, a reason, an answer)."""
     return column.type == "string" and not column.codes
-
-
-def spreadsheet_text(value: object) -> object:
-    """A text a spreadsheet would run as a formula, prefixed with ' (OWASP's CSV-injection advice); else as is."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
 
 
 def codebook_rows() -> list[dict[str, str]]:
