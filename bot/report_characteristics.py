@@ -6,20 +6,11 @@ from __future__ import annotations
 import pandas as pd
 
 from bot.i18n import N_, Gettext
+from bot.infection_fields import INFECTION_FIELDS, YES_NO
 from bot.report_format import GROUP_NAMES, p_phrase
-from bot.services.infection_form import CHOICES as INFECTION_CHOICES
 from bot.statistics import GROUPS, compare_categories
 
-CHARACTERISTICS = ("site_type", "pathogen", "organism", "ctcae_grade", "treatment", "hospitalized", "outcome")
-CHARACTERISTIC_LABELS = {
-    "site_type": N_("Site of infection"),
-    "pathogen": N_("Pathogen class"),
-    "organism": N_("Organism"),
-    "ctcae_grade": N_("CTCAE grade"),
-    "treatment": N_("Treatment"),
-    "hospitalized": N_("Hospitalized"),
-    "outcome": N_("Outcome"),
-}
+CHARACTERISTICS = {spec.column: spec for spec in INFECTION_FIELDS if spec.value_type != "date"}
 TEST_NAMES = {
     "Fisher exact": N_("Fisher's exact test"),
     "chi-square": N_("chi-square test"),
@@ -74,15 +65,16 @@ def characteristics_display(table: pd.DataFrame, _: Gettext) -> pd.DataFrame:
 
     def category(variable: str, code: str) -> str:
         """The clinical label of a code as the infection form names it; grades and organisms as recorded."""
-        labels = INFECTION_CHOICES.get("treatments" if variable == "treatment" else variable, {})
-        if variable in ("ctcae_grade", "organism") or not labels:
+        spec = CHARACTERISTICS[variable]
+        labels = YES_NO if spec.value_type == "boolean" else spec.codes if spec.value_type == "string" else {}
+        if not labels:
             return code
         return " + ".join(_(labels[part]) if part in labels else part for part in code.split("+"))
 
     return pd.DataFrame(
         {
             N_("Characteristic"): [
-                CHARACTERISTIC_LABELS[variable] if first else ""
+                CHARACTERISTICS[variable].label if first else ""
                 for variable, first in zip(table["variable"], first_row, strict=True)
             ],
             "": [

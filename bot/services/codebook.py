@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from bot.forms import EXPORTED, ITEMS, Kind
 from bot.i18n import gettext_for
+from bot.infection_fields import INFECTION_FIELDS, InfectionField
 from bot.services.deviations import KINDS as DEVIATION_KINDS
-from bot.services.infection_form import CHOICES as INFECTION_CHOICES
 from bot.services.preventive import PREVENTIVE_LABELS
 from models import LANGUAGES, PatientStatus
 
@@ -93,6 +93,21 @@ def _item_columns() -> list[Column]:
         else:
             columns.append(Column(item.id, "string", en, zh))
     return columns
+
+
+def _infection_column(spec: InfectionField) -> Column:
+    en, zh = spec.label, ZH(spec.label)
+    if spec.many:
+        en, zh = f"{en} (codes ; separated)", f"{zh}（代码以;分隔）"
+    return Column(spec.column, spec.value_type, en, zh, _codes(dict(spec.codes)))
+
+
+def _infection_columns(*, through: str = "", after: str = "") -> list[Column]:
+    """The infection fields up to `through` (included), or those after `after` (the CTCAE version goes beside
+    the grade)."""
+    names = [spec.name for spec in INFECTION_FIELDS]
+    chosen = INFECTION_FIELDS[: names.index(through) + 1] if through else INFECTION_FIELDS[names.index(after) + 1 :]
+    return [_infection_column(spec) for spec in chosen]
 
 
 DATASETS: dict[str, list[Column]] = {
@@ -243,27 +258,9 @@ DATASETS: dict[str, list[Column]] = {
         STUDY_ID,
         SITE,
         GROUP,
-        Column("onset_date", "date", "Onset date", "起病日期"),
-        Column("site_type", "string", "Site of infection", "感染部位", _codes(INFECTION_CHOICES["site_type"])),
-        Column("pathogen", "string", "Pathogen class", "病原类型", _codes(INFECTION_CHOICES["pathogen"])),
-        Column("organism", "string", "Organism", "病原体"),
-        Column(
-            "ctcae_grade",
-            "integer",
-            "CTCAE grade",
-            "CTCAE分级",
-            {str(grade): (str(grade), str(grade)) for grade in range(1, 6)},
-        ),
+        *_infection_columns(through="ctcae_grade"),
         Column("ctcae_version", "string", "CTCAE version of the grade", "CTCAE分级版本"),
-        Column(
-            "treatment",
-            "string",
-            "Treatments (codes ; separated)",
-            "治疗（代码以;分隔）",
-            _codes(INFECTION_CHOICES["treatments"]),
-        ),
-        Column("hospitalized", "boolean", "Hospitalized", "住院"),
-        Column("outcome", "string", "Outcome", "转归", _codes(INFECTION_CHOICES["outcome"])),
+        *_infection_columns(after="ctcae_grade"),
         Column(
             "source",
             "string",

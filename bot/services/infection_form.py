@@ -12,55 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import get_for_update
 from bot.i18n import N_, Gettext
+from bot.infection_fields import INFECTION_FIELD, INFECTION_FIELDS, YES_NO
 from bot.services.errors import DomainError
 from bot.services.escalation import UNRESOLVED, may_acknowledge
 from bot.services.infections import GRADE_5_IS_FATAL, details_or_error, record_infection
-from models import (
-    Escalation,
-    Infection,
-    InfectionSite,
-    InfectionSource,
-    Outcome,
-    Pathogen,
-    Patient,
-    Site,
-    Staff,
-    Treatment,
-)
+from models import Escalation, Infection, InfectionSource, Patient, Site, Staff, Treatment
 
-FIELDS = (
-    "onset_date",
-    "site_type",
-    "pathogen",
-    "organism",
-    "ctcae_grade",
-    "treatments",
-    "hospitalized",
-    "outcome",
-)
-TYPED = ("onset_date", "organism")
-TITLES = {
-    "onset_date": N_("Onset"),
-    "site_type": N_("Site"),
-    "pathogen": N_("Pathogen"),
-    "organism": N_("Organism"),
-    "ctcae_grade": N_("CTCAE grade"),
-    "treatments": N_("Treatment"),
-    "hospitalized": N_("Hospitalized"),
-    "outcome": N_("Outcome"),
-}
-PROMPTS = {
-    "onset_date": N_("When did the infection start? Tap a day, or type the date (2026-03-01, 2026/3/1 or 3月1日)."),
-    "site_type": N_("Site of infection?"),
-    "pathogen": N_("Type of pathogen?"),
-    "organism": N_("Organism found (type it), or tap Skip."),
-    "ctcae_grade": N_("CTCAE grade (v5)?"),
-    "treatments": N_("Treatment? Tap every one given, then Done."),
-    "hospitalized": N_("Hospitalized?"),
-    "outcome": N_("Outcome so far?"),
-}
+FIELDS = tuple(spec.name for spec in INFECTION_FIELDS)
+TYPED = tuple(spec.name for spec in INFECTION_FIELDS if spec.typed)
+TITLES = {spec.name: spec.title for spec in INFECTION_FIELDS}
+PROMPTS = {spec.name: spec.prompt for spec in INFECTION_FIELDS}
 DONE = "done"
-CHOICES: dict[str, dict[str, str]] = {
+QUICK_CHOICES: dict[str, dict[str, str]] = {  # the guided form's taps besides the codes
     "onset_date": {  # quick picks reaching back 30 days
         "0": N_("Today"),
         "1": N_("Yesterday"),
@@ -72,49 +35,12 @@ CHOICES: dict[str, dict[str, str]] = {
         "21": N_("3 weeks ago"),
         "30": N_("30 days ago"),
     },
-    "site_type": {
-        InfectionSite.UPPER_RESPIRATORY: N_("Upper respiratory"),
-        InfectionSite.PNEUMONIA: N_("Pneumonia"),
-        InfectionSite.URINARY: N_("Urinary tract"),
-        InfectionSite.SKIN_SOFT_TISSUE: N_("Skin / soft tissue"),
-        InfectionSite.HERPES_ZOSTER: N_("Herpes zoster"),
-        InfectionSite.GASTROINTESTINAL: N_("Gastrointestinal"),
-        InfectionSite.BLOODSTREAM: N_("Bloodstream"),
-        InfectionSite.CNS: N_("Central nervous system"),
-        InfectionSite.OTHER: N_("Other"),
-    },
-    "pathogen": {
-        Pathogen.BACTERIAL: N_("Bacterial"),
-        Pathogen.VIRAL: N_("Viral"),
-        Pathogen.FUNGAL: N_("Fungal"),
-        Pathogen.PROTOZOAL: N_("Protozoal"),
-        Pathogen.UNKNOWN: N_("Unknown"),
-    },
     "organism": {"skip": N_("Skip")},
-    "ctcae_grade": {  # CTCAE v5 infections: what each grade means
-        "1": N_("1 · mild, no treatment needed"),
-        "2": N_("2 · oral treatment"),
-        "3": N_("3 · IV treatment or hospital"),
-        "4": N_("4 · life-threatening"),
-        "5": N_("5 · death"),
-    },
-    "treatments": {
-        Treatment.NONE: N_("None"),
-        Treatment.ORAL_ANTIMICROBIAL: N_("Oral antimicrobial"),
-        Treatment.IV_ANTIMICROBIAL: N_("IV antimicrobial"),
-        Treatment.ANTIVIRAL: N_("Antiviral"),
-        Treatment.ANTIFUNGAL: N_("Antifungal"),
-        Treatment.PROCEDURE: N_("Procedure"),
-        DONE: N_("Done"),
-    },
-    "hospitalized": {"yes": N_("Yes"), "no": N_("No")},
-    "outcome": {
-        Outcome.ONGOING: N_("Ongoing"),
-        Outcome.RESOLVED: N_("Resolved"),
-        Outcome.RESOLVED_WITH_SEQUELAE: N_("Resolved with sequelae"),
-        Outcome.FATAL: N_("Fatal"),
-        Outcome.UNKNOWN: N_("Unknown"),
-    },
+    "treatments": {DONE: N_("Done")},
+}
+CHOICES: dict[str, dict[str, str]] = {
+    spec.name: {**(YES_NO if spec.value_type == "boolean" else spec.codes), **QUICK_CHOICES.get(spec.name, {})}
+    for spec in INFECTION_FIELDS
 }
 SUMMARY = "summary"
 PICKED = "picked_treatments"  # the treatments tapped so far (multi-select), until Done
@@ -184,18 +110,19 @@ def _value(field: str, raw: str, today: date, baseline: date) -> Any:
     raw = raw.strip()
     if field == "onset_date":
         return _onset(raw, today, baseline)
-    if field == "organism":
+    spec = INFECTION_FIELD[field]
+    if spec.typed:
         text = " ".join(raw.split())
         if raw == "skip" or not text:
             return None
-        if len(text) > 200:
-            raise DomainError(N_("Please keep the organism under 200 characters."))
+        if spec.max_length is not None and len(text) > spec.max_length:
+            raise Refusal(N_("Please keep the organism under {maximum} characters."), maximum=spec.max_length)
         return text
     if raw not in CHOICES[field]:
         raise DomainError(N_("Please tap one of the buttons."))
-    if field == "ctcae_grade":
+    if spec.value_type == "integer":
         return int(raw)
-    if field == "hospitalized":
+    if spec.value_type == "boolean":
         return raw == "yes"
     return raw
 
