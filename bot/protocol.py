@@ -10,7 +10,8 @@ from typing import Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-Role = Literal["clinician", "pi", "coordinator", "admin"]
+from models import StaffRole
+
 SYMPTOMS = (
     "cough",
     "sore_throat",
@@ -116,7 +117,7 @@ class Triage(_Strict):
 
 class EscalationStep(_Strict):
     after_minutes: int = Field(ge=0)
-    roles: list[Role] = Field(min_length=1)
+    roles: list[StaffRole] = Field(min_length=1)
 
 
 class EscalationChain(_Strict):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from bot.forms import EXPORTED, ITEMS, Kind
 from bot.i18n import gettext_for
 from bot.infection_fields import INFECTION_FIELDS, InfectionField
+from bot.roles import ACKNOWLEDGING_ROLES
 from bot.services.deviations import KINDS as DEVIATION_KINDS
 from bot.services.preventive import PREVENTIVE_LABELS
 from models import LANGUAGES, PatientStatus
@@ -234,7 +235,7 @@ DATASETS: dict[str, list[Column]] = {
             "string",
             "Role of who acknowledged",
             "确认人角色",
-            _enum("clinician", "pi", "admin"),
+            _enum(*ACKNOWLEDGING_ROLES),
         ),
         Column("minutes_to_acknowledge", "number", "Minutes to acknowledge", "确认所用分钟数"),
         Column("outcome", "string", "Outcome", "结果", _enum("open", "acknowledged", "confirmed", "dismissed")),

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.outbox import enqueue
 from bot.i18n import N_, gettext_for
 from bot.infection_fields import INFECTION_FIELD
+from bot.roles import DEATH_NOTICE_ROLES
 from bot.services.audit import audited, record_event, snapshot
 from bot.services.errors import DomainError
 from bot.services.follow_up import ENDED_STATUSES, end_follow_up
@@ -27,7 +28,6 @@ from models import (
     PatientStatus,
     Site,
     Staff,
-    StaffRole,
     Treatment,
 )
 
@@ -201,7 +201,7 @@ async def _record_fatal(
     await tell_staff(
         session,
         site_id=patient.site_id,
-        roles=(StaffRole.PI, StaffRole.ADMIN),
+        roles=DEATH_NOTICE_ROLES,
         key=f"died:{patient.id}",
         now=now,
         text=lambda _: _(DEATH_NOTICE).format(

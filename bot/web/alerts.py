@@ -9,9 +9,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.i18n import local_datetime
 from bot.infection_fields import INFECTION_FIELDS
+from bot.roles import ROLE_NAMES
 from bot.services import escalation as escalations
 from bot.services import infection_form
-from bot.services.alerts import DISMISSAL_LABELS, LEVEL_TITLES, ROLE_NAMES, reasons_line
+from bot.services.alerts import DISMISSAL_LABELS, LEVEL_TITLES, reasons_line
 from bot.services.console_alerts import open_alerts
 from bot.services.errors import DomainError
 from bot.web.deps import CheckedForm, ConsoleDep, CurrentStaff, SessionDep, SignedIn
