@@ -10,7 +10,18 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.forms import FEVER_DAYS, HOSPITAL_REASON, IMMUNOSUPPRESSANTS, MAX_TEMP, ORGANISM, PREDNISONE_MG, STEROID, Item
+from bot.forms import (
+    FEVER_DAYS,
+    HOSPITAL_REASON,
+    IMMUNOSUPPRESSANTS,
+    MAX_TEMP,
+    ORGANISM,
+    PREDNISONE_MG,
+    STEROID,
+    Invalid,
+    Item,
+    parse_typed,
+)
 
 RANGED = (MAX_TEMP, FEVER_DAYS, PREDNISONE_MG)
 
@@ -55,3 +66,13 @@ def test_it_takes_the_text_limit_and_the_options_from_the_form(cli_env: str, tmp
     code, _out, err = _triage(tmp_path, {"immunosuppressants": ["vitamin_c"]})
     assert code == 1
     assert "unknown code(s) vitamin_c" in err
+
+
+def test_it_tells_the_patient_the_same_temperature_range_as_triage_checks(cli_env: str, tmp_path: Path) -> None:
+    """The refusal's text names the range in words (its msgid is translated as a whole): it must be the form's."""
+    with pytest.raises(Invalid) as refused:
+        parse_typed(MAX_TEMP, f"{MAX_TEMP.maximum + 0.5}")
+    assert f"between {MAX_TEMP.minimum:.1f} and {MAX_TEMP.maximum:.1f} °C" in str(refused.value)
+    code, _out, err = _triage(tmp_path, {"max_temp": MAX_TEMP.maximum + 0.5})
+    assert code == 1
+    assert f"must be between {MAX_TEMP.minimum:.1f} and {MAX_TEMP.maximum:.1f} °C" in err
