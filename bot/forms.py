@@ -14,7 +14,6 @@ from typing import Any
 from bot.i18n import N_, Gettext
 from bot.numbers import typed_number, typed_temperature
 from bot.protocol import SYMPTOMS
-from bot.services.triage import DRUGS, HOSPITAL_REASONS, IL2_REACTIONS, STEROIDS
 from models import FormKind, Group
 
 
@@ -30,6 +29,27 @@ class Kind(enum.StrEnum):
     TEXT = "text"
 
 
+DRUGS = (
+    "mycophenolate",
+    "mycophenolate_sodium",
+    "cyclophosphamide",
+    "tacrolimus",
+    "cyclosporine",
+    "azathioprine",
+    "methotrexate",
+    "leflunomide",
+    "hydroxychloroquine",
+    "belimumab",
+    "telitacicept",
+    "rituximab",
+    "sirolimus",
+    "tripterygium",
+    "other",
+    "none",
+)
+HOSPITAL_REASONS = ("illness", "planned_treatment", "other")
+STEROIDS = ("prednisone", "methylprednisolone", "other", "none")
+IL2_REACTIONS = ("injection_site", "fever_after_dose", "flu_like", "none")
 TYPED_KINDS = (Kind.TEMPERATURE, Kind.INTEGER, Kind.NUMBER, Kind.DOSE, Kind.TEXT)
 Shown = Callable[[Mapping[str, Any], Group], bool]
 

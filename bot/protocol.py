@@ -13,8 +13,8 @@ from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator, model_validator
 
 from bot.i18n import SOURCE_LANGUAGE
+from models import StaffRole
 
-Role = Literal["clinician", "pi", "coordinator", "admin"]
 SYMPTOMS = (
     "cough",
     "sore_throat",
@@ -141,7 +141,7 @@ class Triage(_Strict):
 
 class EscalationStep(_Strict):
     after_minutes: int = Field(ge=0)
-    roles: list[Role] = Field(min_length=1)
+    roles: list[StaffRole] = Field(min_length=1)
 
 
 class EscalationChain(_Strict):

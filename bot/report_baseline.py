@@ -10,8 +10,8 @@ import math
 
 import pandas as pd
 
+from bot.forms import DRUGS
 from bot.services.preventive import PREVENTIVE_MEDICINES
-from bot.services.triage import DRUGS
 from bot.statistics import GROUPS
 
 DAYS_PER_MONTH = 365.25 / 12

@@ -6,28 +6,18 @@ from __future__ import annotations
 import pandas as pd
 
 from bot.i18n import N_, Gettext
+from bot.infection_fields import INFECTION_FIELDS
 from bot.report_format import GROUP_NAMES, Verbatim, p_phrase
-from bot.services.infection_form import CHOICES as INFECTION_CHOICES
 from bot.services.report import ORGANISM_NOT_IDENTIFIED
 from bot.statistics import GROUPS, compare_categories
 
-CHARACTERISTICS = ("site_type", "pathogen", "organism", "ctcae_grade", "treatment", "hospitalized", "outcome")
-CHARACTERISTIC_LABELS = {
-    "site_type": N_("Site of infection"),
-    "pathogen": N_("Pathogen class"),
-    "organism": N_("Organism"),
-    "ctcae_grade": N_("CTCAE grade"),
-    "treatment": N_("Treatment"),
-    "hospitalized": N_("Hospitalized"),
-    "outcome": N_("Outcome"),
-}
+CHARACTERISTICS = {spec.column: spec for spec in INFECTION_FIELDS if spec.value_type != "date"}
 TEST_NAMES = {
     "Fisher exact": N_("Fisher's exact test"),
     "chi-square": N_("chi-square test"),
     "Fisher-Freeman-Halton (Monte Carlo)": N_("Fisher–Freeman–Halton exact test (Monte Carlo)"),
 }
 NOT_IDENTIFIED = N_("Not identified")
-FORM_FIELDS = {"treatment": "treatments"}  # the infection form's name where the table's differs
 HOSPITAL_STAY = {"yes": N_("Hospitalized"), "no": N_("Not hospitalized")}  # the form asks yes/no
 COLUMNS = ["variable", "category", *GROUPS, "test", "p_value", "sparse"]
 
@@ -81,13 +71,13 @@ def characteristics_display(table: pd.DataFrame, _: Gettext) -> pd.DataFrame:
         as typed."""
         if variable == "organism":
             return _(NOT_IDENTIFIED) if code == ORGANISM_NOT_IDENTIFIED else Verbatim(code)
-        labels = HOSPITAL_STAY if variable == "hospitalized" else INFECTION_CHOICES[FORM_FIELDS.get(variable, variable)]
+        labels = HOSPITAL_STAY if variable == "hospitalized" else CHARACTERISTICS[variable].codes
         return " + ".join(_(labels[part]) if part in labels else part for part in code.split("+"))
 
     return pd.DataFrame(
         {
             N_("Characteristic"): [
-                CHARACTERISTIC_LABELS[variable] if first else ""
+                CHARACTERISTICS[variable].label if first else ""
                 for variable, first in zip(table["variable"], first_row, strict=True)
             ],
             "": [

@@ -21,7 +21,6 @@ from bot.i18n import SOURCE_LANGUAGE
 from bot.services.sites import get_site
 
 if TYPE_CHECKING:
-    from bot.export_files import Format
     from bot.simulator.demo import DemoResult
 
 
@@ -31,11 +30,10 @@ def export_command(
     site: Annotated[str | None, typer.Option(help="Only this site's patients")] = None,
 ) -> None:
     """Export every dataset (patients, checkins, answers, doses, escalations, infections) and the codebook."""
-    from bot.export_files import FORMATS, expected_rows, export_study
+    from bot.exports.registry import FORMATS, expected_rows, export_study
 
     if fmt not in FORMATS:
         fail(f"--format: use one of {', '.join(FORMATS)}")
-    chosen: Format = fmt
 
     async def use_case(session: AsyncSession, rt: Runtime) -> list[Path]:
         if site is not None:
@@ -47,7 +45,7 @@ def export_command(
             return await export_study(
                 session,
                 out=out,
-                fmt=chosen,
+                fmt=fmt,
                 site_code=site,
                 progress=lambda dataset, rows: progress.advance(tasks[dataset], rows),
             )

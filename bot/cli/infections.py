@@ -9,30 +9,29 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.runtime import Runtime, fail, run_with_session
+from bot.infection_fields import codes_help
 from bot.services.corrections import amend_infection
 from bot.services.enrollment import get_patient
 from bot.services.infection_voids import void_infection
 from bot.services.infections import details_or_error, record_infection
-from models import InfectionSite, InfectionSource, Outcome, Pathogen, Treatment
+from models import InfectionSource, Outcome
+
+TREATMENT_HELP = "One or more, comma-separated: " + codes_help("treatments")
 
 app = typer.Typer(help="Confirmed infections.", no_args_is_help=True, rich_markup_mode=None)
-
-
-def _choices(values: type[object]) -> str:
-    return ", ".join(member.value for member in values)  # type: ignore[attr-defined]
 
 
 @app.command("record")
 def record(
     study_id: Annotated[str, typer.Option(help="Study ID")],
     onset: Annotated[str, typer.Option(help="Onset date YYYY-MM-DD")],
-    site_type: Annotated[str, typer.Option(help=_choices(InfectionSite))],
-    pathogen: Annotated[str, typer.Option(help=_choices(Pathogen))],
+    site_type: Annotated[str, typer.Option(help=codes_help("site_type"))],
+    pathogen: Annotated[str, typer.Option(help=codes_help("pathogen"))],
     grade: Annotated[str, typer.Option(help="CTCAE grade 1-5")],
-    treatment: Annotated[str, typer.Option(help="One or more, comma-separated: " + _choices(Treatment))],
+    treatment: Annotated[str, typer.Option(help=TREATMENT_HELP)],
     organism: Annotated[str | None, typer.Option(help="Organism found, free text")] = None,
     hospitalized: Annotated[bool, typer.Option("--hospitalized", help="The patient was admitted")] = False,
-    outcome: Annotated[str, typer.Option(help=_choices(Outcome))] = Outcome.UNKNOWN.value,
+    outcome: Annotated[str, typer.Option(help=codes_help("outcome"))] = Outcome.UNKNOWN.value,
     died_on: Annotated[
         str | None, typer.Option(help="Date of death YYYY-MM-DD: required with grade 5 (outcome fatal)")
     ] = None,
@@ -77,15 +76,15 @@ def amend(
     infection_id: Annotated[int, typer.Argument(help="Infection number (see the infections export)")],
     reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
     onset: Annotated[str | None, typer.Option(help="Onset date YYYY-MM-DD")] = None,
-    site_type: Annotated[str | None, typer.Option(help=_choices(InfectionSite))] = None,
-    pathogen: Annotated[str | None, typer.Option(help=_choices(Pathogen))] = None,
+    site_type: Annotated[str | None, typer.Option(help=codes_help("site_type"))] = None,
+    pathogen: Annotated[str | None, typer.Option(help=codes_help("pathogen"))] = None,
     organism: Annotated[str | None, typer.Option(help="Organism found, free text")] = None,
     grade: Annotated[str | None, typer.Option(help="CTCAE grade 1-5")] = None,
-    treatment: Annotated[str | None, typer.Option(help="One or more, comma-separated: " + _choices(Treatment))] = None,
+    treatment: Annotated[str | None, typer.Option(help=TREATMENT_HELP)] = None,
     hospitalized: Annotated[
         bool | None, typer.Option("--hospitalized/--not-hospitalized", help="Whether the patient was admitted")
     ] = None,
-    outcome: Annotated[str | None, typer.Option(help=_choices(Outcome))] = None,
+    outcome: Annotated[str | None, typer.Option(help=codes_help("outcome"))] = None,
 ) -> None:
     """Correct fields of a recorded infection; the export flags it as corrected."""
 

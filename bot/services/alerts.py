@@ -9,15 +9,9 @@ from zoneinfo import ZoneInfo
 from bot.forms import CLINICAL_LABELS, ITEMS, answer_label, labelled
 from bot.i18n import N_, Gettext, gettext_for, local_datetime
 from bot.protocol import StudyProtocol
-from models import DismissalReason, Escalation, Patient, PatientMessage, Site, StaffRole, TriageLevel
+from models import DismissalReason, Escalation, Patient, PatientMessage, Site, TriageLevel
 
 LEVEL_TITLES = {TriageLevel.URGENT: N_("🚨 URGENT"), TriageLevel.INFECTION: N_("⚠️ Suspected infection")}
-ROLE_NAMES = {
-    StaffRole.CLINICIAN: N_("clinician"),
-    StaffRole.PI: N_("principal investigator"),
-    StaffRole.COORDINATOR: N_("coordinator"),
-    StaffRole.ADMIN: N_("study admin"),
-}
 DISMISSAL_LABELS = {  # "Not an infection": the coded reasons, in Telegram and in the console
     DismissalReason.SLE_FLARE: N_("SLE flare"),
     DismissalReason.IL2_REACTION: N_("IL-2 reaction"),

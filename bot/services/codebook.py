@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from bot.forms import EXPORTED, ITEMS, Kind
 from bot.i18n import N_, SOURCE_LANGUAGE, Gettext, gettext_for, languages, telegram_language
+from bot.infection_fields import INFECTION_FIELDS, InfectionField
+from bot.roles import ACKNOWLEDGING_ROLES
 from bot.services.deviations import KINDS as DEVIATION_KINDS
-from bot.services.infection_form import CHOICES as INFECTION_CHOICES
 from bot.services.preventive import PREVENTIVE_LABELS
 from models import PatientStatus
 
@@ -109,6 +110,22 @@ def _item_columns() -> list[Column]:
         else:
             columns.append(Column(item.id, "string", title))
     return columns
+
+
+def _infection_column(spec: InfectionField) -> Column:
+    if spec.many:
+        return Column(
+            spec.column, spec.value_type, N_("{question} (codes ; separated)"), spec.codes, {"question": spec.label}
+        )
+    return Column(spec.column, spec.value_type, spec.label, spec.codes)
+
+
+def _infection_columns(*, through: str = "", after: str = "") -> list[Column]:
+    """The infection fields up to `through` (included), or those after `after` (the CTCAE version goes beside
+    the grade)."""
+    names = [spec.name for spec in INFECTION_FIELDS]
+    chosen = INFECTION_FIELDS[: names.index(through) + 1] if through else INFECTION_FIELDS[names.index(after) + 1 :]
+    return [_infection_column(spec) for spec in chosen]
 
 
 DATASETS: dict[str, list[Column]] = {
@@ -223,7 +240,7 @@ DATASETS: dict[str, list[Column]] = {
             "acknowledged_by_role",
             "string",
             N_("Role of who acknowledged"),
-            _enum("clinician", "pi", "admin"),
+            _enum(*ACKNOWLEDGING_ROLES),
         ),
         Column("minutes_to_acknowledge", "number", N_("Minutes to acknowledge")),
         Column(
@@ -248,25 +265,9 @@ DATASETS: dict[str, list[Column]] = {
         STUDY_ID,
         SITE,
         GROUP,
-        Column("onset_date", "date", N_("Onset date")),
-        Column("site_type", "string", N_("Site of infection"), INFECTION_CHOICES["site_type"]),
-        Column("pathogen", "string", N_("Pathogen class"), INFECTION_CHOICES["pathogen"]),
-        Column("organism", "string", N_("Organism")),
-        Column(
-            "ctcae_grade",
-            "integer",
-            N_("CTCAE grade"),
-            _enum(*(str(grade) for grade in range(1, 6))),
-        ),
+        *_infection_columns(through="ctcae_grade"),
         Column("ctcae_version", "string", N_("CTCAE version of the grade")),
-        Column(
-            "treatment",
-            "string",
-            N_("Treatments (codes ; separated)"),
-            INFECTION_CHOICES["treatments"],
-        ),
-        Column("hospitalized", "boolean", N_("Hospitalized")),
-        Column("outcome", "string", N_("Outcome"), INFECTION_CHOICES["outcome"]),
+        *_infection_columns(after="ctcae_grade"),
         Column(
             "source",
             "string",
@@ -303,7 +304,6 @@ DATASETS: dict[str, list[Column]] = {
     ],
 }
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 FREE_TEXT_NOTE = N_(
     "Free text. In CSV and xlsx, a text starting with = + - @, a tab or a carriage return is prefixed with ' "
     "so that no spreadsheet runs it as a formula; Parquet and Stata keep the text as typed."
@@ -329,13 +329,6 @@ def codebook_columns() -> list[str]:
 def is_free_text(column: Column) -> bool:
     """A text column without a fixed set of codes: what a person typed (an organism, a reason, an answer)."""
     return column.type == "string" and not column.codes
-
-
-def spreadsheet_text(value: object) -> object:
-    """A text a spreadsheet would run as a formula, prefixed with ' (OWASP's CSV-injection advice); else as is."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
 
 
 def codebook_rows() -> list[dict[str, str]]:

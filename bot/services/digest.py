@@ -15,6 +15,7 @@ from bot.forms import labelled
 from bot.i18n import Gettext, gettext_for
 from bot.plan import local_instant
 from bot.protocol import StudyProtocol
+from bot.roles import SITE_TEAM
 from bot.services.alerts import reasons_line
 from bot.services.escalation import recipients_of_site
 from bot.services.patient_messages import describe, received_between
@@ -29,12 +30,9 @@ from models import (
     PatientStatus,
     ScheduledContact,
     Site,
-    StaffRole,
     TriageDecision,
     TriageLevel,
 )
-
-DIGEST_ROLES = (StaffRole.CLINICIAN, StaffRole.PI, StaffRole.COORDINATOR)
 
 
 async def _already_sent(session: AsyncSession, key: str) -> bool:
@@ -99,7 +97,7 @@ async def send_digests(session: AsyncSession, *, protocol: StudyProtocol, now: d
         no_responder = site.id not in clinicians
         if not (reviews or missed or unreachable or messages or no_responder):
             continue
-        for member in await recipients_of_site(session, site_id=site.id, roles=DIGEST_ROLES):
+        for member in await recipients_of_site(session, site_id=site.id, roles=SITE_TEAM):
             assert member.telegram_user_id is not None
             _ = gettext_for(member.language)
             lines = [_("📰 Daily digest for {site}, {day}").format(site=site.code, day=day.isoformat())]

@@ -15,7 +15,8 @@ from bot.db import get_for_update
 from bot.delivery.outbox import enqueue
 from bot.i18n import gettext_for
 from bot.protocol import EscalationChain, StudyProtocol
-from bot.services.alerts import ROLE_NAMES, acknowledged_line, alert_buttons, alert_text, resolve_buttons
+from bot.roles import ACKNOWLEDGING_ROLES, ROLE_NAMES
+from bot.services.alerts import acknowledged_line, alert_buttons, alert_text, resolve_buttons
 from bot.services.audit import audited, record_event, snapshot
 from bot.services.text import visible_text
 from models import (
@@ -144,9 +145,6 @@ async def _since_acknowledged_audience(session: AsyncSession, *, escalation: Esc
     if acknowledger is None or not reachable or acknowledger in clinicians:
         return clinicians
     return [acknowledger, *clinicians]
-
-
-ACKNOWLEDGING_ROLES = (StaffRole.CLINICIAN, StaffRole.PI, StaffRole.ADMIN)
 
 
 def may_see(staff: Staff, escalation: Escalation) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.forms import EXPORTED, Kind
+from bot.infection_fields import INFECTION_FIELDS, InfectionField
 from bot.services.codebook import DATASETS
 from bot.services.deviations import deviations_query, event_patient_id
 from models import (
@@ -226,38 +227,43 @@ def first_infections() -> Any:
     return select(ranked.c.id).where(ranked.c.rank == 1).scalar_subquery()
 
 
+def _infection_field(spec: InfectionField) -> Any:
+    """A field of the infection table as the export selects it (codes as stored, the treatments' JSON as text)."""
+    column = getattr(Infection, spec.name)
+    return json_text(column) if spec.many else code(column) if spec.enum_type else column
+
+
 def _infections(site_code: str | None) -> tuple[Query, Callable[[Any], Row]]:
+    selected = {
+        "infection_id": Infection.id,
+        "study_id": Patient.study_id,
+        "site": Site.code,
+        "group": code(Patient.group),
+        **{spec.column: _infection_field(spec) for spec in INFECTION_FIELDS},
+        "ctcae_version": Infection.ctcae_version,
+        "source": code(Infection.source),
+        "first_infection": Infection.id.in_(first_infections()),
+        "recorded_at": instant(Infection.recorded_at),
+        "corrected": Infection.corrected,
+        "voided_at": instant(Infection.voided_at),
+        "void_reason": Infection.void_reason,
+    }
+    names = [column.name for column in DATASETS["infections"]]
     query = (
-        select(
-            Infection.id,
-            Patient.study_id,
-            Site.code,
-            code(Patient.group),
-            Infection.onset_date,
-            code(Infection.site_type),
-            code(Infection.pathogen),
-            Infection.organism,
-            Infection.ctcae_grade,
-            Infection.ctcae_version,
-            json_text(Infection.treatments),
-            Infection.hospitalized,
-            code(Infection.outcome),
-            code(Infection.source),
-            Infection.id.in_(first_infections()),
-            instant(Infection.recorded_at),
-            Infection.corrected,
-            instant(Infection.voided_at),
-            Infection.void_reason,
-        )
+        select(*(selected[name] for name in names))
         .join(Patient, Infection.patient_id == Patient.id)
         .join(Site, Patient.site_id == Site.id)
         .order_by(Patient.study_id, Infection.onset_date, Infection.id)
     )
+    lists = [names.index(spec.column) for spec in INFECTION_FIELDS if spec.many]
+    first = names.index("first_infection")
 
     def row(record: Any) -> Row:
-        *before, is_first, recorded_at, corrected, voided_at, void_reason = record
-        before[10] = ";".join(json.loads(before[10]))  # treatments, as codes ; separated
-        return (*before, bool(is_first), recorded_at, corrected, voided_at, void_reason)
+        values = list(record)
+        for index in lists:
+            values[index] = ";".join(json.loads(values[index]))  # codes, ; separated
+        values[first] = bool(values[first])
+        return values
 
     return _site_filter(query, site_code), row
 

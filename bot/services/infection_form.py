@@ -12,55 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import get_for_update
 from bot.i18n import N_, Gettext
+from bot.infection_fields import INFECTION_FIELD, INFECTION_FIELDS, YES_NO
 from bot.services.errors import DomainError
 from bot.services.escalation import UNRESOLVED, may_acknowledge
 from bot.services.infections import GRADE_5_IS_FATAL, details_or_error, record_infection
-from models import (
-    Escalation,
-    Infection,
-    InfectionSite,
-    InfectionSource,
-    Outcome,
-    Pathogen,
-    Patient,
-    Site,
-    Staff,
-    Treatment,
-)
+from models import Escalation, Infection, InfectionSource, Outcome, Patient, Site, Staff, Treatment
 
-FIELDS = (
-    "onset_date",
-    "site_type",
-    "pathogen",
-    "organism",
-    "ctcae_grade",
-    "treatments",
-    "hospitalized",
-    "outcome",
-    "died_on",  # asked only for grade 5
-)
-TYPED = ("onset_date", "organism", "died_on")
-TITLES = {
-    "onset_date": N_("Onset"),
-    "site_type": N_("Site"),
-    "pathogen": N_("Pathogen"),
-    "organism": N_("Organism"),
-    "ctcae_grade": N_("CTCAE grade"),
-    "treatments": N_("Treatment"),
-    "hospitalized": N_("Hospitalized"),
-    "outcome": N_("Outcome"),
-    "died_on": N_("Date of death"),
-}
+DEATH_DATE = "died_on"  # the patient's, asked only for a fatal infection (grade 5, outcome fatal)
+FIELDS = (*(spec.name for spec in INFECTION_FIELDS), DEATH_DATE)
+TYPED = (*(spec.name for spec in INFECTION_FIELDS if spec.typed), DEATH_DATE)
+TITLES = {**{spec.name: spec.title for spec in INFECTION_FIELDS}, DEATH_DATE: N_("Date of death")}
 PROMPTS = {
-    "onset_date": N_("When did the infection start? Tap a day, or type the date (2026-03-01, 2026/3/1 or 3月1日)."),
-    "site_type": N_("Site of infection?"),
-    "pathogen": N_("Type of pathogen?"),
-    "organism": N_("Organism found (type it), or tap Skip."),
-    "ctcae_grade": N_("CTCAE grade (v5)?"),
-    "treatments": N_("Treatment? Tap every one given, then Done."),
-    "hospitalized": N_("Hospitalized?"),
-    "outcome": N_("Outcome so far?"),
-    "died_on": N_("Date of death? Tap a day, or type the date (2026-03-01, 2026/3/1 or 3月1日)."),
+    **{spec.name: spec.prompt for spec in INFECTION_FIELDS},
+    DEATH_DATE: N_("Date of death? Tap a day, or type the date (2026-03-01, 2026/3/1 or 3月1日)."),
 }
 DONE = "done"
 DAYS_BACK = {  # quick picks reaching back 30 days
@@ -74,52 +38,17 @@ DAYS_BACK = {  # quick picks reaching back 30 days
     "21": N_("3 weeks ago"),
     "30": N_("30 days ago"),
 }
-CHOICES: dict[str, dict[str, str]] = {
+QUICK_CHOICES: dict[str, dict[str, str]] = {  # the guided form's taps besides the codes
     "onset_date": DAYS_BACK,
-    "died_on": DAYS_BACK,
-    "site_type": {
-        InfectionSite.UPPER_RESPIRATORY: N_("Upper respiratory"),
-        InfectionSite.PNEUMONIA: N_("Pneumonia"),
-        InfectionSite.URINARY: N_("Urinary tract"),
-        InfectionSite.SKIN_SOFT_TISSUE: N_("Skin / soft tissue"),
-        InfectionSite.HERPES_ZOSTER: N_("Herpes zoster"),
-        InfectionSite.GASTROINTESTINAL: N_("Gastrointestinal"),
-        InfectionSite.BLOODSTREAM: N_("Bloodstream"),
-        InfectionSite.CNS: N_("Central nervous system"),
-        InfectionSite.OTHER: N_("Other"),
-    },
-    "pathogen": {
-        Pathogen.BACTERIAL: N_("Bacterial"),
-        Pathogen.VIRAL: N_("Viral"),
-        Pathogen.FUNGAL: N_("Fungal"),
-        Pathogen.PROTOZOAL: N_("Protozoal"),
-        Pathogen.UNKNOWN: N_("Unknown"),
-    },
     "organism": {"skip": N_("Skip")},
-    "ctcae_grade": {  # CTCAE v5 infections: what each grade means
-        "1": N_("1 · mild, no treatment needed"),
-        "2": N_("2 · oral treatment"),
-        "3": N_("3 · IV treatment or hospital"),
-        "4": N_("4 · life-threatening"),
-        "5": N_("5 · death"),
+    "treatments": {DONE: N_("Done")},
+}
+CHOICES: dict[str, dict[str, str]] = {
+    **{
+        spec.name: {**(YES_NO if spec.value_type == "boolean" else spec.codes), **QUICK_CHOICES.get(spec.name, {})}
+        for spec in INFECTION_FIELDS
     },
-    "treatments": {
-        Treatment.NONE: N_("None"),
-        Treatment.ORAL_ANTIMICROBIAL: N_("Oral antimicrobial"),
-        Treatment.IV_ANTIMICROBIAL: N_("IV antimicrobial"),
-        Treatment.ANTIVIRAL: N_("Antiviral"),
-        Treatment.ANTIFUNGAL: N_("Antifungal"),
-        Treatment.PROCEDURE: N_("Procedure"),
-        DONE: N_("Done"),
-    },
-    "hospitalized": {"yes": N_("Yes"), "no": N_("No")},
-    "outcome": {
-        Outcome.ONGOING: N_("Ongoing"),
-        Outcome.RESOLVED: N_("Resolved"),
-        Outcome.RESOLVED_WITH_SEQUELAE: N_("Resolved with sequelae"),
-        Outcome.FATAL: N_("Fatal"),
-        Outcome.UNKNOWN: N_("Unknown"),
-    },
+    DEATH_DATE: DAYS_BACK,
 }
 SUMMARY = "summary"
 PICKED = "picked_treatments"  # the treatments tapped so far (multi-select), until Done
@@ -131,7 +60,7 @@ def is_fatal(draft: dict[str, Any]) -> bool:
 
 def fields_for(draft: dict[str, Any]) -> tuple[str, ...]:
     """The fields this record asks: the date of death only for a fatal one (grade 5, outcome fatal)."""
-    return tuple(name for name in FIELDS if name != "died_on" or is_fatal(draft))
+    return tuple(name for name in FIELDS if name != DEATH_DATE or is_fatal(draft))
 
 
 def next_field(draft: dict[str, Any]) -> str:
@@ -203,20 +132,21 @@ def _value(field: str, raw: str, today: date, baseline: date, onset: str | None 
     raw = raw.strip()
     if field == "onset_date":
         return _onset(raw, today, baseline)
-    if field == "died_on":
+    if field == DEATH_DATE:
         return _death_date(raw, today, date.fromisoformat(onset) if onset else baseline)
-    if field == "organism":
+    spec = INFECTION_FIELD[field]
+    if spec.typed:
         text = " ".join(raw.split())
         if raw == "skip" or not text:
             return None
-        if len(text) > 200:
-            raise DomainError(N_("Please keep the organism under 200 characters."))
+        if spec.max_length is not None and len(text) > spec.max_length:
+            raise Refusal(N_("Please keep the organism under {maximum} characters."), maximum=spec.max_length)
         return text
     if raw not in CHOICES[field]:
         raise DomainError(N_("Please tap one of the buttons."))
-    if field == "ctcae_grade":
+    if spec.value_type == "integer":
         return int(raw)
-    if field == "hospitalized":
+    if spec.value_type == "boolean":
         return raw == "yes"
     return raw
 
@@ -295,7 +225,7 @@ async def answer(session: AsyncSession, *, staff: Staff, field: str, raw: str, n
         today = now.astimezone(ZoneInfo(site.timezone)).date()
         draft[field] = _value(field, raw, today, patient.baseline_date, draft.get("onset_date"))
     if not is_fatal(draft) or field == "onset_date":
-        draft.pop("died_on", None)  # asked (again) only for a fatal infection, and checked against the onset
+        draft.pop(DEATH_DATE, None)  # asked (again) only for a fatal infection, and checked against the onset
     _check_grade_and_outcome(draft, field)
     staff.draft = draft
     await session.commit()
@@ -311,7 +241,7 @@ async def save(session: AsyncSession, *, staff: Staff, now: datetime) -> tuple[I
     if escalation is None or escalation.status not in UNRESOLVED or not may_acknowledge(staff, escalation):
         raise DomainError(N_("This alert has already been resolved."))
     patient = await session.get_one(Patient, escalation.patient_id)
-    died_on = draft.pop("died_on", None)
+    died_on = draft.pop(DEATH_DATE, None)
     details = details_or_error(**draft)
     staff.draft, staff.awaiting = None, None
     infection = await record_infection(
@@ -338,7 +268,7 @@ def checked_record(values: dict[str, Any], *, today: date, baseline: date) -> di
     draft = {
         field: _value(field, str(values.get(field) or ""), today, baseline)
         for field in FIELDS
-        if field not in ("treatments", "died_on")
+        if field not in ("treatments", DEATH_DATE)
     }
 
     codes = [str(code) for code in values.get("treatments") or []]
@@ -351,9 +281,9 @@ def checked_record(values: dict[str, Any], *, today: date, baseline: date) -> di
     draft["treatments"] = codes
     _check_grade_and_outcome(draft, "outcome")
     if is_fatal(draft):
-        if not str(values.get("died_on") or "").strip():
+        if not str(values.get(DEATH_DATE) or "").strip():
             raise Refusal(N_("Please give the date of death (grade 5)."))
-        draft["died_on"] = _value("died_on", str(values["died_on"]), today, baseline, draft["onset_date"])
+        draft[DEATH_DATE] = _value(DEATH_DATE, str(values[DEATH_DATE]), today, baseline, draft["onset_date"])
     return draft
 
 
@@ -369,7 +299,7 @@ async def confirm(
     patient = await session.get_one(Patient, escalation.patient_id)
     today = now.astimezone(ZoneInfo(site.timezone)).date()
     draft = checked_record(values, today=today, baseline=patient.baseline_date)
-    died_on = draft.pop("died_on", None)
+    died_on = draft.pop(DEATH_DATE, None)
     infection = await record_infection(
         session,
         patient=patient,

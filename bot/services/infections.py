@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import enqueue
 from bot.i18n import N_, gettext_for
+from bot.infection_fields import INFECTION_FIELD
+from bot.roles import DEATH_NOTICE_ROLES
 from bot.services.audit import audited, record_event, snapshot
 from bot.services.errors import DomainError
 from bot.services.follow_up import ENDED_STATUSES, end_follow_up
@@ -26,11 +28,11 @@ from models import (
     PatientStatus,
     Site,
     Staff,
-    StaffRole,
     Treatment,
 )
 
 UNRESOLVED = (EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED)
+GRADES = [int(code) for code in INFECTION_FIELD["ctcae_grade"].codes]
 
 
 CTCAE_VERSION = "5.0"  # the grades' meaning (grade 5: death), stored with every record
@@ -49,8 +51,8 @@ class InfectionDetails(BaseModel):
     onset_date: date
     site_type: InfectionSite
     pathogen: Pathogen
-    organism: str | None = Field(default=None, max_length=200)
-    ctcae_grade: int = Field(ge=1, le=5)
+    organism: str | None = Field(default=None, max_length=INFECTION_FIELD["organism"].max_length)
+    ctcae_grade: int = Field(ge=min(GRADES), le=max(GRADES))
     treatments: list[Treatment] = Field(min_length=1)
     hospitalized: bool = False
     outcome: Outcome = Outcome.UNKNOWN
@@ -81,6 +83,9 @@ class InfectionDetails(BaseModel):
         if (self.ctcae_grade == 5) != (self.outcome is Outcome.FATAL):
             raise ValueError(GRADE_5_IS_FATAL)
         return self
+
+
+assert tuple(InfectionDetails.model_fields) == tuple(INFECTION_FIELD), "the fields of bot/infection_fields.py"
 
 
 def details_or_error(**values: object) -> InfectionDetails:
@@ -214,7 +219,7 @@ async def _record_fatal(
     await tell_staff(
         session,
         site_id=patient.site_id,
-        roles=(StaffRole.PI, StaffRole.ADMIN),
+        roles=DEATH_NOTICE_ROLES,
         key=f"died:{patient.id}",
         now=now,
         text=lambda _: _(DEATH_NOTICE).format(

@@ -9,10 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import enqueue
 from bot.i18n import Gettext, gettext_for
+from bot.roles import COORDINATING_ROLES
 from models import StaffRole
-
-COORDINATING = (StaffRole.COORDINATOR, StaffRole.PI)
-SITE_TEAM = (StaffRole.CLINICIAN, *COORDINATING)
 
 
 async def tell_coordinators(
@@ -22,7 +20,7 @@ async def tell_coordinators(
     key: str,
     text: str | Callable[[Gettext], str],
     now: datetime,
-    roles: Sequence[StaffRole] = COORDINATING,
+    roles: Sequence[StaffRole] = COORDINATING_ROLES,
 ) -> int:
     """Queue a plain notice to the linked coordinators and PI of a site (or to `roles`, e.g. SITE_TEAM).
 

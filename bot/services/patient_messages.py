@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_, Gettext
 from bot.protocol import StudyProtocol
+from bot.roles import SITE_TEAM
 from bot.services.audit import record_event
-from bot.services.notices import SITE_TEAM, tell_coordinators
+from bot.services.notices import tell_coordinators
 from bot.services.red_flags import red_flags
 from bot.services.safety import Trigger, raise_alarm, send_urgent_advice
 from models import MessageKind, Patient, PatientMessage, PatientStatus, Site, Staff, StaffRole, TriageLevel

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
+from bot.infection_fields import INFECTION_FIELDS, InfectionField
 from bot.plan import monthly_anniversary
 from bot.protocol import StudyProtocol
 from bot.services.report_quality import data_quality, end_of, open_at_cutoff, provenance, site_scope
@@ -45,8 +46,8 @@ ORGANISM_NOT_IDENTIFIED = "not identified"  # the infections table's organism wh
 @dataclass(frozen=True)
 class StudyData:
     patients: pd.DataFrame  # study_id, site, group, baseline, end, days, person_years, event, end_reason, ...
-    infections: pd.DataFrame  # study_id, group, onset_date, site_type, pathogen, organism, ctcae_grade, treatment,
-    # hospitalized, outcome: every confirmed (not void) infection of a consented patient up to the cut-off
+    infections: pd.DataFrame  # study_id, group, the infection fields (bot/infection_fields.py, by their export
+    # names): every confirmed (not void) infection of a consented patient up to the cut-off
     adherence: pd.DataFrame  # group, doses_due, doses_confirmed, checkins_due, checkins_completed
     cutoff: date
     flow: pd.DataFrame  # stage (FLOW_STAGES), il2, control: every enrolled patient, analysed or not
@@ -55,6 +56,20 @@ class StudyData:
 
 
 ALL_SITES = N_("all sites")  # a whole-cell word: the report translates it
+
+
+def _reported(spec: InfectionField, value: Any) -> Any:
+    """An infection field as the report tabulates it: codes, several joined by "+", yes/no, a missing text as
+    "not identified"."""
+    if spec.many:
+        return "+".join(sorted(value))
+    if spec.value_type == "boolean":
+        return "yes" if value else "no"
+    if spec.enum_type is not None:
+        return value.value
+    if not spec.required:
+        return value or ORGANISM_NOT_IDENTIFIED
+    return value
 
 
 async def load_study(
@@ -124,18 +139,7 @@ async def load_study(
         )
     analysed = {record["study_id"] for record in records}
     infections = await session.execute(
-        select(
-            Patient.study_id,
-            Patient.group,
-            Infection.onset_date,
-            Infection.site_type,
-            Infection.pathogen,
-            Infection.organism,
-            Infection.ctcae_grade,
-            Infection.treatments,
-            Infection.hospitalized,
-            Infection.outcome,
-        )
+        select(Patient.study_id, Patient.group, *(getattr(Infection, spec.name) for spec in INFECTION_FIELDS))
         .join(Patient, Infection.patient_id == Patient.id)
         .where(
             Infection.onset_date <= cutoff,
@@ -148,16 +152,9 @@ async def load_study(
         {
             "study_id": study_id,
             "group": group.value,
-            "onset_date": onset,
-            "site_type": site_type.value,
-            "pathogen": pathogen.value,
-            "organism": organism or ORGANISM_NOT_IDENTIFIED,
-            "ctcae_grade": grade,
-            "treatment": "+".join(sorted(treatment)),
-            "hospitalized": "yes" if hospitalized else "no",
-            "outcome": outcome.value,
+            **{spec.column: _reported(spec, value) for spec, value in zip(INFECTION_FIELDS, values, strict=True)},
         }
-        for study_id, group, onset, site_type, pathogen, organism, grade, treatment, hospitalized, outcome in infections
+        for study_id, group, *values in infections
         if study_id in analysed  # consented by the cut-off
     ]
     return StudyData(
@@ -181,19 +178,7 @@ async def load_study(
             ],
         ),
         infections=pd.DataFrame.from_records(
-            infection_rows,
-            columns=[
-                "study_id",
-                "group",
-                "onset_date",
-                "site_type",
-                "pathogen",
-                "organism",
-                "ctcae_grade",
-                "treatment",
-                "hospitalized",
-                "outcome",
-            ],
+            infection_rows, columns=["study_id", "group", *(spec.column for spec in INFECTION_FIELDS)]
         ),
         adherence=await _adherence(session, cutoff=cutoff, site_id=site_id),
         quality=await data_quality(session, cutoff=cutoff, site_id=site_id),

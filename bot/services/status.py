@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.roles import STUDY_DATA_ROLES
 from bot.services.escalation import UNRESOLVED
 from models import (
     ContactKind,
@@ -22,7 +23,6 @@ from models import (
     StaffRole,
 )
 
-COORDINATING = (StaffRole.COORDINATOR, StaffRole.ADMIN)
 DOSE_CLOSED = (ContactStatus.TAKEN, ContactStatus.SKIPPED, ContactStatus.UNCONFIRMED, ContactStatus.MISSED)
 
 
@@ -44,7 +44,7 @@ class SiteStatus:
 
 
 def may_see_study_data(staff: Staff) -> bool:
-    return staff.active and staff.role in COORDINATING
+    return staff.active and staff.role in STUDY_DATA_ROLES
 
 
 def sites_of(staff: Staff) -> int | None:

@@ -1,4 +1,5 @@
-"""Triage of a patient's answers: a pure function of the answers and the protocol's thresholds.
+"""Triage of a patient's answers: a pure function of the answers and the protocol's thresholds. The answers are
+checked against the form's definitions (bot/forms.py: options and ranges), here and in `followup triage`.
 
 Levels, most severe first: urgent > infection > review > none. Every decision carries the machine-readable
 reasons that fired, most severe first. `possible_il2_reaction` is added for IL-2 patients with a fever soon
@@ -14,33 +15,29 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.protocol import SYMPTOMS, Triage
+from bot.forms import (
+    FEVER_DAYS,
+    HOSPITAL_REASON,
+    IL2_REACTION,
+    IMMUNOSUPPRESSANTS,
+    MAX_TEMP,
+    ORGANISM,
+    PREDNISONE_MG,
+    STEROID,
+    SYMPTOMS_ITEM,
+)
+from bot.protocol import Triage
 from bot.services.errors import DomainError
 from models import Group, TriageLevel
 
 YesNo = Literal["yes", "no"]
 YesNoNotSure = Literal["yes", "no", "not_sure"]
-DRUGS = (
-    "mycophenolate",
-    "mycophenolate_sodium",
-    "cyclophosphamide",
-    "tacrolimus",
-    "cyclosporine",
-    "azathioprine",
-    "methotrexate",
-    "leflunomide",
-    "hydroxychloroquine",
-    "belimumab",
-    "telitacicept",
-    "rituximab",
-    "sirolimus",
-    "tripterygium",
-    "other",
-    "none",
-)
-HOSPITAL_REASONS = ("illness", "planned_treatment", "other")
-STEROIDS = ("prednisone", "methylprednisolone", "other", "none")
-IL2_REACTIONS = ("injection_site", "fever_after_dose", "flu_like", "none")
+
+
+def _one_of(value: str | None, allowed: tuple[str, ...]) -> str | None:
+    if value is not None and value not in allowed:
+        raise ValueError(f"Input should be {', '.join(repr(code) for code in allowed)}")
+    return value
 
 
 def _exclusive_none(values: list[str], allowed: tuple[str, ...]) -> list[str]:
@@ -61,43 +58,53 @@ class Answers(BaseModel):
 
     fever: YesNo | None = None
     max_temp: float | Literal["not_measured"] | None = Field(default=None)
-    fever_days: int | None = Field(default=None, ge=1, le=60)
+    fever_days: int | None = Field(default=None, ge=FEVER_DAYS.minimum, le=FEVER_DAYS.maximum)
     symptoms: list[str] | None = None
     doctor_visit: YesNo | None = None
     infection_diagnosed: YesNoNotSure | None = None
     antimicrobials: YesNoNotSure | None = None
     hospitalized: YesNo | None = None
-    hospital_reason: Literal["illness", "planned_treatment", "other"] | None = None
+    hospital_reason: str | None = None
     in_hospital_now: YesNo | None = None
     positive_test: YesNoNotSure | None = None
-    organism: str | None = Field(default=None, max_length=200)
-    steroid: Literal["prednisone", "methylprednisolone", "other", "none"] | None = None
+    organism: str | None = Field(default=None, max_length=int(ORGANISM.maximum))
+    steroid: str | None = None
     steroid_amount: str | None = Field(default=None, max_length=40)
-    prednisone_mg: float | None = Field(default=None, ge=0, le=200)
+    prednisone_mg: float | None = Field(default=None, ge=PREDNISONE_MG.minimum, le=PREDNISONE_MG.maximum)
     immunosuppressants: list[str] | None = None
     il2_reaction: list[str] | None = None
 
     @field_validator("max_temp")
     @classmethod
     def _celsius_range(cls, value: float | str | None) -> float | str | None:
-        if isinstance(value, float) and not 35.0 <= value <= 42.5:
-            raise ValueError("must be between 35.0 and 42.5 °C")
+        if isinstance(value, float) and not MAX_TEMP.minimum <= value <= MAX_TEMP.maximum:
+            raise ValueError(f"must be between {MAX_TEMP.minimum:.1f} and {MAX_TEMP.maximum:.1f} °C")
         return value
+
+    @field_validator("hospital_reason")
+    @classmethod
+    def _hospital_reason(cls, value: str | None) -> str | None:
+        return _one_of(value, HOSPITAL_REASON.options)
+
+    @field_validator("steroid")
+    @classmethod
+    def _steroid(cls, value: str | None) -> str | None:
+        return _one_of(value, STEROID.options)
 
     @field_validator("symptoms")
     @classmethod
     def _symptoms(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else _exclusive_none(value, SYMPTOMS)
+        return None if value is None else _exclusive_none(value, SYMPTOMS_ITEM.options)
 
     @field_validator("immunosuppressants")
     @classmethod
     def _drugs(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else _exclusive_none(value, DRUGS)
+        return None if value is None else _exclusive_none(value, IMMUNOSUPPRESSANTS.options)
 
     @field_validator("il2_reaction")
     @classmethod
     def _reactions(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else _exclusive_none(value, IL2_REACTIONS)
+        return None if value is None else _exclusive_none(value, IL2_REACTION.options)
 
 
 @dataclass(frozen=True)

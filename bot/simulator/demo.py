@@ -23,7 +23,7 @@ from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.outbox import next_due
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import TelegramSender
-from bot.export_files import export_study
+from bot.exports.registry import export_study
 from bot.i18n import DEFAULT_LANGUAGE, SOURCE_LANGUAGE, telegram_language
 from bot.protocol import StudyProtocol, load_protocol
 from bot.report_files import write_report

@@ -8,9 +8,11 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.i18n import local_datetime
+from bot.infection_fields import INFECTION_FIELDS
+from bot.roles import ROLE_NAMES
 from bot.services import escalation as escalations
 from bot.services import infection_form
-from bot.services.alerts import DISMISSAL_LABELS, LEVEL_TITLES, ROLE_NAMES, reasons_line
+from bot.services.alerts import DISMISSAL_LABELS, LEVEL_TITLES, reasons_line
 from bot.services.console_alerts import open_alerts
 from bot.services.errors import DomainError
 from bot.web.deps import CheckedForm, ConsoleDep, CurrentStaff, SessionDep, SignedIn
@@ -46,8 +48,7 @@ async def _page(
         age=lambda alert: format_timedelta(now - alert.escalation.raised_at, locale=language, threshold=1.5),
         when=lambda instant, zone: local_datetime(instant, zone, language),
         refused=refused,
-        infection_fields=infection_form.FIELDS,
-        infection_titles=infection_form.TITLES,
+        infection_fields=INFECTION_FIELDS,
         infection_choices=infection_form.CHOICES,
         status=status,
     )
@@ -114,8 +115,13 @@ async def confirm_infection(
         raise HTTPException(status_code=404)
     if not alert.may_act:
         raise HTTPException(status_code=403)
-    values: dict[str, object] = {field: form.get(field, "") for field in infection_form.FIELDS}
-    values["treatments"] = [code for code in (await request.form()).getlist("treatments") if isinstance(code, str)]
+    ticked = await request.form()
+    values: dict[str, object] = {
+        spec.name: [code for code in ticked.getlist(spec.name) if isinstance(code, str)]
+        if spec.many
+        else form.get(spec.name, "")
+        for spec in INFECTION_FIELDS
+    }
     try:
         await infection_form.confirm(
             session, staff=user.staff, escalation_id=escalation_id, values=values, now=context.clock.now()

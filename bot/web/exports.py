@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException
 from starlette.responses import HTMLResponse, Response
 
-from bot.export_files import FORMATS, export_study
+from bot.exports.registry import FORMATS, export_study
 from bot.services.console_enrollment import NotAllowed
 from bot.services.console_exports import audit_export, export_scope, export_sites
 from bot.services.errors import NotFound

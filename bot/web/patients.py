@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse
 
 from bot.forms import ITEMS, answer_label
 from bot.i18n import local_datetime
+from bot.infection_fields import INFECTION_FIELDS
 from bot.services.alerts import GROUP_NAMES, reasons_line
 from bot.services.corrections import CHECKIN_ITEMS
 from bot.services.follow_up import ENDED_STATUSES, NO_CONTACT_STATUSES
@@ -120,9 +121,7 @@ async def patient_view(
         corrected=corrected,
         reasons=lambda codes: reasons_line(codes, context.protocol, _),
         doses=Counter(dose.status for dose in record.doses if dose.due_at <= context.clock.now()),
-        infection_fields=[
-            field for field in TITLES if field not in ("onset_date", "died_on")
-        ],  # died_on: the patient's
+        infection_fields=[spec.name for spec in INFECTION_FIELDS if spec.value_type != "date"],  # onset: the heading
         infection_titles=TITLES,
         infection_value=infection_value,
         group_names=GROUP_NAMES,

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
 
 from bot.app import BotContext
-from bot.export_files import csv_zip
+from bot.exports.registry import csv_zip
 from bot.i18n import N_
 from bot.services.audit import record_event
 from bot.services.status import may_see_study_data, site_status, sites_of

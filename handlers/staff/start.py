@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import BotCommand, BotCommandScopeChat, Message
 
 from bot.i18n import N_, Gettext
-from bot.services.alerts import ROLE_NAMES
+from bot.roles import ROLE_NAMES
 from bot.services.onboarding import LinkedStaff
 
 STAFF_COMMANDS = [
