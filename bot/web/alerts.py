@@ -122,6 +122,7 @@ async def confirm_infection(
         else form.get(spec.name, "")
         for spec in INFECTION_FIELDS
     }
+    values[infection_form.DEATH_DATE] = form.get(infection_form.DEATH_DATE, "")
     try:
         await infection_form.confirm(
             session, staff=user.staff, escalation_id=escalation_id, values=values, now=context.clock.now()
