@@ -6,27 +6,24 @@ from datetime import time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 
-from bot.app import BotContext
+from bot.callbacks import Button, Consent, ReminderTime
 from bot.i18n import N_, Gettext, clock, gettext_for, joined, language_from_telegram, long_date, short_date
-from bot.plan import parse_clock_time
 from bot.services import onboarding
 from bot.services.checkins import next_checkin_due
 from bot.services.doses import upcoming_doses
 from bot.services.onboarding import FIRST_REMINDER_TIME, REMINDER_TIME, CodeProblem, LinkedStaff
 from bot.services.safety import emergency_line
-from handlers.common import stranger_gettext
-from handlers.render import button, keyboard
+from bot.services.sites import site_of
+from handlers.context import BotContext
+from handlers.patient.access import HELP_FOR_STRANGERS, patient_button
+from handlers.render import keyboard
 from handlers.staff.alerts import staff_help
 from handlers.staff.start import welcome_staff
 from models import Group, Patient, PatientStatus, Site
 
-TIME_CHOICES = ("08:00", "09:00", "12:00", "18:00", "20:00", "21:00")
-HELP_FOR_STRANGERS = N_(
-    "This bot is only for people taking part in the IL-2 lupus study. If you take part, please open the "
-    "personal link your study coordinator gave you."
-)
+TIME_CHOICES = tuple(time(hour) for hour in (8, 9, 12, 18, 20, 21))
 CODE_PROBLEMS = {
     CodeProblem.UNKNOWN: N_("This link is not valid. Please check it, or ask your study coordinator for a new one."),
     CodeProblem.EXPIRED: N_("This link has expired. Please ask your study coordinator for a new one."),
@@ -48,17 +45,17 @@ async def start(update: Update, context: BotContext) -> None:
         return
     deps = context.deps
     code = context.args[0] if context.args else ""
-    _ = stranger_gettext(update)
+    _ = context.gettext  # a stranger's, whoever writes: nothing is looked up yet
     async with deps.session() as session:
         if not code:
-            patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
-            staff = await onboarding.staff_for_user(session, user_id=chat.id)
+            staff = await context.staff()
+            patient = await context.patient()
             if staff is not None:
                 await staff_help(message, staff)
             elif patient is None:
                 await message.reply_text(_(HELP_FOR_STRANGERS))
             elif patient.status is PatientStatus.ENROLLED:
-                await ask_consent(message, patient, await session.get_one(Site, patient.site_id), context)
+                await ask_consent(message, patient, await site_of(session, site_id=patient.site_id), context)
             else:
                 await greet(message, patient, session, context)
             return
@@ -110,15 +107,15 @@ async def ask_consent(message: Message, patient: Patient, site: Site, context: B
             _("Do you agree to answer the study questions here in Telegram?"),
         ]
     )
-    rows = [[button(_("I agree"), "consent|yes")], [button(_("I do not agree"), "consent|no")]]
+    rows = [[Button(_("I agree"), Consent(agree=True))], [Button(_("I do not agree"), Consent(agree=False))]]
     await message.reply_text(text, reply_markup=keyboard(rows))
 
 
 def time_keyboard() -> InlineKeyboardMarkup:
     return keyboard(
         [
-            [button(choice, f"time|{choice}") for choice in TIME_CHOICES[:3]],
-            [button(choice, f"time|{choice}") for choice in TIME_CHOICES[3:]],
+            [Button(f"{choice:%H:%M}", ReminderTime(choice)) for choice in TIME_CHOICES[:3]],
+            [Button(f"{choice:%H:%M}", ReminderTime(choice)) for choice in TIME_CHOICES[3:]],
         ]
     )
 
@@ -130,33 +127,30 @@ def ask_time_text(patient: Patient) -> str:
     )
 
 
-async def on_consent(update: Update, context: BotContext) -> None:
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None or not isinstance(query.message, Message):
-        return
+@patient_button(Consent, active=False)
+async def on_consent(
+    query: CallbackQuery, message: Message, tap: Consent, patient: Patient, context: BotContext
+) -> None:
     await query.answer()
-    agree = query.data == "consent|yes"
+    agree = tap.agree
     deps = context.deps
     async with deps.session() as session:
-        patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
-        if patient is None:
-            return
         if not await onboarding.give_consent(
             session,
             patient=patient,
             agree=agree,
             now=deps.clock.now(),
             version=deps.protocol.enrollment.consent_version,
-            shown_text=query.message.text,
+            shown_text=message.text,
         ):
             return  # a second tap on the same keyboard
         _ = patient_gettext(patient)
         choice = _("I agree") if agree else _("I do not agree")
-        await query.edit_message_text(f"{query.message.text}\n\n✔ {choice}")
+        await query.edit_message_text(f"{message.text}\n\n✔ {choice}")
         if agree:
-            await query.message.reply_text(ask_time_text(patient), reply_markup=time_keyboard())
+            await message.reply_text(ask_time_text(patient), reply_markup=time_keyboard())
         else:
-            await query.message.reply_text(
+            await message.reply_text(
                 _(
                     "Thank you for telling us. You will not get any more messages from this study. "
                     "If you change your mind, please talk to your study team."
@@ -164,18 +158,16 @@ async def on_consent(update: Update, context: BotContext) -> None:
             )
 
 
-async def on_time_chosen(update: Update, context: BotContext) -> None:
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or query.data is None or chat is None or not isinstance(query.message, Message):
-        return
+@patient_button(ReminderTime, active=False)
+async def on_time_chosen(
+    query: CallbackQuery, message: Message, tap: ReminderTime, patient: Patient, context: BotContext
+) -> None:
     await query.answer()
-    chosen = parse_clock_time(query.data.removeprefix("time|"))
+    if patient.awaiting not in (FIRST_REMINDER_TIME, REMINDER_TIME):
+        return
     async with context.deps.session() as session:
-        patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
-        if chosen is None or patient is None or patient.awaiting not in (FIRST_REMINDER_TIME, REMINDER_TIME):
-            return
         await query.edit_message_reply_markup(reply_markup=None)
-        await save_time(query.message, patient, chosen, session, context)
+        await save_time(message, patient, tap.at, session, context)
 
 
 async def save_time(
@@ -219,6 +211,6 @@ async def greet(message: Message, patient: Patient, session: AsyncSession, conte
                 )
             )
     lines.append(_("If you feel unwell at any time, send /report. For help, send /help."))
-    site = await session.get_one(Site, patient.site_id)
+    site = await site_of(session, site_id=patient.site_id)
     lines.append(emergency_line(_, site=site, protocol=context.deps.protocol))
     await message.reply_text("\n\n".join(lines))
