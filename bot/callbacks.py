@@ -51,10 +51,18 @@ def _value(text: str) -> str | None:
     return text if VALUE.fullmatch(text) else None
 
 
+KINDS: dict[str, type[Tap]] = {}  # every kind of tap by its prefix
+
+
 class Tap:
-    """A kind of tap: `prefix` is its first field on the wire."""
+    """A kind of tap: `prefix` is its first field on the wire. A class that sets it is a kind (in KINDS)."""
 
     prefix: ClassVar[str]
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "prefix" in cls.__dict__:
+            KINDS[cls.prefix] = cls
 
     def fields(self) -> tuple[str, ...]:
         raise NotImplementedError
@@ -300,29 +308,6 @@ class AlertsPage(Page):
 
 class OverduePage(Page):
     prefix = "overdue"
-
-
-KINDS: dict[str, type[Tap]] = {
-    kind.prefix: kind
-    for kind in (
-        Consent,
-        ReminderTime,
-        Choose,
-        Back,
-        Submit,
-        EditAnswers,
-        EditItem,
-        StartCheckin,
-        StartReport,
-        Dose,
-        ChooseLanguage,
-        Stop,
-        Alert,
-        InfectionForm,
-        AlertsPage,
-        OverduePage,
-    )
-}
 
 
 def decode(data: object) -> Tap | None:
