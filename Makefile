@@ -35,6 +35,7 @@ lint: install
 	$(BIN)/ruff check bot handlers models tests alembic bench
 	$(BIN)/ruff format --check bot handlers models tests alembic bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 run: install
 	$(BIN)/followup db upgrade

@@ -42,7 +42,7 @@ def _sqlite_pragmas(durable: bool) -> Any:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         # A writer waits up to 5 s for the lock (a CLI import); past that the update fails with "database is
-        # locked" and is handled again twice more (bot.app.RETRY_DELAYS): a lock held ~15 s loses no tap.
+        # locked" and is handled again twice more (handlers.context.RETRY_DELAYS): a lock held ~15 s loses no tap.
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA journal_mode=WAL")  # readers (CLI, exports) never block the bot's writes
         cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")

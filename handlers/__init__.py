@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -17,25 +15,43 @@ from telegram.ext import (
     filters,
 )
 
-if TYPE_CHECKING:
-    from bot.app import BotApplication
+from bot.callbacks import (
+    Alert,
+    AlertsPage,
+    Back,
+    Choose,
+    ChooseLanguage,
+    Consent,
+    Dose,
+    EditAnswers,
+    EditItem,
+    InfectionForm,
+    OverduePage,
+    ReminderTime,
+    StartCheckin,
+    StartReport,
+    Stop,
+    Submit,
+    pattern,
+)
+from handlers.common import (
+    NEW_MESSAGE,
+    PRIVATE,
+    answer_unknown_button,
+    drop_repeated_update,
+    ignore_outside_private_chats,
+    on_error,
+    tell_update_failed,
+)
+from handlers.context import BotApplication, remember_caller
+from handlers.patient import commands, doses, membership, onboarding, questionnaire
+from handlers.staff import alerts, console, coordination, overdue
 
 
 def register_handlers(application: BotApplication) -> None:
-    from handlers.common import (
-        NEW_MESSAGE,
-        PRIVATE,
-        answer_unknown_button,
-        drop_repeated_update,
-        ignore_outside_private_chats,
-        on_error,
-        tell_update_failed,
-    )
-    from handlers.patient import commands, doses, membership, onboarding, questionnaire
-    from handlers.staff import alerts, console, coordination, overdue
-
-    application.add_handler(TypeHandler(Update, ignore_outside_private_chats), group=-2)
-    application.add_handler(TypeHandler(Update, drop_repeated_update), group=-1)
+    application.add_handler(TypeHandler(Update, ignore_outside_private_chats), group=-3)
+    application.add_handler(TypeHandler(Update, drop_repeated_update), group=-2)
+    application.add_handler(TypeHandler(Update, remember_caller), group=-1)
 
     messages = PRIVATE & NEW_MESSAGE
     application.add_handlers(
@@ -53,18 +69,20 @@ def register_handlers(application: BotApplication) -> None:
             CommandHandler("export", coordination.export_command, filters=messages),
             CommandHandler("overdue", overdue.overdue_command, filters=messages),
             CommandHandler("web", console.web_command, filters=messages),
-            CallbackQueryHandler(onboarding.on_consent, pattern=r"^consent\|(yes|no)$"),
-            CallbackQueryHandler(onboarding.on_time_chosen, pattern=r"^time\|"),
-            CallbackQueryHandler(questionnaire.on_questionnaire_button, pattern=r"^q[bsei]?\|"),
-            CallbackQueryHandler(questionnaire.on_start_button, pattern=r"^checkin\|start$"),
-            CallbackQueryHandler(questionnaire.on_report_button, pattern=r"^report\|start$"),
-            CallbackQueryHandler(doses.on_dose_button, pattern=r"^dose\|"),
-            CallbackQueryHandler(commands.on_language, pattern=r"^lang\|"),
-            CallbackQueryHandler(commands.on_stop, pattern=r"^stop\|"),
-            CallbackQueryHandler(alerts.on_escalation_button, pattern=r"^esc\|"),
-            CallbackQueryHandler(alerts.on_infection_button, pattern=r"^inf\|"),
-            CallbackQueryHandler(alerts.on_alerts_page, pattern=r"^alerts\|"),
-            CallbackQueryHandler(overdue.on_overdue_page, pattern=r"^overdue\|"),
+            CallbackQueryHandler(onboarding.on_consent, pattern=pattern(Consent)),
+            CallbackQueryHandler(onboarding.on_time_chosen, pattern=pattern(ReminderTime)),
+            CallbackQueryHandler(
+                questionnaire.on_questionnaire_button, pattern=pattern(Choose, Back, Submit, EditAnswers, EditItem)
+            ),
+            CallbackQueryHandler(questionnaire.on_start_button, pattern=pattern(StartCheckin)),
+            CallbackQueryHandler(questionnaire.on_report_button, pattern=pattern(StartReport)),
+            CallbackQueryHandler(doses.on_dose_button, pattern=pattern(Dose)),
+            CallbackQueryHandler(commands.on_language, pattern=pattern(ChooseLanguage)),
+            CallbackQueryHandler(commands.on_stop, pattern=pattern(Stop)),
+            CallbackQueryHandler(alerts.on_escalation_button, pattern=pattern(Alert)),
+            CallbackQueryHandler(alerts.on_infection_button, pattern=pattern(InfectionForm)),
+            CallbackQueryHandler(alerts.on_alerts_page, pattern=pattern(AlertsPage)),
+            CallbackQueryHandler(overdue.on_overdue_page, pattern=pattern(OverduePage)),
             CallbackQueryHandler(answer_unknown_button),
             ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(messages & filters.COMMAND, commands.help_command),

@@ -10,11 +10,11 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, filters
 
-from bot.app import BotApplication, BotContext, Deps
 from bot.i18n import N_, Gettext, gettext_for, language_from_telegram
 from bot.logs import log_failure
 from bot.services import onboarding
 from bot.update_scope import RepeatedUpdate, current_scope
+from handlers.context import BotApplication, BotContext, Deps
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ NEW_MESSAGE = filters.UpdateType.MESSAGE  # edited messages never change an answ
 
 
 async def drop_repeated_update(update: Update, context: BotContext) -> None:
-    """Group -1: an update id seen before (Telegram redelivery, webhook retry) stops here; a new one is marked
+    """Group -2: an update id seen before (Telegram redelivery, webhook retry) stops here; a new one is marked
     with the first change its handling commits (bot.update_scope)."""
     scope = current_scope()
     assert scope is not None, "updates are handled inside an update scope"
@@ -75,7 +75,7 @@ async def tell_update_failed(application: BotApplication, update: Update) -> Non
 
 
 async def ignore_outside_private_chats(update: Update, context: BotContext) -> None:
-    """Group -2: the bot talks only in private chats; groups and channels get nothing."""
+    """Group -3: the bot talks only in private chats; groups and channels get nothing."""
     chat = update.effective_chat
     if chat is None or chat.type != chat.PRIVATE:
         raise ApplicationHandlerStop
@@ -91,14 +91,3 @@ async def answer_unknown_button(update: Update, _context: BotContext) -> None:
     waiting, and otherwise ignored."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-
-
-RECORD_ID_MAX = 2**31 - 1  # the largest id an INTEGER column holds on PostgreSQL
-
-
-def record_id(text: str) -> int | None:
-    """A row id from callback data: ASCII digits within the database's range, else None (never an error)."""
-    if not text.isascii() or not text.isdecimal() or len(text) > 10:
-        return None
-    number = int(text)
-    return number if 0 < number <= RECORD_ID_MAX else None

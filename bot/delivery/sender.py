@@ -17,6 +17,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.delivery.keyboards import inline_keyboard
 from models import OutboxMessage
 
 
@@ -46,6 +47,11 @@ class Sender(Protocol):
 
 
 def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    """The row's buttons (bot.callbacks.rows_payload). A row queued by an earlier version stored the Bot API's
+    own reply_markup: it is sent as it is, so an alert queued before an upgrade keeps its buttons."""
+    buttons = payload.get("buttons")
+    if isinstance(buttons, list):
+        return inline_keyboard(buttons)
     markup = payload.get("reply_markup")
     return InlineKeyboardMarkup.de_json(markup, None) if isinstance(markup, dict) else None
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.callbacks import Alert, Button, Rows
 from bot.forms import CLINICAL_LABELS, ITEMS, answer_label, labelled
 from bot.i18n import N_, Gettext, gettext_for, local_datetime
 from bot.protocol import StudyProtocol
@@ -104,16 +105,19 @@ def acknowledged_line(*, name: str, role: str, at: datetime, zone: str, language
     )
 
 
-def alert_buttons(escalation_id: int, language: str) -> dict[str, Any]:
+def alert_buttons(escalation_id: int, language: str) -> Rows:
     _ = gettext_for(language)
-    return {"inline_keyboard": [[{"text": "👀 " + _("Acknowledge"), "callback_data": f"esc|{escalation_id}|ack"}]]}
+    return [[Button("👀 " + _("Acknowledge"), Alert(escalation_id, "ack"))]]
 
 
-def resolve_buttons(escalation_id: int, language: str) -> dict[str, Any]:
+def resolve_buttons(escalation_id: int, language: str) -> Rows:
     _ = gettext_for(language)
-    return {
-        "inline_keyboard": [
-            [{"text": "🦠 " + _("Confirm infection"), "callback_data": f"esc|{escalation_id}|confirm"}],
-            [{"text": "✖ " + _("Not an infection"), "callback_data": f"esc|{escalation_id}|dismiss"}],
-        ]
-    }
+    return [
+        [Button("🦠 " + _("Confirm infection"), Alert(escalation_id, "confirm"))],
+        [Button("✖ " + _("Not an infection"), Alert(escalation_id, "dismiss"))],
+    ]
+
+
+def dismissal_buttons(escalation_id: int, _: Gettext) -> Rows:
+    """The coded reasons for "Not an infection", one a row."""
+    return [[Button(_(label), Alert(escalation_id, "no", code))] for code, label in DISMISSAL_LABELS.items()]

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import Button, Consent, Rows, rows_payload
 from bot.delivery.outbox import enqueue
 from bot.i18n import N_, Gettext, gettext_for
 from bot.protocol import StudyProtocol
@@ -73,9 +73,9 @@ def consent_text(_: Gettext, *, patient: Patient, site: Site, protocol: StudyPro
     return "\n\n".join(parts)
 
 
-def consent_choices(_: Gettext) -> list[tuple[str, str]]:
-    """The two buttons of the consent screen: (label, callback data)."""
-    return [(_("I agree"), "consent|yes"), (_("I do not agree"), "consent|no")]
+def consent_buttons(_: Gettext) -> Rows:
+    """The two buttons of the consent screen."""
+    return [[Button(_("I agree"), Consent(agree=True))], [Button(_("I do not agree"), Consent(agree=False))]]
 
 
 async def note_asked_again(session: AsyncSession, *, patient: Patient, protocol: StudyProtocol, now: datetime) -> None:
@@ -98,6 +98,16 @@ async def note_asked_again(session: AsyncSession, *, patient: Patient, protocol:
     )
 
 
+async def pending_here(session: AsyncSession, *, patient: Patient, protocol: StudyProtocol, now: datetime) -> bool:
+    """The patient wrote while consent to a new version is pending: True if so (the adapter shows the consent
+    screen), with the first asking audited. Commits."""
+    if not consent_pending(patient, protocol):
+        return False
+    await note_asked_again(session, patient=patient, protocol=protocol, now=now)
+    await session.commit()
+    return True
+
+
 async def ask_again(session: AsyncSession, *, patient: Patient, protocol: StudyProtocol, now: datetime) -> None:
     """A contact is due while consent is pending: the consent screen goes out instead (at most once a day).
     The caller commits."""
@@ -105,9 +115,6 @@ async def ask_again(session: AsyncSession, *, patient: Patient, protocol: StudyP
     _ = gettext_for(patient.language)
     site = await session.get_one(Site, patient.site_id)
     await note_asked_again(session, patient=patient, protocol=protocol, now=now)
-    buttons: list[list[dict[str, Any]]] = [
-        [{"text": label, "callback_data": data}] for label, data in consent_choices(_)
-    ]
     await enqueue(
         session,
         dedupe_key=f"reconsent:{patient.id}:{protocol.enrollment.consent_version}:{now.date().isoformat()}",
@@ -116,7 +123,7 @@ async def ask_again(session: AsyncSession, *, patient: Patient, protocol: StudyP
         now=now,
         payload={
             "text": consent_text(_, patient=patient, site=site, protocol=protocol, changed=True),
-            "reply_markup": {"inline_keyboard": buttons},
+            "buttons": rows_payload(consent_buttons(_)),
         },
     )
 

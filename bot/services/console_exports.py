@@ -1,13 +1,17 @@
-"""Exports from the console: whose data a staff member may download, and the audit of each download
-(as `/export` in Telegram records it)."""
+"""Exports by staff, from the console or Telegram's /export: whose data a staff member may download, and the
+audit of each download."""
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.exports.registry import csv_zip
 from bot.services.audit import record_event
 from bot.services.console_enrollment import NotAllowed
 from bot.services.errors import NotFound
@@ -40,7 +44,7 @@ async def export_scope(session: AsyncSession, *, staff: Staff, site_code: str | 
 
 
 async def audit_export(
-    session: AsyncSession, *, staff: Staff, site_code: str | None, fmt: str, size: int, now: datetime
+    session: AsyncSession, *, staff: Staff, site_code: str | None, fmt: str, size: int, now: datetime, via: str
 ) -> None:
     record_event(
         session,
@@ -48,6 +52,25 @@ async def audit_export(
         action="export",
         entity=staff,
         at=now,
-        after={"site": site_code or "all", "format": fmt, "bytes": size, "via": "web"},
+        after={"site": site_code or "all", "format": fmt, "bytes": size, "via": via},
     )
     await session.commit()
+
+
+@dataclass(frozen=True)
+class Archive:
+    content: bytes
+    site_code: str | None  # None: every site
+
+    def filename(self, now: datetime) -> str:
+        return f"nct04136106-{(self.site_code or 'all').lower()}-{now:%Y%m%d}.zip"
+
+
+async def csv_archive(session: AsyncSession, *, staff: Staff, now: datetime, via: str) -> Archive:
+    """The CSV datasets and codebook of the staff member's site (admins: every site) in one zip, audited.
+    Raises NotAllowed unless coordinator or admin. Commits."""
+    site_code = await export_scope(session, staff=staff, site_code=None)
+    with tempfile.TemporaryDirectory() as folder:
+        content = await csv_zip(session, site_code=site_code, folder=Path(folder))
+    await audit_export(session, staff=staff, site_code=site_code, fmt="csv", size=len(content), now=now, via=via)
+    return Archive(content, site_code)

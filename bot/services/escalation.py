@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import rows_payload
 from bot.db import get_for_update
 from bot.delivery.outbox import enqueue
 from bot.i18n import gettext_for
 from bot.protocol import EscalationChain, StudyProtocol
 from bot.roles import ACKNOWLEDGING_ROLES, ROLE_NAMES
+from bot.services import staff_prompts
 from bot.services.alerts import acknowledged_line, alert_buttons, alert_text, resolve_buttons
 from bot.services.audit import audited, record_event, snapshot
 from bot.services.text import visible_text
@@ -242,10 +244,11 @@ async def _facts(session: AsyncSession, escalation: Escalation) -> _Facts:
     )
 
 
-def _buttons(escalation: Escalation, language: str) -> dict[str, Any]:
+def _buttons(escalation: Escalation, language: str) -> list[list[list[str]]]:
+    """The alert's buttons as an outbox payload stores them: Acknowledge, then the two ways to resolve it."""
     if escalation.status is EscalationStatus.OPEN:
-        return alert_buttons(escalation.id, language)
-    return resolve_buttons(escalation.id, language)
+        return rows_payload(alert_buttons(escalation.id, language))
+    return rows_payload(resolve_buttons(escalation.id, language))
 
 
 async def _notify(
@@ -274,7 +277,7 @@ async def _notify(
             now=now,
             staff_id=member.id,
             lane=Lane.URGENT,
-            payload={"text": text, "reply_markup": _buttons(escalation, member.language)},
+            payload={"text": text, "buttons": _buttons(escalation, member.language)},
         ):
             session.add(
                 EscalationNotification(
@@ -320,7 +323,7 @@ async def _refresh_alerts(
                 payload={
                     "text": text,
                     "message_id": row.telegram_message_id,
-                    "reply_markup": _buttons(escalation, member.language),
+                    "buttons": _buttons(escalation, member.language),
                 },
             )
         row.payload = {**row.payload, "text": text}  # what the message shows now (the acknowledgement edits it)
@@ -463,6 +466,17 @@ async def _show_acknowledgement(session: AsyncSession, *, escalation: Escalation
                 "message_id": message.telegram_message_id,
             },
         )
+
+
+async def start_dismissal(session: AsyncSession, *, staff: Staff, escalation_id: int, now: datetime) -> bool:
+    """ "Not an infection" was tapped: if the staff member may resolve this open alert, the next text they type
+    (soon enough, see staff_prompts) is its reason, unless they tap a coded one. False if they may not. Commits."""
+    escalation = await session.get(Escalation, escalation_id)
+    if escalation is None or not may_acknowledge(staff, escalation) or escalation.status not in UNRESOLVED:
+        return False
+    staff_prompts.ask_dismissal_reason(staff, escalation_id=escalation.id, now=now)
+    await session.commit()
+    return True
 
 
 async def dismiss(

@@ -7,14 +7,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import get_for_update
 from bot.delivery.outbox import enqueue
 from bot.i18n import DEFAULT_LANGUAGE, N_, clock, gettext_for
 from bot.protocol import StudyProtocol
-from bot.services import checkins
 from bot.services.audit import audited, record_event
 from bot.services.errors import language_or_error
 from bot.services.follow_up import NO_CONTACT_STATUSES, end_follow_up
@@ -22,7 +21,6 @@ from bot.services.invites import find_code
 from bot.services.reachability import send_open_contacts_now
 from bot.services.schedule import change_reminder_time
 from models import (
-    Answer,
     InviteCode,
     InvitePurpose,
     OutboxMessage,
@@ -312,30 +310,3 @@ async def apply_default_reminder_times(session: AsyncSession, *, protocol: Study
         applied += 1
     await session.commit()
     return applied
-
-
-class Prompt(enum.StrEnum):
-    REMINDER_TIME = "reminder_time"
-    QUESTION = "question"
-
-
-async def prompt_for_typed_text(session: AsyncSession, *, patient: Patient) -> Prompt | None:
-    """Which prompt typed text answers: the one the patient saw last.
-
-    Two prompts can wait at once: the reminder-time question (shown at `patients.awaiting_since`) and an item
-    of an open questionnaire (shown when the questionnaire started, or when its latest answer moved it on),
-    e.g. a patient who sends /checkin before choosing a time, or /time in the middle of a check-in. The newer
-    one wins; on a tie the questionnaire does (a lost time is simply asked again). None: no prompt waits, so
-    the text is the patient's own words.
-    """
-    response = await checkins.in_progress(session, patient=patient)
-    question_at = None
-    if response is not None and response.current_item is not None:
-        latest = select(func.max(Answer.answered_at)).where(Answer.response_id == response.id)
-        last_answer = await session.scalar(latest)
-        question_at = max(response.started_at, last_answer) if last_answer is not None else response.started_at
-    if patient.awaiting in (FIRST_REMINDER_TIME, REMINDER_TIME) and (
-        question_at is None or (patient.awaiting_since is not None and patient.awaiting_since > question_at)
-    ):
-        return Prompt.REMINDER_TIME
-    return Prompt.QUESTION if question_at is not None else None

@@ -12,6 +12,7 @@ from bot.i18n import N_
 from bot.services.audit import audited
 from bot.services.errors import DomainError
 from bot.services.follow_up import ENDED_STATUSES, NO_CONTACT_STATUSES, end_follow_up, plan_cancelled_again
+from bot.services.notices import tell_coordinators
 from bot.services.staff_changes import reason_or_error
 from bot.services.text import visible_text
 from models import Patient, PatientStatus
@@ -52,6 +53,32 @@ async def withdraw(
     return await end_follow_up(
         session, patient=patient, status=WITHDRAWAL_STATUS[kind], reason=reason, actor=actor, now=now
     )
+
+
+STOP_NOTICES = {
+    WithdrawalKind.STOP_CONTACT: N_(
+        "{study_id} asked for no more messages (/stop): follow-up continues at clinic visits only."
+    ),
+    WithdrawalKind.WITHDRAW_CONSENT: N_(
+        "{study_id} withdrew consent through the bot (/stop): no more data may be collected."
+    ),
+}
+
+
+async def stop_in_telegram(session: AsyncSession, *, patient: Patient, kind: WithdrawalKind, now: datetime) -> None:
+    """The patient's own /stop: the site's coordinators are told, and the withdrawal is recorded. Commits."""
+    study_id = patient.study_id
+    await tell_coordinators(
+        session,
+        site_id=patient.site_id,
+        key=f"withdrawn:{patient.id}",
+        now=now,
+        text=lambda staff_: staff_(STOP_NOTICES[kind]).format(study_id=study_id),
+    )
+    await withdraw(
+        session, patient=patient, kind=kind, note="asked in Telegram (/stop)", actor=f"patient:{study_id}", now=now
+    )
+    await session.commit()
 
 
 async def reinstate(session: AsyncSession, *, patient: Patient, reason: str, actor: str, now: datetime) -> int:

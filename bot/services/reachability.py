@@ -60,3 +60,12 @@ async def send_open_contacts_now(session: AsyncSession, *, patient: Patient, now
         )
         .values(next_action_at=now)
     )
+
+
+async def chat_blocked(session: AsyncSession, *, patient: Patient, blocked: bool, now: datetime) -> None:
+    """Telegram says the patient blocked the bot (or unblocked it): reachability follows. Commits."""
+    if blocked:
+        await mark_unreachable(session, patient=patient, why="blocked the bot", now=now)
+    else:
+        await mark_reachable(session, patient=patient, now=now)
+    await session.commit()

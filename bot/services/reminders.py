@@ -7,17 +7,18 @@ study. A row due while the bot was down is still sent if its window is open; ded
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callbacks import Button, Dose, Rows, StartCheckin, rows_payload
 from bot.delivery.outbox import enqueue
 from bot.i18n import N_, gettext_for, long_date
 from bot.plan import checkin_nudge_times
 from bot.protocol import StudyProtocol
 from bot.services.consent import ask_again, consent_pending
+from bot.services.doses import DoseAnswer
 from bot.services.escalation import ESCALATING, UNRESOLVED
 from bot.services.follow_up import complete_if_final
 from models import ContactKind, ContactStatus, Escalation, Lane, Patient, PatientStatus, ScheduledContact
@@ -32,22 +33,20 @@ DOSE_REMINDER = N_(
 DOSE_AGAIN = N_("💉 Reminder: did you take today's IL-2 dose?")
 
 
-def checkin_button(language: str) -> dict[str, Any]:
+def checkin_button(language: str) -> Rows:
     _ = gettext_for(language)
-    return {"inline_keyboard": [[{"text": "▶ " + _("Start"), "callback_data": "checkin|start"}]]}
+    return [[Button("▶ " + _("Start"), StartCheckin())]]
 
 
-def dose_buttons(contact_id: int, language: str) -> dict[str, Any]:
+def dose_buttons(contact_id: int, language: str) -> Rows:
     _ = gettext_for(language)
-    return {
-        "inline_keyboard": [
-            [
-                {"text": "✅ " + _("Taken"), "callback_data": f"dose|{contact_id}|taken"},
-                {"text": "✖ " + _("Skipped"), "callback_data": f"dose|{contact_id}|skipped"},
-            ],
-            [{"text": "⏰ " + _("Remind me later"), "callback_data": f"dose|{contact_id}|later"}],
-        ]
-    }
+    return [
+        [
+            Button("✅ " + _("Taken"), Dose(contact_id, DoseAnswer.TAKEN)),
+            Button("✖ " + _("Skipped"), Dose(contact_id, DoseAnswer.SKIPPED)),
+        ],
+        [Button("⏰ " + _("Remind me later"), Dose(contact_id, DoseAnswer.LATER))],
+    ]
 
 
 async def process_due_contacts(
@@ -129,7 +128,7 @@ async def _send(
     contact: ScheduledContact,
     patient: Patient,
     text: str,
-    markup: dict[str, Any],
+    markup: Rows,
     now: datetime,
 ) -> None:
     assert patient.telegram_chat_id is not None
@@ -137,7 +136,7 @@ async def _send(
         session,
         dedupe_key=f"contact:{contact.id}:{contact.reminders_sent}",
         chat_id=patient.telegram_chat_id,
-        payload={"text": text, "reply_markup": markup},
+        payload={"text": text, "buttons": rows_payload(markup)},
         now=now,
         patient_id=patient.id,
         lane=Lane.BULK,

@@ -48,6 +48,11 @@ async def get_site(session: AsyncSession, *, code: str) -> Site:
     return site
 
 
+async def site_of(session: AsyncSession, *, site_id: int) -> Site:
+    """The site a patient, staff member or escalation belongs to (by its `site_id`)."""
+    return await session.get_one(Site, site_id)
+
+
 async def get_staff(session: AsyncSession, *, staff_id: int) -> Staff:
     staff = await session.get(Staff, staff_id)
     if staff is None:

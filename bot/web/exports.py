@@ -50,5 +50,7 @@ async def download(user: CurrentStaff, form: CheckedForm, context: ConsoleDep, s
         await export_study(session, out=Path(folder), fmt=fmt, site_code=site_code)
         archive_bytes = zipped(Path(folder))
     now = context.clock.now()
-    await audit_export(session, staff=user.staff, site_code=site_code, fmt=fmt, size=len(archive_bytes), now=now)
+    await audit_export(
+        session, staff=user.staff, site_code=site_code, fmt=fmt, size=len(archive_bytes), now=now, via="web"
+    )
     return zip_download(archive_bytes, f"nct04136106-{(site_code or 'all').lower()}-{fmt}-{now:%Y%m%d}.zip")

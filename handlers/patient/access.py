@@ -1,38 +1,49 @@
-"""Who is writing: the active patient of this chat, or a kind explanation of why not."""
+"""Who is writing: the active patient of this chat, or a kind explanation of why not. `patient_command` and
+`patient_button` open every patient handler the same way, so none repeats it."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Message, Update
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from bot.app import BotContext
-from bot.services import onboarding
-from bot.services.consent import consent_pending, note_asked_again
+from telegram import CallbackQuery, Message, Update
+
+from bot.callbacks import Tap
+from bot.i18n import N_
 from bot.services.safety import emergency_line
-from handlers.common import stranger_gettext
-from handlers.patient.onboarding import HELP_FOR_STRANGERS, ask_consent, patient_gettext
+from bot.services.sites import site_of
+from handlers.context import BotContext, TapHandler, UpdateHandler, on_tap
 from models import Patient, PatientStatus, Site
 
+HELP_FOR_STRANGERS = N_(
+    "This bot is only for people taking part in the IL-2 lupus study. If you take part, please open the "
+    "personal link your study coordinator gave you."
+)
+T = TypeVar("T", bound=Tap)
 
-async def active_patient(update: Update, session: AsyncSession) -> Patient | None:
-    chat = update.effective_chat
-    if chat is None:
-        return None
-    patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
+
+async def active_patient(context: BotContext) -> Patient | None:
+    patient = await context.patient()
     return patient if patient is not None and patient.status is PatientStatus.ACTIVE else None
 
 
-async def not_active(update: Update, context: BotContext) -> None:
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
-        return
+async def patient_and_site(message: Message, context: BotContext) -> tuple[Patient, Site] | None:
+    """The chat's patient (whatever their status) and their site; a stranger is told what the bot is for."""
+    patient = await context.patient()
+    if patient is None:
+        await message.reply_text(context.gettext(HELP_FOR_STRANGERS))
+        return None
     async with context.deps.session() as session:
-        patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
-        site = None if patient is None else await session.get_one(Site, patient.site_id)
-    if patient is None or site is None:
-        await message.reply_text(stranger_gettext(update)(HELP_FOR_STRANGERS))
+        return patient, await site_of(session, site_id=patient.site_id)
+
+
+async def not_active(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    known = None if message is None else await patient_and_site(message, context)
+    if message is None or known is None:
         return
-    _ = patient_gettext(patient)
+    patient, site = known
+    _ = context.gettext
     if patient.status is PatientStatus.ENROLLED:
         await message.reply_text(
             _("Please answer the question above first (I agree / I do not agree). Send /start to see it again.")
@@ -54,21 +65,30 @@ async def not_active(update: Update, context: BotContext) -> None:
         )
 
 
-async def patient_or_explain(update: Update, context: BotContext, session: AsyncSession) -> Patient | None:
-    """The chat's active patient; anyone else is told why the bot cannot go on (and None is returned)."""
-    patient = await active_patient(update, session)
-    if patient is None:
-        await not_active(update, context)
-    return patient
+def patient_command(handler: Callable[[Message, Patient, BotContext], Awaitable[None]]) -> UpdateHandler:
+    """A command for the chat's active patient; anyone else is told why the bot cannot go on."""
+
+    async def opened(update: Update, context: BotContext) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        patient = await active_patient(context)
+        if patient is None:
+            await not_active(update, context)
+            return
+        await handler(message, patient, context)
+
+    return opened
 
 
-async def consent_first(message: Message, patient: Patient, session: AsyncSession, context: BotContext) -> bool:
-    """Consent to a new consent version is pending: the consent screen is shown (True) and nothing is collected
-    until the patient agrees (bot.services.consent). False: go on."""
-    deps = context.deps
-    if not consent_pending(patient, deps.protocol):
-        return False
-    await note_asked_again(session, patient=patient, protocol=deps.protocol, now=deps.clock.now())
-    await session.commit()
-    await ask_consent(message, patient, await session.get_one(Site, patient.site_id), context, changed=True)
-    return True
+def patient_button(kind: type[T], *, active: bool = True) -> Callable[[TapHandler[T, Patient]], UpdateHandler]:
+    """A tap of `kind` from the chat's patient (`active`: only while in follow-up); a tap from anyone else is
+    answered (the client stops waiting) and otherwise ignored."""
+
+    async def tapping_patient(query: CallbackQuery, context: BotContext) -> Patient | None:
+        patient = await (active_patient(context) if active else context.patient())
+        if patient is None:
+            await query.answer()
+        return patient
+
+    return on_tap(kind, tapping_patient)

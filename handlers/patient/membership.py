@@ -5,22 +5,20 @@ from __future__ import annotations
 
 from telegram import ChatMember, Update
 
-from bot.app import BotContext
-from bot.services import onboarding
-from bot.services.reachability import mark_reachable, mark_unreachable
+from bot.services.reachability import chat_blocked
+from handlers.context import BotContext
+
+BLOCKED = {ChatMember.BANNED: True, ChatMember.MEMBER: False}
 
 
 async def on_my_chat_member(update: Update, context: BotContext) -> None:
     change = update.my_chat_member
-    if change is None:
+    if change is None or change.new_chat_member.status not in BLOCKED:
         return
-    status, now = change.new_chat_member.status, context.deps.clock.now()
+    patient = await context.patient()
+    if patient is None:
+        return
     async with context.deps.session() as session:
-        patient = await onboarding.patient_for_chat(session, chat_id=change.chat.id)
-        if patient is None:
-            return
-        if status == ChatMember.BANNED:
-            await mark_unreachable(session, patient=patient, why="blocked the bot", now=now)
-        elif status == ChatMember.MEMBER:
-            await mark_reachable(session, patient=patient, now=now)
-        await session.commit()
+        await chat_blocked(
+            session, patient=patient, blocked=BLOCKED[change.new_chat_member.status], now=context.deps.clock.now()
+        )

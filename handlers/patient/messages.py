@@ -7,21 +7,22 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
 
-from bot.app import BotContext
+from bot.callbacks import Button, StartReport
 from bot.i18n import Gettext
 from bot.services import onboarding
 from bot.services.patient_messages import receive_message
 from bot.services.safety import emergency_line
+from bot.services.sites import site_of
+from handlers.context import BotContext
 from handlers.patient.onboarding import CODE_PROBLEMS, patient_gettext
-from handlers.render import button, keyboard
-from models import MessageKind, Patient, PatientStatus, Site
+from handlers.render import keyboard
+from models import MessageKind, Patient, PatientStatus
 
-UNWELL_BUTTON = "report|start"  # the same as /report
 TEXT_LIMIT = 4000
 
 
 def unwell_keyboard(_: Gettext) -> InlineKeyboardMarkup:
-    return keyboard([[button("🆘 " + _("I feel unwell now"), UNWELL_BUTTON)]])
+    return keyboard([[Button("🆘 " + _("I feel unwell now"), StartReport())]])  # the same as /report
 
 
 def message_kind(message: Message) -> MessageKind:
@@ -62,7 +63,7 @@ async def on_patient_words(update: Update, context: BotContext, patient: Patient
     if received.alarm:
         return
     _ = patient_gettext(patient)
-    numbers = emergency_line(_, site=await session.get_one(Site, patient.site_id), protocol=deps.protocol)
+    numbers = emergency_line(_, site=await site_of(session, site_id=patient.site_id), protocol=deps.protocol)
     if patient.status is PatientStatus.ACTIVE:
         thanks = (
             _("Thank you for your message. Your study team will see it.")
@@ -85,14 +86,12 @@ async def unwell_outside_follow_up(update: Update, context: BotContext) -> bool:
     """/report (or the "I feel unwell now" button) from someone whose follow-up ended or who did not consent:
     the urgent advice (through the outbox) and the site team is told; no study questions. False for anyone
     else (an active patient gets the report form; a stranger the usual help)."""
-    chat, message = update.effective_chat, update.effective_message
-    if chat is None or message is None:
+    message = update.effective_message
+    patient = await context.patient()
+    if message is None or patient is None or patient.status is PatientStatus.ACTIVE:
         return False
     deps = context.deps
     async with deps.session() as session:
-        patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
-        if patient is None or patient.status is PatientStatus.ACTIVE:
-            return False
         await receive_message(
             session,
             patient=patient,

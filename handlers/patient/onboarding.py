@@ -8,17 +8,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 
-from bot.app import BotContext
+from bot.callbacks import Button, Consent, ReminderTime
 from bot.i18n import N_, Gettext, clock, gettext_for, joined, language_from_telegram, long_date, short_date
-from bot.plan import parse_clock_time
 from bot.services import onboarding
 from bot.services.checkins import next_checkin_due
-from bot.services.consent import consent_choices, consent_text, renew_consent
+from bot.services.consent import consent_buttons, consent_text, pending_here, renew_consent
 from bot.services.doses import upcoming_doses
 from bot.services.onboarding import FIRST_REMINDER_TIME, REMINDER_TIME, CodeProblem, LinkedStaff
 from bot.services.safety import emergency_line
-from handlers.common import stranger_gettext
-from handlers.render import button, keyboard
+from bot.services.sites import site_of
+from handlers.context import BotContext
+from handlers.patient.access import HELP_FOR_STRANGERS, patient_button
+from handlers.render import keyboard
 from handlers.staff.alerts import staff_help
 from handlers.staff.start import welcome_staff
 from models import Group, Patient, PatientStatus, Site
@@ -27,11 +28,7 @@ LEFT_THE_STUDY = N_(
     "Done: you have left the study. No more information about you will be collected for it. Thank you for "
     "your help with this study. Please tell your doctor at your next visit."
 )
-TIME_CHOICES = ("08:00", "09:00", "12:00", "18:00", "20:00", "21:00")
-HELP_FOR_STRANGERS = N_(
-    "This bot is only for people taking part in the IL-2 lupus study. If you take part, please open the "
-    "personal link your study coordinator gave you."
-)
+TIME_CHOICES = tuple(time(hour) for hour in (8, 9, 12, 18, 20, 21))
 CODE_PROBLEMS = {
     CodeProblem.UNKNOWN: N_("This link is not valid. Please check it, or ask your study coordinator for a new one."),
     CodeProblem.EXPIRED: N_("This link has expired. Please ask your study coordinator for a new one."),
@@ -53,17 +50,17 @@ async def start(update: Update, context: BotContext) -> None:
         return
     deps = context.deps
     code = context.args[0] if context.args else ""
-    _ = stranger_gettext(update)
+    _ = context.gettext  # a stranger's, whoever writes: nothing is looked up yet
     async with deps.session() as session:
         if not code:
-            patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
-            staff = await onboarding.staff_for_user(session, user_id=chat.id)
+            staff = await context.staff()
+            patient = await context.patient()
             if staff is not None:
                 await staff_help(message, staff)
             elif patient is None:
                 await message.reply_text(_(HELP_FOR_STRANGERS))
             elif patient.status is PatientStatus.ENROLLED:
-                await ask_consent(message, patient, await session.get_one(Site, patient.site_id), context)
+                await ask_consent(message, patient, await site_of(session, site_id=patient.site_id), context)
             else:
                 await greet(message, patient, session, context)
             return
@@ -98,15 +95,25 @@ async def ask_consent(
     """The consent screen; `changed`: asked again because the protocol names a new consent version."""
     _ = patient_gettext(patient)
     text = consent_text(_, patient=patient, site=site, protocol=context.deps.protocol, changed=changed)
-    rows = [[button(label, data)] for label, data in consent_choices(_)]
+    rows = consent_buttons(_)
     await message.reply_text(text, reply_markup=keyboard(rows))
+
+
+async def consent_first(message: Message, patient: Patient, session: AsyncSession, context: BotContext) -> bool:
+    """Consent to a new consent version is pending: the consent screen is shown (True) and nothing is collected
+    until the patient agrees (bot.services.consent). False: go on."""
+    deps = context.deps
+    if not await pending_here(session, patient=patient, protocol=deps.protocol, now=deps.clock.now()):
+        return False
+    await ask_consent(message, patient, await site_of(session, site_id=patient.site_id), context, changed=True)
+    return True
 
 
 def time_keyboard() -> InlineKeyboardMarkup:
     return keyboard(
         [
-            [button(choice, f"time|{choice}") for choice in TIME_CHOICES[:3]],
-            [button(choice, f"time|{choice}") for choice in TIME_CHOICES[3:]],
+            [Button(f"{choice:%H:%M}", ReminderTime(choice)) for choice in TIME_CHOICES[:3]],
+            [Button(f"{choice:%H:%M}", ReminderTime(choice)) for choice in TIME_CHOICES[3:]],
         ]
     )
 
@@ -118,17 +125,14 @@ def ask_time_text(patient: Patient) -> str:
     )
 
 
-async def on_consent(update: Update, context: BotContext) -> None:
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or chat is None or not isinstance(query.message, Message):
-        return
+@patient_button(Consent, active=False)
+async def on_consent(
+    query: CallbackQuery, message: Message, tap: Consent, patient: Patient, context: BotContext
+) -> None:
     await query.answer()
-    agree = query.data == "consent|yes"
+    agree = tap.agree
     deps = context.deps
     async with deps.session() as session:
-        patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
-        if patient is None:
-            return
         if patient.status is PatientStatus.ACTIVE:
             await _on_renewed_consent(query, patient, agree, session, context)
             return
@@ -138,16 +142,16 @@ async def on_consent(update: Update, context: BotContext) -> None:
             agree=agree,
             now=deps.clock.now(),
             version=deps.protocol.enrollment.consent_version,
-            shown_text=query.message.text,
+            shown_text=message.text,
         ):
             return  # a second tap on the same keyboard
         _ = patient_gettext(patient)
         choice = _("I agree") if agree else _("I do not agree")
-        await query.edit_message_text(f"{query.message.text}\n\n✔ {choice}")
+        await query.edit_message_text(f"{message.text}\n\n✔ {choice}")
         if agree:
-            await query.message.reply_text(ask_time_text(patient), reply_markup=time_keyboard())
+            await message.reply_text(ask_time_text(patient), reply_markup=time_keyboard())
         else:
-            await query.message.reply_text(
+            await message.reply_text(
                 _(
                     "Thank you for telling us. You will not get any more messages from this study. "
                     "If you change your mind, please talk to your study team."
@@ -179,18 +183,16 @@ async def _on_renewed_consent(
         await query.message.reply_text(_(LEFT_THE_STUDY))
 
 
-async def on_time_chosen(update: Update, context: BotContext) -> None:
-    query, chat = update.callback_query, update.effective_chat
-    if query is None or query.data is None or chat is None or not isinstance(query.message, Message):
-        return
+@patient_button(ReminderTime, active=False)
+async def on_time_chosen(
+    query: CallbackQuery, message: Message, tap: ReminderTime, patient: Patient, context: BotContext
+) -> None:
     await query.answer()
-    chosen = parse_clock_time(query.data.removeprefix("time|"))
+    if patient.awaiting not in (FIRST_REMINDER_TIME, REMINDER_TIME):
+        return
     async with context.deps.session() as session:
-        patient = await onboarding.patient_for_chat(session, chat_id=chat.id)
-        if chosen is None or patient is None or patient.awaiting not in (FIRST_REMINDER_TIME, REMINDER_TIME):
-            return
         await query.edit_message_reply_markup(reply_markup=None)
-        await save_time(query.message, patient, chosen, session, context)
+        await save_time(message, patient, tap.at, session, context)
 
 
 async def save_time(
@@ -234,6 +236,6 @@ async def greet(message: Message, patient: Patient, session: AsyncSession, conte
                 )
             )
     lines.append(_("If you feel unwell at any time, send /report. For help, send /help."))
-    site = await session.get_one(Site, patient.site_id)
+    site = await site_of(session, site_id=patient.site_id)
     lines.append(emergency_line(_, site=site, protocol=context.deps.protocol))
     await message.reply_text("\n\n".join(lines))

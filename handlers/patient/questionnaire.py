@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, Message, Update
 
-from bot.app import BotContext
+from bot.callbacks import Back, Choose, EditAnswers, EditItem, ResponseTap, Submit, Tap
 from bot.forms import ITEMS, Kind
 from bot.i18n import Gettext, clock, long_date
 from bot.services import checkins
@@ -16,10 +16,10 @@ from bot.services.checkins import AskItem, NothingDue, Summary
 from bot.services.consent import consent_pending
 from bot.services.escalation import ESCALATING
 from bot.services.patient_messages import has_red_flags
-from handlers.common import record_id
-from handlers.patient.access import active_patient, consent_first, patient_or_explain
+from handlers.context import BotContext
+from handlers.patient.access import patient_button, patient_command
 from handlers.patient.messages import on_patient_words, unwell_outside_follow_up
-from handlers.patient.onboarding import patient_gettext
+from handlers.patient.onboarding import consent_first, patient_gettext
 from handlers.render import edit_menu, view
 from models import FormKind, Patient
 
@@ -31,19 +31,13 @@ async def show(message: Message, patient: Patient, step: AskItem | Summary, sess
     await checkins.remember_message(session, patient=patient, response_id=step.response_id, message_id=sent.message_id)
 
 
-async def _open(update: Update, context: BotContext, form: FormKind) -> None:
-    message = update.effective_message
-    if message is None:
-        return
+async def _open(message: Message, patient: Patient, context: BotContext, form: FormKind) -> None:
     deps = context.deps
+    _ = context.gettext
     async with deps.session() as session:
-        patient = await patient_or_explain(update, context, session)
-        if patient is None:
-            return
         # a pending consent comes first; a report of feeling unwell still goes on (the red-flag path never waits)
         if await consent_first(message, patient, session, context) and form is FormKind.CHECKIN:
             return
-        _ = patient_gettext(patient)
         step = await checkins.start(session, patient=patient, form=form, now=deps.clock.now())
         if isinstance(step, NothingDue):
             if step.next_due is None:
@@ -64,14 +58,20 @@ async def _open(update: Update, context: BotContext, form: FormKind) -> None:
         await show(message, patient, step, session)
 
 
-async def checkin(update: Update, context: BotContext) -> None:
-    await _open(update, context, FormKind.CHECKIN)
+@patient_command
+async def checkin(message: Message, patient: Patient, context: BotContext) -> None:
+    await _open(message, patient, context, FormKind.CHECKIN)
+
+
+@patient_command
+async def _report_form(message: Message, patient: Patient, context: BotContext) -> None:
+    await _open(message, patient, context, FormKind.REPORT)
 
 
 async def report(update: Update, context: BotContext) -> None:
     """/report: the report form; for someone whose follow-up ended, the emergency advice (no questions)."""
     if not await unwell_outside_follow_up(update, context):
-        await _open(update, context, FormKind.REPORT)
+        await _report_form(update, context)
 
 
 async def on_report_button(update: Update, context: BotContext) -> None:
@@ -85,76 +85,69 @@ async def on_start_button(update: Update, context: BotContext) -> None:
     """The Start button under a check-in reminder: the same as /checkin."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-    await _open(update, context, FormKind.CHECKIN)
+    await checkin(update, context)
 
 
-async def on_questionnaire_button(update: Update, context: BotContext) -> None:
-    """All questionnaire taps: q|rid|item|code, qb|rid (back), qs|rid (submit), qe|rid (edit), qi|rid|item."""
-    query = update.callback_query
-    if query is None or query.data is None or not isinstance(query.message, Message):
-        return
-    parts = query.data.split("|")
+@patient_button(Tap)
+async def on_questionnaire_button(
+    query: CallbackQuery, message: Message, tap: Tap, patient: Patient, context: BotContext
+) -> None:
+    """All questionnaire taps: an answer, Back, Submit, Edit, and the item chosen to edit."""
     deps = context.deps
+    _ = context.gettext
     async with deps.session() as session:
-        patient = await active_patient(update, session)
-        response_id = record_id(parts[1]) if len(parts) >= 2 else None
-        if patient is None or response_id is None:
-            await query.answer()
+        if await _checkin_waits_for_consent(query, message, patient, tap, session, context):
             return
-        if await _checkin_waits_for_consent(query, patient, response_id, session, context):
-            return
-        _ = patient_gettext(patient)
-        now = deps.clock.now()
-        kind = parts[0]
-        if kind == "q" and len(parts) == 4:
+        if isinstance(tap, Choose):
             step = await checkins.choose(
                 session,
                 patient=patient,
-                response_id=response_id,
-                item_id=parts[2],
-                code=parts[3],
+                response_id=tap.response_id,
+                item_id=tap.item_id,
+                code=tap.code,
                 protocol=deps.protocol,
-                now=now,
+                now=deps.clock.now(),
             )
             if step is None:
                 await query.answer(_("This question was already answered."))
                 return
             await _answer_and_show(query, step, _)
-        elif kind == "qb":
-            step = await checkins.back(session, patient=patient, response_id=response_id)
+        elif isinstance(tap, Back):
+            step = await checkins.back(session, patient=patient, response_id=tap.response_id)
             if step is None:
                 await query.answer()
             else:
                 await _answer_and_show(query, step, _)
-        elif kind == "qe":
+        elif isinstance(tap, EditAnswers):
             response = await checkins.in_progress(session, patient=patient)
             await query.answer()
-            if response is not None and response.id == response_id and response.current_item is None:
+            if response is not None and response.id == tap.response_id and response.current_item is None:
                 current = await checkins.current_step(session, patient=patient, response=response)
                 if isinstance(current, Summary):
                     await query.edit_message_reply_markup(reply_markup=edit_menu(current, _))
-        elif kind == "qi" and len(parts) == 3:
-            edit = await checkins.edit(session, patient=patient, response_id=response_id, item_id=parts[2])
+        elif isinstance(tap, EditItem):
+            edit = await checkins.edit(session, patient=patient, response_id=tap.response_id, item_id=tap.item_id)
             if edit is None:
                 await query.answer()
             else:
                 await _answer_and_show(query, edit, _)
-        elif kind == "qs":
+        elif isinstance(tap, Submit):
             await query.answer()
-            await _submit(query.message, patient, response_id, session, context)
+            await _submit(message, patient, tap.response_id, session, context)
         else:
             await query.answer()
 
 
 async def _checkin_waits_for_consent(
-    query: CallbackQuery, patient: Patient, response_id: int, session: AsyncSession, context: BotContext
+    query: CallbackQuery, message: Message, patient: Patient, tap: Tap, session: AsyncSession, context: BotContext
 ) -> bool:
     """No check-in answer is taken while consent to a new version is pending (the report form's are)."""
-    response = await checkins.in_progress(session, patient=patient)
-    if response is None or response.id != response_id or response.form is not FormKind.CHECKIN:
+    if not consent_pending(patient, context.deps.protocol) or not isinstance(tap, Choose | ResponseTap | EditItem):
         return False
-    assert isinstance(query.message, Message)
-    if not await consent_first(query.message, patient, session, context):
+    response = await checkins.in_progress(session, patient=patient)
+    if response is None or response.id != tap.response_id or response.form is not FormKind.CHECKIN:
+        return False
+    if not await consent_first(message, patient, session, context):
         return False
     await query.answer()
     return True

@@ -5,52 +5,36 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 
-from bot.app import BotContext
-from bot.i18n import N_, Gettext, gettext_for, local_datetime
+from bot.callbacks import Alert, AlertsPage, Button, InfectionForm, Rows
+from bot.i18n import Gettext, local_datetime
 from bot.services import escalation as escalations
-from bot.services import infection_form, patient_messages, staff_prompts
-from bot.services.alerts import DISMISSAL_LABELS, LEVEL_TITLES, resolve_buttons
+from bot.services import infection_form, patient_messages
+from bot.services.alerts import DISMISSAL_LABELS, LEVEL_TITLES, dismissal_buttons, resolve_buttons
 from bot.services.errors import DomainError
 from bot.services.escalation import AckResult
-from bot.services.onboarding import staff_for_user
-from handlers.common import record_id, stranger_gettext
-from handlers.render import button, keyboard
-from models import DismissalReason, Escalation, EscalationStatus, Site, Staff
+from bot.services.sites import site_of
+from bot.services.typed_text import DismissalReasonText, InfectionFieldText, awaited_from_staff
+from handlers.context import BotContext
+from handlers.render import keyboard
+from handlers.staff.access import staff_button, staff_command, staff_gettext
+from models import DismissalReason, EscalationStatus, Staff
 
-STAFF_ONLY = N_("This is for study staff only.")
 ALERTS_PER_PAGE = 10
 
 
-def staff_gettext(staff: Staff) -> Gettext:
-    return gettext_for(staff.language)
-
-
-async def current_staff(update: Update, session: AsyncSession) -> Staff | None:
-    user = update.effective_user
-    return None if user is None else await staff_for_user(session, user_id=user.id)
-
-
-async def on_escalation_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    if query is None or query.data is None or not isinstance(query.message, Message):
-        return
-    _kind, raw_id, action = [*query.data.split("|"), "", ""][:3]
-    escalation_id = record_id(raw_id)
+@staff_button(Alert)
+async def on_escalation_button(
+    query: CallbackQuery, message: Message, tap: Alert, staff: Staff, context: BotContext
+) -> None:
     deps = context.deps
+    _ = context.gettext
+    not_yours = _("This alert has already been resolved, or it is not yours to resolve.")
     async with deps.session() as session:
-        staff = await current_staff(update, session)
-        if staff is None:
-            await query.answer(stranger_gettext(update)(STAFF_ONLY), show_alert=True)
-            return
-        if escalation_id is None:
-            await query.answer()
-            return
-        _ = staff_gettext(staff)
-        if action == "ack":
+        if tap.action == "ack":
             result, escalation = await escalations.acknowledge(
-                session, staff=staff, escalation_id=escalation_id, now=deps.clock.now()
+                session, staff=staff, escalation_id=tap.escalation_id, now=deps.clock.now()
             )
             if result is AckResult.DENIED or escalation is None:
                 await query.answer(
@@ -64,61 +48,44 @@ async def on_escalation_button(update: Update, context: BotContext) -> None:
                 if result is AckResult.ACKNOWLEDGED
                 else _("This alert was already acknowledged.")
             )
-            markup = InlineKeyboardMarkup.de_json(resolve_buttons(escalation.id, staff.language), None)
             if escalation.status in escalations.UNRESOLVED:
-                await query.edit_message_text(f"{query.message.text}\n\n{note}", reply_markup=markup)
+                markup = keyboard(resolve_buttons(escalation.id, staff.language))
+                await query.edit_message_text(f"{message.text}\n\n{note}", reply_markup=markup)
             else:
-                await query.edit_message_text(f"{query.message.text}\n\n" + _("This alert has already been resolved."))
-        elif action == "confirm":
-            first = await infection_form.begin(session, staff=staff, escalation_id=escalation_id)
+                await query.edit_message_text(f"{message.text}\n\n" + _("This alert has already been resolved."))
+        elif tap.action == "confirm":
+            first = await infection_form.begin(session, staff=staff, escalation_id=tap.escalation_id)
             if first is None:
-                await query.answer(
-                    _("This alert has already been resolved, or it is not yours to resolve."), show_alert=True
-                )
+                await query.answer(not_yours, show_alert=True)
                 return
             await query.answer()
             await query.edit_message_reply_markup(reply_markup=None)
-            await ask_field(query.message, staff, first)
-        elif action == "dismiss":
-            escalation = await session.get(Escalation, escalation_id)
-            if (
-                escalation is None
-                or not escalations.may_acknowledge(staff, escalation)
-                or escalation.status not in escalations.UNRESOLVED
+            await ask_field(message, staff, first)
+        elif tap.action == "dismiss":
+            if not await escalations.start_dismissal(
+                session, staff=staff, escalation_id=tap.escalation_id, now=deps.clock.now()
             ):
-                await query.answer(
-                    _("This alert has already been resolved, or it is not yours to resolve."), show_alert=True
-                )
+                await query.answer(not_yours, show_alert=True)
                 return
-            staff_prompts.ask_dismissal_reason(staff, escalation_id=escalation.id, now=deps.clock.now())
-            await session.commit()
             await query.answer()
-            rows = [
-                [button(_(label), f"esc|{escalation.id}|no:{code.value}")] for code, label in DISMISSAL_LABELS.items()
-            ]
-            await query.message.reply_text(
-                _("Why is it not an infection? Tap a reason, or type it."), reply_markup=keyboard(rows)
+            await message.reply_text(
+                _("Why is it not an infection? Tap a reason, or type it."),
+                reply_markup=keyboard(dismissal_buttons(tap.escalation_id, _)),
             )
-        elif action.startswith("no:") and action.removeprefix("no:") in DismissalReason.__members__.values():
-            code = DismissalReason(action.removeprefix("no:"))
-            if code is DismissalReason.OTHER:
-                await query.answer()
-                await query.edit_message_text(_("Please type the reason."))
-                return
+        elif tap.reason is DismissalReason.OTHER:
+            await query.answer()
+            await query.edit_message_text(_("Please type the reason."))
+        elif tap.reason is not None:
             dismissed = await escalations.dismiss(
-                session, staff=staff, escalation_id=escalation_id, code=code, now=deps.clock.now()
+                session, staff=staff, escalation_id=tap.escalation_id, code=tap.reason, now=deps.clock.now()
             )
             if dismissed is None:
-                await query.answer(
-                    _("This alert has already been resolved, or it is not yours to resolve."), show_alert=True
-                )
+                await query.answer(not_yours, show_alert=True)
                 return
             await query.answer()
             await query.edit_message_text(
-                _("Recorded: not an infection ({reason}).").format(reason=_(DISMISSAL_LABELS[code]))
+                _("Recorded: not an infection ({reason}).").format(reason=_(DISMISSAL_LABELS[tap.reason]))
             )
-        else:
-            await query.answer()
 
 
 async def ask_field(message: Message, staff: Staff, field: str) -> None:
@@ -131,11 +98,13 @@ async def ask_field(message: Message, staff: Staff, field: str) -> None:
         for msgid, values in infection_form.plausibility_warnings(draft):
             lines.append("\n" + _(msgid).format(**values))
         edits = [
-            button("✏ " + _(infection_form.TITLES[name]), f"inf|edit|{name}")
+            Button("✏ " + _(infection_form.TITLES[name]), InfectionForm("edit", name))
             for name in infection_form.fields_for(draft)
         ]
         rows = [edits[start : start + 2] for start in range(0, len(edits), 2)]
-        rows.append([button("💾 " + _("Save"), "inf|save|"), button("✖ " + _("Cancel"), "inf|cancel|")])
+        rows.append(
+            [Button("💾 " + _("Save"), InfectionForm("save")), Button("✖ " + _("Cancel"), InfectionForm("cancel"))]
+        )
         await message.get_bot().send_message(message.chat_id, "\n".join(lines), reply_markup=keyboard(rows))
         return
     await message.get_bot().send_message(
@@ -151,7 +120,7 @@ def field_keyboard(staff: Staff, field: str) -> InlineKeyboardMarkup:
         (code, ("✓ " if code in picked else "") + _(label)) for code, label in infection_form.CHOICES[field].items()
     ]
     rows = [
-        [button(label, f"inf|{field}|{code}") for code, label in choices[start : start + 3]]
+        [Button(label, InfectionForm(field, code)) for code, label in choices[start : start + 3]]
         for start in range(0, len(choices), 3)
     ]
     return keyboard(rows)
@@ -168,18 +137,14 @@ def field_value(name: str, value: object, _: Gettext) -> str:
     return _(choices[str(value)]) if name not in infection_form.TYPED and str(value) in choices else str(value)
 
 
-async def on_infection_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    if query is None or query.data is None or not isinstance(query.message, Message):
-        return
-    _kind, field, value = [*query.data.split("|"), "", ""][:3]
+@staff_button(InfectionForm)
+async def on_infection_button(
+    query: CallbackQuery, message: Message, tap: InfectionForm, staff: Staff, context: BotContext
+) -> None:
+    field, value = tap.field, tap.value
     deps = context.deps
+    _ = context.gettext
     async with deps.session() as session:
-        staff = await current_staff(update, session)
-        if staff is None:
-            await query.answer(stranger_gettext(update)(STAFF_ONLY), show_alert=True)
-            return
-        _ = staff_gettext(staff)
         try:
             if field == "cancel":
                 await infection_form.cancel(session, staff=staff)
@@ -192,7 +157,7 @@ async def on_infection_button(update: Update, context: BotContext) -> None:
                 saved = _("💾 Saved: the infection of {study_id} (grade {grade}) is recorded.").format(
                     study_id=patient.study_id, grade=infection.ctcae_grade
                 )
-                await query.edit_message_text(f"{query.message.text}\n\n{saved}")
+                await query.edit_message_text(f"{message.text}\n\n{saved}")
                 return
             if field == "edit":
                 following = await infection_form.reopen(session, staff=staff, field=value)
@@ -208,7 +173,7 @@ async def on_infection_button(update: Update, context: BotContext) -> None:
             await query.edit_message_reply_markup(reply_markup=field_keyboard(staff, field))
             return
         await query.edit_message_reply_markup(reply_markup=None)
-        await ask_field(query.message, staff, following)
+        await ask_field(message, staff, following)
 
 
 async def on_staff_text(update: Update, context: BotContext, staff: Staff, session: AsyncSession) -> None:
@@ -218,8 +183,8 @@ async def on_staff_text(update: Update, context: BotContext, staff: Staff, sessi
         return
     _ = staff_gettext(staff)
     deps = context.deps
-    escalation_id = staff_prompts.awaited_dismissal(staff)
-    if escalation_id is not None and await staff_prompts.lapse_if_stale(session, staff=staff, now=deps.clock.now()):
+    awaited = await awaited_from_staff(session, staff=staff, now=deps.clock.now())
+    if isinstance(awaited, DismissalReasonText) and awaited.lapsed:
         await message.reply_text(
             _(
                 "This was not recorded as a reason: “Not an infection” was tapped more than 30 minutes ago. "
@@ -227,11 +192,11 @@ async def on_staff_text(update: Update, context: BotContext, staff: Staff, sessi
             )
         )
         return
-    if escalation_id is not None:
+    if isinstance(awaited, DismissalReasonText):
         dismissed = await escalations.dismiss(
             session,
             staff=staff,
-            escalation_id=escalation_id,
+            escalation_id=awaited.escalation_id,
             code=DismissalReason.OTHER,
             reason=message.text,
             now=deps.clock.now(),
@@ -240,14 +205,13 @@ async def on_staff_text(update: Update, context: BotContext, staff: Staff, sessi
             _("Recorded: not an infection.") if dismissed else _("Please type the reason in words.")
         )
         return
-    if staff.awaiting == "infection":
-        field = infection_form.next_field(staff.draft or {})
-        if field not in infection_form.TYPED:
+    if isinstance(awaited, InfectionFieldText):
+        if not awaited.typed:
             await message.reply_text(_("Please tap one of the buttons."))
             return
         try:
             following = await infection_form.answer(
-                session, staff=staff, field=field, raw=message.text, now=deps.clock.now()
+                session, staff=staff, field=awaited.field, raw=message.text, now=deps.clock.now()
             )
         except DomainError as refused:
             await message.reply_text(infection_form.refusal_text(refused, _))
@@ -257,38 +221,24 @@ async def on_staff_text(update: Update, context: BotContext, staff: Staff, sessi
     await staff_help(message, staff)
 
 
-async def alerts_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    if message is None:
-        return
+@staff_command
+async def alerts_command(message: Message, staff: Staff, context: BotContext) -> None:
     async with context.deps.session() as session:
-        staff = await current_staff(update, session)
-        if staff is None:
-            await message.reply_text(stranger_gettext(update)(STAFF_ONLY))
-            return
         recent = await recent_messages_text(session, staff, context.deps.clock.now())
         text, markup = await alerts_page(session, staff, page=0)
     await message.reply_text(text, reply_markup=markup)
     await _reply_if(message, recent)
 
 
-async def on_alerts_page(update: Update, context: BotContext) -> None:
+@staff_button(AlertsPage)
+async def on_alerts_page(
+    query: CallbackQuery, message: Message, tap: AlertsPage, staff: Staff, context: BotContext
+) -> None:
     """◀ / ▶ under /alerts: show another page in the same message."""
-    query = update.callback_query
-    if query is None or query.data is None or not isinstance(query.message, Message):
-        return
-    page = query.data.removeprefix("alerts|")
     async with context.deps.session() as session:
-        staff = await current_staff(update, session)
-        if staff is None:
-            await query.answer(stranger_gettext(update)(STAFF_ONLY), show_alert=True)
-            return
-        if not page.isdecimal() or len(page) > 4:
-            await query.answer()
-            return
-        text, markup = await alerts_page(session, staff, page=int(page))
+        text, markup = await alerts_page(session, staff, page=tap.page)
     await query.answer()
-    if text != query.message.text:  # a double tap: Telegram refuses an edit that changes nothing
+    if text != message.text:  # a double tap: Telegram refuses an edit that changes nothing
         await query.edit_message_text(text, reply_markup=markup)
 
 
@@ -306,17 +256,17 @@ async def alerts_page(session: AsyncSession, staff: Staff, *, page: int) -> tupl
         if pages == 1
         else _("Open alerts, page {page} of {pages}:").format(page=page + 1, pages=pages)
     ]
-    buttons = []
+    buttons: Rows = []
     for escalation, patient in rows[page * ALERTS_PER_PAGE : (page + 1) * ALERTS_PER_PAGE]:
-        site = await session.get_one(Site, escalation.site_id)
+        site = await site_of(session, site_id=escalation.site_id)
         state = _("acknowledged") if escalation.status is EscalationStatus.ACKNOWLEDGED else _("waiting")
         raised = local_datetime(escalation.raised_at, site.timezone, staff.language)
         lines.append(f"• {_(LEVEL_TITLES[escalation.level])} {patient.study_id} ({site.code}), {raised}: {state}")
         if escalations.may_acknowledge(staff, escalation) and escalation.status is EscalationStatus.OPEN:
-            buttons.append([button("👀 " + _("Acknowledge") + f" {patient.study_id}", f"esc|{escalation.id}|ack")])
-    turns = [button("◀ " + _("Previous page"), f"alerts|{page - 1}")] if page > 0 else []
+            buttons.append([Button("👀 " + _("Acknowledge") + f" {patient.study_id}", Alert(escalation.id, "ack"))])
+    turns = [Button("◀ " + _("Previous page"), AlertsPage(page - 1))] if page > 0 else []
     if page < pages - 1:
-        turns.append(button(_("Next page") + " ▶", f"alerts|{page + 1}"))
+        turns.append(Button(_("Next page") + " ▶", AlertsPage(page + 1)))
     if turns:
         buttons.append(turns)
     return "\n".join(lines), keyboard(buttons) if buttons else None

@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update, WebAppInfo
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, WebAppInfo
 
-from bot.app import BotContext
 from bot.i18n import N_
 from bot.services.web_access import MINI_APP_PATH, issue_sign_in_link, sign_in_path
-from handlers.common import stranger_gettext
-from handlers.staff.alerts import STAFF_ONLY, current_staff, staff_gettext
+from handlers.context import BotContext
+from handlers.staff.access import staff_command
+from models import Staff
 
 OPEN_HERE = N_("Open the console in Telegram")
 NO_CONSOLE = N_("The study console is not set up yet. Please ask the study's administrator.")
 
 
-async def web_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    if message is None:
-        return
+@staff_command
+async def web_command(message: Message, staff: Staff, context: BotContext) -> None:
     deps = context.deps
+    _ = context.gettext
+    if deps.settings.web_url is None:
+        await message.reply_text(_(NO_CONSOLE))
+        return
     async with deps.session() as session:
-        staff = await current_staff(update, session)
-        if staff is None:
-            await message.reply_text(stranger_gettext(update)(STAFF_ONLY))
-            return
-        _ = staff_gettext(staff)
-        if deps.settings.web_url is None:
-            await message.reply_text(_(NO_CONSOLE))
-            return
         token = await issue_sign_in_link(session, staff_id=staff.id, actor=f"staff:{staff.id}", now=deps.clock.now())
     origin = deps.settings.web_url.rstrip("/")
     # Telegram opens only https pages as a Mini App: behind plain http the link is the only way in.

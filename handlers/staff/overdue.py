@@ -5,50 +5,36 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.app import BotContext
+from bot.callbacks import Button, OverduePage
 from bot.services.overdue import overdue_patients
-from bot.services.status import may_see_study_data, sites_of
-from handlers.common import stranger_gettext
-from handlers.render import button, keyboard
-from handlers.staff.alerts import STAFF_ONLY, current_staff, staff_gettext
-from handlers.staff.coordination import COORDINATORS_ONLY, coordinator_or_refuse
-from models import Site, Staff
+from bot.services.sites import site_of
+from bot.services.status import sites_of
+from handlers.context import BotContext
+from handlers.render import keyboard
+from handlers.staff.access import coordinator_command, staff_button, staff_gettext
+from models import Staff
 
 PER_PAGE = 10
 
 
-async def overdue_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
-    if message is None:
-        return
+@coordinator_command
+async def overdue_command(message: Message, staff: Staff, context: BotContext) -> None:
     async with context.deps.session() as session:
-        staff = await coordinator_or_refuse(update, message, session)
-        if staff is None:
-            return
         text, markup = await overdue_page(session, staff, page=0, now=context.deps.clock.now())
     await message.reply_text(text, reply_markup=markup)
 
 
-async def on_overdue_page(update: Update, context: BotContext) -> None:
+@staff_button(OverduePage, coordinators_only=True)
+async def on_overdue_page(
+    query: CallbackQuery, message: Message, tap: OverduePage, staff: Staff, context: BotContext
+) -> None:
     """◀ / ▶ under /overdue: another page in the same message."""
-    query = update.callback_query
-    if query is None or query.data is None or not isinstance(query.message, Message):
-        return
-    page = query.data.removeprefix("overdue|")
     async with context.deps.session() as session:
-        staff = await current_staff(update, session)
-        if staff is None or not may_see_study_data(staff):
-            gettext = stranger_gettext(update) if staff is None else staff_gettext(staff)
-            await query.answer(gettext(STAFF_ONLY if staff is None else COORDINATORS_ONLY), show_alert=True)
-            return
-        if not page.isdecimal() or len(page) > 4:
-            await query.answer()
-            return
-        text, markup = await overdue_page(session, staff, page=int(page), now=context.deps.clock.now())
+        text, markup = await overdue_page(session, staff, page=tap.page, now=context.deps.clock.now())
     await query.answer()
-    if text != query.message.text:
+    if text != message.text:
         await query.edit_message_text(text, reply_markup=markup)
 
 
@@ -57,7 +43,7 @@ async def overdue_page(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     _ = staff_gettext(staff)
     limited = sites_of(staff)
-    site_code = None if limited is None else (await session.get_one(Site, limited)).code
+    site_code = None if limited is None else (await site_of(session, site_id=limited)).code
     rows = await overdue_patients(session, site_code=site_code, now=now)
     if not rows:
         return _("Nobody needs a call: no missed check-ins, everyone can be reached."), None
@@ -77,7 +63,7 @@ async def overdue_page(
         if row.open_alerts:
             facts.append(_("open alerts: {count}").format(count=row.open_alerts))
         lines.append(f"• {row.study_id} ({row.site}): " + "; ".join(facts))
-    turns = [button("◀ " + _("Previous page"), f"overdue|{page - 1}")] if page > 0 else []
+    turns = [Button("◀ " + _("Previous page"), OverduePage(page - 1))] if page > 0 else []
     if (page + 1) * PER_PAGE < len(rows):
-        turns.append(button(_("Next page") + " ▶", f"overdue|{page + 1}"))
+        turns.append(Button(_("Next page") + " ▶", OverduePage(page + 1)))
     return "\n".join(lines), keyboard([turns]) if turns else None
