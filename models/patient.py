@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum
+
+if TYPE_CHECKING:
+    from models.questionnaire import QuestionnaireResponse
 
 
 class Group(enum.StrEnum):
@@ -75,3 +79,12 @@ class Patient(Base):
     died_on: Mapped[date | None]  # the date of death (status died)
     end_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+    # The questionnaire in progress, read in the same query as the patient where a tap may need it (never loaded
+    # on access): read-only, and current as of that query.
+    questionnaire_in_progress: Mapped[QuestionnaireResponse | None] = relationship(
+        primaryjoin="and_(QuestionnaireResponse.patient_id == Patient.id, "
+        "QuestionnaireResponse.status == 'in_progress')",
+        viewonly=True,
+        lazy="raise",
+    )
