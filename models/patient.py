@@ -2,15 +2,12 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum
-
-if TYPE_CHECKING:
-    from models.questionnaire import QuestionnaireResponse
+from models.questionnaire import QuestionnaireResponse, ResponseStatus
 
 
 class Group(enum.StrEnum):
@@ -83,8 +80,10 @@ class Patient(Base):
     # The questionnaire in progress, read in the same query as the patient where a tap may need it (never loaded
     # on access): read-only, and current as of that query.
     questionnaire_in_progress: Mapped[QuestionnaireResponse | None] = relationship(
-        primaryjoin="and_(QuestionnaireResponse.patient_id == Patient.id, "
-        "QuestionnaireResponse.status == 'in_progress')",
+        primaryjoin=lambda: and_(
+            QuestionnaireResponse.patient_id == Patient.id,
+            QuestionnaireResponse.status == ResponseStatus.IN_PROGRESS,
+        ),
         viewonly=True,
         lazy="raise",
     )
