@@ -15,6 +15,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000, help="reminders to dispatch (default 10000)")
     parser.add_argument("--rate", type=float, default=25.0, help="configured global rate per second (default 25)")
     parser.add_argument("--users", type=int, default=40, help="simultaneous patients for the throughput run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the throughput run (its best counts)")
     parser.add_argument("--patients", type=int, default=100_000, help="patients for the scale run (default 100000)")
     parser.add_argument(
         "--postgres", help="a PostgreSQL URL to run the throughput and scale benchmarks on too (it is emptied)"
@@ -28,7 +29,7 @@ def main() -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     results: dict[str, object] = {"machine": machine}
     if arguments.only in (None, "throughput"):
-        results["throughput"] = throughput.run(arguments.users, arguments.postgres)
+        results["throughput"] = throughput.run(arguments.users, arguments.postgres, arguments.rounds)
     if arguments.only in (None, "scale"):
         results["scale"] = scale.run(arguments.patients, arguments.postgres)
     if arguments.only in (None, "dispatch"):

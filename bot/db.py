@@ -11,6 +11,8 @@ from sqlalchemy import event, inspect, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from bot.sqlite_driver import OneTripDBAPI
+
 M = TypeVar("M")
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
@@ -54,10 +56,14 @@ def _sqlite_pragmas(durable: bool) -> Any:
 def create_engine(url: str, *, durable: bool = True, **kwargs: Any) -> AsyncEngine:
     """An async engine whose error messages never quote SQL parameters (they can be patient answers).
 
-    `durable=False` skips fsync on SQLite: only for throw-away databases (the demo, benchmarks).
+    `durable=False` skips fsync on SQLite: only for throw-away databases (the demo, benchmarks). SQLite goes
+    through aiosqlite with one trip to its thread per statement (bot.sqlite_driver).
     """
+    sqlite = make_url(async_url(url)).get_backend_name() == "sqlite"
+    if sqlite:
+        kwargs.setdefault("module", OneTripDBAPI())
     engine = create_async_engine(async_url(url), hide_parameters=True, **kwargs)
-    if engine.dialect.name == "sqlite":
+    if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(durable))
     return engine
 

@@ -61,8 +61,10 @@ class UpdateScope:
         if self.update_id is None or self.marked or self._mark_in_transaction:
             return
         session.flush()  # the handler's own changes first: their errors are theirs
-        try:
-            session.execute(insert(ProcessedUpdate).values(update_id=self.update_id, received_at=self.received_at))
+        try:  # one plain INSERT in the flushed transaction (no ORM bookkeeping for a row nothing reads back)
+            session.connection().execute(
+                insert(ProcessedUpdate).values(update_id=self.update_id, received_at=self.received_at)
+            )
         except IntegrityError:
             raise RepeatedUpdate(f"update {self.update_id} was handled at the same time elsewhere") from None
         self._mark_in_transaction = True

@@ -3,10 +3,11 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, and_, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import LANGUAGE_CODE_LENGTH, Base, str_enum
+from models.questionnaire import QuestionnaireResponse, ResponseStatus
 
 
 class Group(enum.StrEnum):
@@ -65,3 +66,14 @@ class Patient(Base):
     died_on: Mapped[date | None]  # the date of death (status died)
     end_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+    # The questionnaire in progress, read in the same query as the patient where a tap may need it (never loaded
+    # on access): read-only, and current as of that query.
+    questionnaire_in_progress: Mapped[QuestionnaireResponse | None] = relationship(
+        primaryjoin=lambda: and_(
+            QuestionnaireResponse.patient_id == Patient.id,
+            QuestionnaireResponse.status == ResponseStatus.IN_PROGRESS,
+        ),
+        viewonly=True,
+        lazy="raise",
+    )

@@ -184,6 +184,8 @@ async def start(session: AsyncSession, *, patient: Patient, form: FormKind, now:
 
 
 async def _response(session: AsyncSession, *, patient: Patient, response_id: int) -> QuestionnaireResponse | None:
+    """The patient's response in progress with this id. No query when it is in the session already (read with
+    the patient: `onboarding.patient_for_chat`)."""
     response = await session.get(QuestionnaireResponse, response_id)
     if response is None or response.patient_id != patient.id or response.status is not ResponseStatus.IN_PROGRESS:
         return None

@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager
 
 from bot.db import get_for_update
 from bot.delivery.outbox import enqueue
@@ -57,7 +58,14 @@ class LinkedStaff:
 
 
 async def patient_for_chat(session: AsyncSession, *, chat_id: int) -> Patient | None:
-    return await session.scalar(select(Patient).where(Patient.telegram_chat_id == chat_id))
+    """The chat's patient. Their questionnaire in progress, if any, comes in the same query into the session, so
+    a tap on it reads nothing more (`checkins.choose` finds it there)."""
+    return await session.scalar(
+        select(Patient)
+        .outerjoin(Patient.questionnaire_in_progress)
+        .options(contains_eager(Patient.questionnaire_in_progress))
+        .where(Patient.telegram_chat_id == chat_id)
+    )
 
 
 async def staff_for_user(session: AsyncSession, *, user_id: int) -> Staff | None:
