@@ -98,6 +98,16 @@ async def note_asked_again(session: AsyncSession, *, patient: Patient, protocol:
     )
 
 
+async def pending_here(session: AsyncSession, *, patient: Patient, protocol: StudyProtocol, now: datetime) -> bool:
+    """The patient wrote while consent to a new version is pending: True if so (the adapter shows the consent
+    screen), with the first asking audited. Commits."""
+    if not consent_pending(patient, protocol):
+        return False
+    await note_asked_again(session, patient=patient, protocol=protocol, now=now)
+    await session.commit()
+    return True
+
+
 async def ask_again(session: AsyncSession, *, patient: Patient, protocol: StudyProtocol, now: datetime) -> None:
     """A contact is due while consent is pending: the consent screen goes out instead (at most once a day).
     The caller commits."""

@@ -7,7 +7,7 @@ from telegram import Message, Update
 
 from bot.app import BotContext
 from bot.services import onboarding
-from bot.services.consent import consent_pending, note_asked_again
+from bot.services.consent import pending_here
 from bot.services.safety import emergency_line
 from handlers.common import stranger_gettext
 from handlers.patient.onboarding import HELP_FOR_STRANGERS, ask_consent, patient_gettext
@@ -66,9 +66,7 @@ async def consent_first(message: Message, patient: Patient, session: AsyncSessio
     """Consent to a new consent version is pending: the consent screen is shown (True) and nothing is collected
     until the patient agrees (bot.services.consent). False: go on."""
     deps = context.deps
-    if not consent_pending(patient, deps.protocol):
+    if not await pending_here(session, patient=patient, protocol=deps.protocol, now=deps.clock.now()):
         return False
-    await note_asked_again(session, patient=patient, protocol=deps.protocol, now=deps.clock.now())
-    await session.commit()
     await ask_consent(message, patient, await session.get_one(Site, patient.site_id), context, changed=True)
     return True
