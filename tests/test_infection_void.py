@@ -101,8 +101,10 @@ def test_it_moves_the_end_to_the_next_infection_by_onset_then_reopens_follow_up(
     notice = messages[-1]
     assert (notice.chat_id, notice.status) == (CHAT, OutboxStatus.PENDING)
     assert notice.payload["text"].startswith("Your study team corrected a record: your follow-up in this study goes on")
-    with Session(create_engine(sync_url(checked_in))) as session:
+    engine = create_engine(sync_url(checked_in))
+    with Session(engine) as session:
         ahead = session.scalars(select(ScheduledContact).where(ScheduledContact.status == ContactStatus.PLANNED)).all()
+    engine.dispose()
     assert all(contact.window_end.replace(tzinfo=UTC) > datetime.now(UTC) for contact in ahead)
 
     assert _record(TODAY - timedelta(days=1)) == "infection recorded for S001; follow-up ended\n"
