@@ -17,14 +17,13 @@ from bot.cli.runtime import Runtime, console, fail, run_with_session
 from bot.i18n import DEFAULT_LANGUAGE
 from bot.services.consent import consent_pending as is_consent_pending
 from bot.services.enrollment import (
-    EnrollmentRequest,
     enroll_patient,
     get_patient,
     import_patients,
     list_patients,
     plan_rows,
-    request_error,
 )
+from bot.services.enrollment_request import EnrollmentRequest, request_problem
 from bot.services.errors import DomainError
 from bot.services.invites import deep_link
 from bot.services.patient_status import WithdrawalKind, withdraw
@@ -69,7 +68,7 @@ def enroll(
             preventive=preventive,
         )
     except ValidationError as error:
-        fail(request_error(error))
+        fail(str(request_problem(error)))
 
     async def use_case(session: AsyncSession, rt: Runtime) -> tuple[str, str]:
         username = await bot_username(rt.settings)

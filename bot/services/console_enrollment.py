@@ -17,13 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import N_
 from bot.protocol import StudyProtocol
 from bot.services.enrollment import (
+    NO_PATIENT_ROWS,
+    REPEATED_STUDY_ID,
     CsvImportError,
+    CsvRowError,
     Enrolled,
-    EnrollmentRequest,
     enroll_patient,
     import_patients,
     parse_enrollment_csv,
 )
+from bot.services.enrollment_request import EnrollmentRequest
 from bot.services.errors import DomainError
 from bot.services.status import may_see_study_data, sites_of
 from models import Site, Staff
@@ -42,7 +45,7 @@ NOT_YOUR_SITE = N_("site: {site} is not a site you enroll for")
 class PreviewRow:
     line: int
     request: EnrollmentRequest | None
-    error: str | None
+    error: DomainError | None
 
 
 def may_enroll(staff: Staff) -> bool:
@@ -59,10 +62,10 @@ async def enrollable_sites(session: AsyncSession, *, staff: Staff) -> list[str]:
     return list(await session.scalars(query))
 
 
-async def _check_sites(session: AsyncSession, *, staff: Staff, codes: set[str]) -> dict[str, str]:
+async def _check_sites(session: AsyncSession, *, staff: Staff, codes: set[str]) -> dict[str, DomainError]:
     """The refused site codes, each with why (not one of this staff member's sites)."""
     allowed = {code.lower() for code in await enrollable_sites(session, staff=staff)}
-    return {code: NOT_YOUR_SITE.format(site=code) for code in codes if code.lower() not in allowed}
+    return {code: DomainError(NOT_YOUR_SITE, site=code) for code in codes if code.lower() not in allowed}
 
 
 async def enroll_one(
@@ -72,7 +75,7 @@ async def enroll_one(
         raise NotAllowed("only coordinators and admins enroll patients")
     refused = await _check_sites(session, staff=staff, codes={request.site})
     if refused:
-        raise DomainError(NOT_YOUR_SITE, site=request.site)
+        raise refused[request.site]
     return await enroll_patient(session, request=request, protocol=protocol, actor=f"staff:{staff.id}", now=now)
 
 
@@ -83,7 +86,7 @@ async def preview_csv(session: AsyncSession, *, staff: Staff, content: str) -> l
     reader = csv.reader(io.StringIO(content.removeprefix("\ufeff")))
     header = next(reader, None)
     if header is None:
-        raise CsvImportError("the file has no patient rows")
+        raise CsvImportError(NO_PATIENT_ROWS)
     rows: list[PreviewRow] = []
     for values in reader:
         line = reader.line_num
@@ -91,15 +94,14 @@ async def preview_csv(session: AsyncSession, *, staff: Staff, content: str) -> l
             continue
         try:
             ((_line, request),) = parse_enrollment_csv(_csv([header, values]))
-        except CsvImportError as error:
-            where, why = str(error).split(": ", 1)
-            if where == "line 1":
+        except CsvRowError as error:
+            if error.line == 1:
                 raise  # the header: the whole file is refused
-            rows.append(PreviewRow(line, None, why))
+            rows.append(PreviewRow(line, None, error.problem))
             continue
         rows.append(PreviewRow(line, request, None))
     if not rows:
-        raise CsvImportError("the file has no patient rows")
+        raise CsvImportError(NO_PATIENT_ROWS)
     refused = await _check_sites(session, staff=staff, codes={row.request.site for row in rows if row.request})
     seen: dict[str, int] = {}
     checked = []
@@ -108,7 +110,7 @@ async def preview_csv(session: AsyncSession, *, staff: Staff, content: str) -> l
         if row.request is not None:
             key = row.request.study_id.lower()
             problem = refused.get(row.request.site) or (
-                f"study_id: {row.request.study_id} repeats line {seen[key]}" if key in seen else None
+                DomainError(REPEATED_STUDY_ID, study_id=row.request.study_id, first=seen[key]) if key in seen else None
             )
             seen.setdefault(key, row.line)
         checked.append(PreviewRow(row.line, row.request, problem))
@@ -119,9 +121,9 @@ async def import_csv(
     session: AsyncSession, *, staff: Staff, content: str, protocol: StudyProtocol, now: datetime
 ) -> list[Enrolled]:
     """All rows or none, after the same checks as the preview."""
-    bad = [row for row in await preview_csv(session, staff=staff, content=content) if row.error]
-    if bad:
-        raise CsvImportError(f"line {bad[0].line}: {bad[0].error}")
+    for row in await preview_csv(session, staff=staff, content=content):
+        if row.error is not None:
+            raise CsvRowError(row.line, row.error)
     return await import_patients(session, content=content, protocol=protocol, actor=f"staff:{staff.id}", now=now)
 
 

@@ -6,20 +6,20 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import DEFAULT_LANGUAGE, N_, checked_language
-from bot.plan import PlannedContact, checkin_contacts, dose_contacts, monthly_anniversary, parse_clock_time
+from bot.i18n import N_
+from bot.plan import PlannedContact, checkin_contacts, dose_contacts, monthly_anniversary
 from bot.protocol import StudyProtocol
 from bot.services.audit import record_event, snapshot
+from bot.services.enrollment_request import EnrollmentRequest, request_problem
 from bot.services.errors import DomainError, NotFound
 from bot.services.invites import issue_code
-from bot.services.preventive import parse_preventive
 from bot.services.sites import get_site
 from models import (
     ContactStatus,
@@ -31,74 +31,9 @@ from models import (
     Site,
 )
 
-STUDY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
 CSV_COLUMNS = ("study_id", "site", "group", "enrolled_on", "il2_start", "language", "reminder_time", "preventive")
-
-
-class EnrollmentRequest(BaseModel):
-    """One patient to enroll, as typed on the command line or read from a CSV row."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    study_id: str = Field(pattern=STUDY_ID_PATTERN)
-    site: str = Field(min_length=1, max_length=32)
-    group: Group
-    enrolled_on: date | None = None
-    il2_start: date | None = None
-    language: str = DEFAULT_LANGUAGE  # one of bot.i18n.languages()
-    reminder_time: time | None = None
-    preventive: list[str] = Field(default_factory=list)  # regular preventive medicines (bot.services.preventive)
-
-    @field_validator("preventive", mode="before")
-    @classmethod
-    def _medicines(cls, value: object) -> object:
-        return parse_preventive(value) if isinstance(value, str | list | None) else value
-
-    @field_validator("language")
-    @classmethod
-    def _catalog_language(cls, value: str) -> str:
-        return checked_language(value)
-
-    @field_validator("enrolled_on", "il2_start", "reminder_time", mode="before")
-    @classmethod
-    def _blank_is_missing(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("reminder_time", mode="before")
-    @classmethod
-    def _hh_mm(cls, value: object) -> object:
-        if isinstance(value, str):
-            parsed = parse_clock_time(value)
-            if parsed is None:
-                raise ValueError("use HH:MM, for example 09:00")
-            return parsed
-        return value
-
-    @field_validator("enrolled_on", "il2_start", mode="before")
-    @classmethod
-    def _iso_date(cls, value: object) -> object:
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value.strip())
-            except ValueError:
-                raise ValueError(f"{value!r} is not a real date in the form YYYY-MM-DD") from None
-        return value
-
-    @field_validator("il2_start")
-    @classmethod
-    def _only_for_il2(cls, value: date | None, info: ValidationInfo) -> date | None:
-        if value is not None and info.data.get("group") is Group.CONTROL:
-            raise ValueError("only for the il2 group")
-        return value
-
-
-def request_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "row"
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "string_pattern_mismatch" and field == "study_id":
-        message = "use 1-32 letters, digits, '-' or '_'"
-    return f"{field}: {message}"
+REPEATED_STUDY_ID = N_("study_id: {study_id} repeats line {first}")
+NO_PATIENT_ROWS = N_("the file has no patient rows")
 
 
 @dataclass(frozen=True)
@@ -220,7 +155,15 @@ async def enroll_patient(
 
 
 class CsvImportError(DomainError):
-    """A CSV row was refused; nothing was imported."""
+    """The CSV file or one of its rows was refused; nothing was imported."""
+
+
+class CsvRowError(CsvImportError):
+    """A refused line of the file (line 1 is the header): "line 3: group: ...", the problem in the reader's words."""
+
+    def __init__(self, line: int, problem: DomainError) -> None:
+        super().__init__(N_("line {line}: {problem}"), line=line, problem=problem)
+        self.line, self.problem = line, problem
 
 
 def parse_enrollment_csv(content: str) -> list[tuple[int, EnrollmentRequest]]:
@@ -229,16 +172,21 @@ def parse_enrollment_csv(content: str) -> list[tuple[int, EnrollmentRequest]]:
     header = [name.strip() for name in reader.fieldnames or []]
     missing = [name for name in ("study_id", "site", "group") if name not in header]
     if missing:
-        raise CsvImportError(f"line 1: missing column(s): {', '.join(missing)}")
+        raise CsvRowError(1, DomainError(N_("missing column(s): {columns}"), columns=", ".join(missing)))
     unknown = [name for name in header if name not in CSV_COLUMNS]
     if unknown:
-        raise CsvImportError(f"line 1: unknown column(s): {', '.join(unknown)} (allowed: {', '.join(CSV_COLUMNS)})")
+        refused = DomainError(
+            N_("unknown column(s): {columns} (allowed: {allowed})"),
+            columns=", ".join(unknown),
+            allowed=", ".join(CSV_COLUMNS),
+        )
+        raise CsvRowError(1, refused)
     requests: list[tuple[int, EnrollmentRequest]] = []
     seen: dict[str, int] = {}
     for row in reader:
         line = reader.line_num
         if None in row:
-            raise CsvImportError(f"line {line}: more fields than columns")
+            raise CsvRowError(line, DomainError(N_("more fields than columns")))
         values = {key.strip(): (value or "") for key, value in row.items() if key is not None}
         if not any(value.strip() for value in values.values()):
             continue
@@ -246,14 +194,14 @@ def parse_enrollment_csv(content: str) -> list[tuple[int, EnrollmentRequest]]:
         try:
             request = EnrollmentRequest.model_validate(values)
         except ValidationError as error:
-            raise CsvImportError(f"line {line}: {request_error(error)}") from None
+            raise CsvRowError(line, request_problem(error)) from None
         key = request.study_id.lower()
         if key in seen:
-            raise CsvImportError(f"line {line}: study_id: {request.study_id} repeats line {seen[key]}")
+            raise CsvRowError(line, DomainError(REPEATED_STUDY_ID, study_id=request.study_id, first=seen[key]))
         seen[key] = line
         requests.append((line, request))
     if not requests:
-        raise CsvImportError("the file has no patient rows")
+        raise CsvImportError(NO_PATIENT_ROWS)
     return requests
 
 
@@ -267,7 +215,7 @@ async def import_patients(
             enrolled.append(await _enroll_one(session, request=request, protocol=protocol, actor=actor, now=now))
         except DomainError as error:
             await session.rollback()
-            raise CsvImportError(f"line {line}: {error}") from None
+            raise CsvRowError(line, error) from None
     await session.commit()
     return enrolled
 

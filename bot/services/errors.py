@@ -2,12 +2,13 @@
 
 A message is an English msgid with named placeholders and their values, `DomainError(N_("onset: {onset} is in
 the future"), onset=day)`: the CLI prints it in English (`str`), the console and Telegram in the reader's
-language (`translated`). A message without values is shown as it is when it has no translation.
+language (`translated`). A message without values is shown as it is when it has no translation. A value may
+itself be a DomainError or Choices, translated with the message: "line {line}: {problem}".
 """
 
 from __future__ import annotations
 
-from bot.i18n import Gettext, checked_language
+from bot.i18n import N_, Gettext, checked_language
 
 
 class DomainError(Exception):
@@ -18,7 +19,36 @@ class DomainError(Exception):
         self.msgid, self.values = msgid, values
 
     def translated(self, _: Gettext) -> str:
-        return _(self.msgid).format(**self.values) if self.values else _(self.msgid)
+        if not self.values:
+            return _(self.msgid)
+        values = {
+            name: value.translated(_) if isinstance(value, DomainError | Choices) else value
+            for name, value in self.values.items()
+        }
+        return _(self.msgid).format(**values)
+
+
+class InvalidValue(DomainError, ValueError):
+    """A field's value refused by a pydantic validator; `bot.services.form_errors` shows it in the reader's words."""
+
+
+ALTERNATIVES = N_("{choices} or {last}")
+
+
+class Choices(tuple[str, ...]):
+    """The values a field allows: "'il2' or 'control'" in English (as pydantic words it), translated on a page."""
+
+    def __str__(self) -> str:
+        return self._joined(ALTERNATIVES)
+
+    def translated(self, _: Gettext) -> str:
+        return self._joined(_(ALTERNATIVES))
+
+    def _joined(self, pattern: str) -> str:
+        quoted = [f"'{choice}'" for choice in self]
+        if len(quoted) < 2:
+            return "".join(quoted)
+        return pattern.format(choices=", ".join(quoted[:-1]), last=quoted[-1])
 
 
 def language_or_error(language: str, *, field: str = "language") -> str:

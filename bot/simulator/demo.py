@@ -28,7 +28,8 @@ from bot.i18n import DEFAULT_LANGUAGE, SOURCE_LANGUAGE, telegram_language
 from bot.protocol import StudyProtocol, load_protocol
 from bot.report_files import write_report
 from bot.scheduler import Jobs
-from bot.services.enrollment import EnrollmentRequest, enroll_patient
+from bot.services.enrollment import enroll_patient
+from bot.services.enrollment_request import EnrollmentRequest
 from bot.services.report import load_study
 from bot.services.sites import add_site, add_staff
 from bot.simulator.bot_api import BotApiStub

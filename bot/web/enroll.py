@@ -22,7 +22,8 @@ from bot.services.console_enrollment import (
     may_enroll,
     preview_csv,
 )
-from bot.services.enrollment import CSV_COLUMNS, Enrolled, EnrollmentRequest, request_error
+from bot.services.enrollment import CSV_COLUMNS, Enrolled
+from bot.services.enrollment_request import EnrollmentRequest, request_problem
 from bot.services.errors import DomainError
 from bot.services.invites import deep_link, local_expiry
 from bot.web.deps import CheckedForm, ConsoleDep, CurrentStaff, SessionDep, SignedIn
@@ -95,7 +96,9 @@ async def enroll(user: CurrentStaff, form: CheckedForm, context: ConsoleDep, ses
             session, staff=user.staff, request=request, protocol=context.protocol, now=context.clock.now()
         )
     except ValidationError as invalid:
-        return await _form(user, session, values=values, error=request_error(invalid), status=400)
+        return await _form(
+            user, session, values=values, error=request_problem(invalid).translated(user.gettext), status=400
+        )
     except DomainError as refused:
         await _undo(session, user)
         return await _form(user, session, values=values, error=refused.translated(user.gettext), status=400)
