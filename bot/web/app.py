@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from bot.i18n import gettext_for
 from bot.web import alerts, auth, board, enroll, exports, mini_app, patient_actions, patients, report
-from bot.web.deps import Console, NotSignedIn
-from bot.web.render import STATIC, visitor_page
+from bot.web.deps import READER_LANGUAGE, Console, NotSignedIn
+from bot.web.render import STATIC, language_of, page, visitor_page
 from bot.web.security import SECURITY_HEADERS
 
 
@@ -50,16 +51,22 @@ def create_app(context: Console) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: Exception) -> Response:
-        status = error.status_code if isinstance(error, HTTPException) else 500
-        language = request.headers.get("accept-language")
-        return visitor_page("error.html", accept_language=language, status=status, status_code=status)
+        return error_page(request, status=error.status_code if isinstance(error, HTTPException) else 500)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, _error: Exception) -> Response:
-        language = request.headers.get("accept-language")
-        return visitor_page("error.html", accept_language=language, status=400, status_code=400)
+        return error_page(request, status=400)
 
     return app
+
+
+def error_page(request: Request, *, status: int) -> Response:
+    """Refused or not found, in the signed-in staff member's language (`deps.signed_in` notes it), else in the
+    browser's."""
+    language = getattr(request.state, READER_LANGUAGE, None) or language_of(request.headers.get("accept-language"))
+    return page(
+        "error.html", gettext=gettext_for(language), status=status, language=language, user=None, status_code=status
+    )
 
 
 async def close_database(context: Console) -> None:

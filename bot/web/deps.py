@@ -58,6 +58,9 @@ async def db_session(context: ConsoleDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(db_session)]
 
 
+READER_LANGUAGE = "reader_language"  # request.state's note of the signed-in staff member's language
+
+
 @dataclass(frozen=True)
 class SignedIn:
     staff: Staff
@@ -87,6 +90,7 @@ async def signed_in(request: Request, context: ConsoleDep, session: SessionDep) 
     staff = None if token is None else await signed_in_staff(session, token=token, now=context.clock.now())
     if token is None or staff is None:
         raise NotSignedIn
+    setattr(request.state, READER_LANGUAGE, staff.language)  # for an error page raised later in the request
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return SignedIn(staff=staff, session_token=token, csrf=csrf_token(context.secret, token), here=here)
 
