@@ -81,7 +81,7 @@ async def test_it_shows_why_an_action_was_refused_in_the_readers_language(
         report = await client.post("/report", data={"csrf_token": csrf, "cutoff": "2020-01-01"})
         not_a_date = await client.post("/report", data={"csrf_token": csrf, "cutoff": "soon"})
     assert month.status_code == missing.status_code == enrolled.status_code == report.status_code == 400
-    assert "未执行：月份：请填写 1 到 60 之间的数字。" in month.text
+    assert "未执行：随访月份：请填写 1 到 60 之间的数字。" in month.text
     assert "PKU-003 没有已提交的第 1 个月随访问卷。" in missing.text
     assert "研究编号：PKU-001 已经入组。" in enrolled.text
     assert "截止日期之前没有可纳入报告的患者。" in report.text

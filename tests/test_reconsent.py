@@ -219,3 +219,44 @@ async def test_it_shows_coordinators_who_must_consent_again_in_the_list_and_the_
     assert "S001" not in out, "agreed: no longer pending"
     code, out, _ = await asyncio.to_thread(followup, "patients", "list")
     assert re.search(rf"S001\s+│.*│\s+{NEW_VERSION}\s+│", out), out
+
+
+
+async def _consent_version(study: Study, version: str) -> None:
+    async with session_factory(study.engine)() as session:
+        await session.execute(update(Patient).values(consent_version=version))
+        await session.commit()
+
+
+async def _checkin_begun_then_consent_changes(study: Study, clock: FakeClock, first_answer: str) -> None:
+    """The patient opened this month's check-in and answered its first question under the version they agreed
+    to; then the protocol's consent version changed."""
+    await _consent_version(study, NEW_VERSION)
+    await open_checkin_month_1(clock)
+    await study.bot.send(PATIENT, "/checkin")
+    await study.bot.tap(PATIENT, first_answer)
+    assert "(2/" in study.bot.last_text(PATIENT)
+    await _consent_version(study, "1.0")
+
+
+async def _urgent_advice_and_alert(study: Study) -> None:
+    await study.jobs.tick()
+    assert any(text.startswith("⚠️") and "120" in text for text in study.screen_texts()), "the advice"
+    async with session_factory(study.engine)() as session:
+        (escalation,) = list(await session.scalars(select(Escalation)))
+    assert escalation.level is TriageLevel.URGENT
+    assert any("S001" in text for text in study.bot.stub.texts_to(CLINICIAN)), "the clinicians' alert"
+
+
+async def test_it_acts_on_a_red_flag_tapped_in_a_check_in_held_for_consent(study: Study, clock: FakeClock) -> None:
+    await _checkin_begun_then_consent_changes(study, clock, first_answer="No")  # no fever: the symptoms next
+    await study.bot.tap(PATIENT, "Short of breath")
+    assert study.bot.last_text(PATIENT).startswith(CHANGED), "the answer itself waits for consent"
+    await _urgent_advice_and_alert(study)
+
+
+async def test_it_acts_on_a_red_flag_typed_in_a_check_in_held_for_consent(study: Study, clock: FakeClock) -> None:
+    await _checkin_begun_then_consent_changes(study, clock, first_answer="Yes")  # fever: the temperature next
+    await study.bot.send(PATIENT, "40.1")
+    assert study.bot.last_text(PATIENT).startswith(CHANGED), "the answer itself waits for consent"
+    await _urgent_advice_and_alert(study)

@@ -296,15 +296,56 @@ async def choose(
     if code == "skip" and item.optional:
         _store(session, rows, response, item, None, now)
         return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
-    if code not in item.choices():
+    value = _tapped_value(item, code)
+    if value is None:
         return None
-    value: Any = code
-    if item.kind is Kind.NUMBER:
-        value = float(code)
-    elif item.kind is Kind.DOSE:
-        value = f"{float(code):g} tablets"
     _store(session, rows, response, item, value, now)
     return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
+
+
+def _tapped_value(item: Item, code: str) -> Any:
+    """The value a single-choice button stands for (a number, a dose as tablets, a code); None: not a choice."""
+    if code not in item.choices():
+        return None
+    if item.kind is Kind.NUMBER:
+        return float(code)
+    if item.kind is Kind.DOSE:
+        return f"{float(code):g} tablets"
+    return code
+
+
+async def alarm_for_held_answer(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    response: QuestionnaireResponse,
+    code: str | None = None,
+    text: str | None = None,
+    protocol: StudyProtocol,
+    now: datetime,
+) -> None:
+    """Consent to a new version is pending, so an answer to the check-in in progress (a tapped `code` or a
+    typed `text` for its current item) is not kept. If it means danger with the answers given so far, the
+    advice and the alert go out all the same: the red-flag path never waits for paperwork. Commits."""
+    if response.current_item is None:
+        return
+    item = FORM_ITEMS[response.form][response.current_item]
+    answers = _values(await _answer_rows(session, response.id))
+    value: Any = None
+    if text is not None and item.kind in TYPED_KINDS:
+        try:
+            value = parse_typed(item, text)
+        except Invalid:
+            return
+    elif code is not None and item.kind is Kind.MULTI:
+        value = [*(answers.get(item.id) or []), code] if code in item.options else None
+    elif code is not None:
+        value = _tapped_value(item, code)
+    if value is None:
+        return
+    answers[item.id] = value
+    await alarm_on_answer(session, patient=patient, response=response, answers=answers, protocol=protocol, now=now)
+    await session.commit()
 
 
 async def type_answer(

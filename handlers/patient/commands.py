@@ -96,7 +96,8 @@ async def on_language(
     await query.answer()
     async with context.deps.session() as session:
         await onboarding.set_language(session, patient=patient, language=tap.language, now=context.deps.clock.now())
-    await query.edit_message_text(gettext_for(tap.language)("From now on I will write in English."))
+    _ = gettext_for(tap.language)  # the language just chosen
+    await query.edit_message_text(_("From now on I will write in English."))
 
 
 async def help_command(update: Update, context: BotContext) -> None:

@@ -147,6 +147,11 @@ async def _checkin_waits_for_consent(
     response = await checkins.in_progress(session, patient=patient)
     if response is None or response.id != tap.response_id or response.form is not FormKind.CHECKIN:
         return False
+    if isinstance(tap, Choose) and tap.item_id == response.current_item:
+        deps = context.deps
+        await checkins.alarm_for_held_answer(
+            session, patient=patient, response=response, code=tap.code, protocol=deps.protocol, now=deps.clock.now()
+        )
     if not await consent_first(message, patient, session, context):
         return False
     await query.answer()
@@ -187,6 +192,11 @@ async def on_typed_answer(update: Update, context: BotContext, patient: Patient,
     if waiting is not None and waiting.form is FormKind.CHECKIN and consent_pending(patient, deps.protocol):
         if alarming:  # words that mean danger are never held back by a pending consent
             await on_patient_words(update, context, patient, session)
+        else:  # nor is an answer that means danger (40 °C typed)
+            await checkins.alarm_for_held_answer(
+                session, patient=patient, response=waiting, text=message.text[:1000], protocol=deps.protocol,
+                now=deps.clock.now(),
+            )  # fmt: skip
         await consent_first(message, patient, session, context)
         return True
     free_text = (
