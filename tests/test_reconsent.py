@@ -221,7 +221,6 @@ async def test_it_shows_coordinators_who_must_consent_again_in_the_list_and_the_
     assert re.search(rf"S001\s+│.*│\s+{NEW_VERSION}\s+│", out), out
 
 
-
 async def _consent_version(study: Study, version: str) -> None:
     async with session_factory(study.engine)() as session:
         await session.execute(update(Patient).values(consent_version=version))
