@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import time
 from typing import ClassVar
@@ -54,7 +55,7 @@ def _value(text: str) -> str | None:
 KINDS: dict[str, type[Tap]] = {}  # every kind of tap by its prefix
 
 
-class Tap:
+class Tap(ABC):
     """A kind of tap: `prefix` is its first field on the wire. A class that sets it is a kind (in KINDS)."""
 
     prefix: ClassVar[str]
@@ -64,8 +65,9 @@ class Tap:
         if "prefix" in cls.__dict__:
             KINDS[cls.prefix] = cls
 
+    @abstractmethod
     def fields(self) -> tuple[str, ...]:
-        raise NotImplementedError
+        """The fields after the prefix, as sent."""
 
     def data(self) -> str:
         data = "|".join((self.prefix, *self.fields()))
@@ -74,8 +76,9 @@ class Tap:
         return data
 
     @classmethod
+    @abstractmethod
     def parse(cls, fields: list[str]) -> Tap | None:
-        raise NotImplementedError
+        """The tap the fields stand for; None for anything malformed."""
 
 
 @dataclass(frozen=True)

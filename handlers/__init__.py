@@ -18,20 +18,15 @@ from telegram.ext import (
 from bot.callbacks import (
     Alert,
     AlertsPage,
-    Back,
-    Choose,
     ChooseLanguage,
     Consent,
     Dose,
-    EditAnswers,
-    EditItem,
     InfectionForm,
     OverduePage,
     ReminderTime,
     StartCheckin,
     StartReport,
     Stop,
-    Submit,
     pattern,
 )
 from handlers.common import (
@@ -72,7 +67,7 @@ def register_handlers(application: BotApplication) -> None:
             CallbackQueryHandler(onboarding.on_consent, pattern=pattern(Consent)),
             CallbackQueryHandler(onboarding.on_time_chosen, pattern=pattern(ReminderTime)),
             CallbackQueryHandler(
-                questionnaire.on_questionnaire_button, pattern=pattern(Choose, Back, Submit, EditAnswers, EditItem)
+                questionnaire.on_questionnaire_button, pattern=pattern(*questionnaire.QUESTIONNAIRE_TAPS)
             ),
             CallbackQueryHandler(questionnaire.on_start_button, pattern=pattern(StartCheckin)),
             CallbackQueryHandler(questionnaire.on_report_button, pattern=pattern(StartReport)),

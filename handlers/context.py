@@ -125,10 +125,10 @@ TapHandler = Callable[[CallbackQuery, Message, TapT, Person, BotContext], Awaita
 
 
 def on_tap(
-    kind: type[TapT], who: Callable[[CallbackQuery, BotContext], Awaitable[Person | None]]
+    kind: type[TapT] | tuple[type[TapT], ...], who: Callable[[CallbackQuery, BotContext], Awaitable[Person | None]]
 ) -> Callable[[TapHandler[TapT, Person]], UpdateHandler]:
     """Opens a button handler: the person `who` accepts (when it refuses, it has answered the query), and a tap
-    of `kind`; data that is not of that kind (forged, or from an old version) is answered and ignored."""
+    of `kind` (or of one of several kinds); data that is not of that kind (forged, or from an old version) is answered and ignored."""
 
     def wrap(handler: TapHandler[TapT, Person]) -> UpdateHandler:
         async def opened(update: Update, context: BotContext) -> None:

@@ -197,6 +197,15 @@ async def build(engine: AsyncEngine, clock: FakeClock) -> None:
         await session.commit()
 
 
+async def built_report(engine: AsyncEngine, clock: FakeClock) -> None:
+    """The study built, and `followup report --out report --cutoff CUTOFF` run through the real CLI."""
+    await build(engine, clock)
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["report", "--out", "report", "--cutoff", CUTOFF.isoformat()]
+    )
+    assert result.exit_code == 0, result.stderr
+
+
 def hand_log_rank(frame: pd.DataFrame) -> float:
     """The log-rank test written out: observed minus expected events in one group over the event times."""
     observed_minus_expected, variance = 0.0, 0.0
@@ -215,11 +224,7 @@ def hand_log_rank(frame: pd.DataFrame) -> float:
 async def test_it_matches_an_independent_computation(
     engine: AsyncEngine, clock: FakeClock, cli_env: str, tmp_path: Path
 ) -> None:
-    await build(engine, clock)
-    result = await asyncio.to_thread(
-        CliRunner().invoke, cli, ["report", "--out", "report", "--cutoff", CUTOFF.isoformat()]
-    )
-    assert result.exit_code == 0, result.stderr
+    await built_report(engine, clock)
     out = tmp_path / "report"
     incidence = pd.read_csv(out / "tables" / "incidence.csv").set_index("group")
     for group, prefix in (("il2", "I"), ("control", "C")):
@@ -299,11 +304,7 @@ async def test_it_matches_an_independent_computation(
 async def test_it_counts_the_flow_of_every_enrolled_patient(
     engine: AsyncEngine, clock: FakeClock, cli_env: str, tmp_path: Path
 ) -> None:
-    await build(engine, clock)
-    result = await asyncio.to_thread(
-        CliRunner().invoke, cli, ["report", "--out", "report", "--cutoff", CUTOFF.isoformat()]
-    )
-    assert result.exit_code == 0, result.stderr
+    await built_report(engine, clock)
     out = tmp_path / "report"
     flow = pd.read_csv(out / "tables" / "flow.csv").set_index("stage")
     expected = {  # stage: (il2, control), counted from COHORT by hand
@@ -334,11 +335,7 @@ async def test_it_counts_the_flow_of_every_enrolled_patient(
 async def test_it_compares_the_groups_at_baseline_from_the_first_check_in(
     engine: AsyncEngine, clock: FakeClock, cli_env: str, tmp_path: Path
 ) -> None:
-    await build(engine, clock)
-    result = await asyncio.to_thread(
-        CliRunner().invoke, cli, ["report", "--out", "report", "--cutoff", CUTOFF.isoformat()]
-    )
-    assert result.exit_code == 0, result.stderr
+    await built_report(engine, clock)
     table = pd.read_csv(tmp_path / "report" / "tables" / "baseline.csv", keep_default_na=False)
     prednisone = table[table["variable"] == "prednisone_mg"].iloc[0]
     il2, control = np.array([10.0, 5.0, 7.5]), np.array([15.0, 0.0, 10.0])  # first check-ins only
@@ -373,11 +370,7 @@ async def test_it_compares_the_groups_at_baseline_from_the_first_check_in(
 async def test_it_draws_kaplan_meier_with_the_numbers_at_risk_by_month(
     engine: AsyncEngine, clock: FakeClock, cli_env: str, tmp_path: Path
 ) -> None:
-    await build(engine, clock)
-    result = await asyncio.to_thread(
-        CliRunner().invoke, cli, ["report", "--out", "report", "--cutoff", CUTOFF.isoformat()]
-    )
-    assert result.exit_code == 0, result.stderr
+    await built_report(engine, clock)
     at_risk = pd.read_csv(tmp_path / "report" / "tables" / "at_risk.csv").set_index("month")
     assert list(at_risk.index) == [0, 3, 6, 9, 12]
     for month in at_risk.index:  # still followed and infection-free at the start of the month, counted by hand
@@ -396,11 +389,7 @@ async def test_it_draws_kaplan_meier_with_the_numbers_at_risk_by_month(
 async def test_it_compares_first_and_all_infections_with_the_test_the_table_needs(
     engine: AsyncEngine, clock: FakeClock, cli_env: str, tmp_path: Path
 ) -> None:
-    await build(engine, clock)
-    result = await asyncio.to_thread(
-        CliRunner().invoke, cli, ["report", "--out", "report", "--cutoff", CUTOFF.isoformat()]
-    )
-    assert result.exit_code == 0, result.stderr
+    await built_report(engine, clock)
     tables = tmp_path / "report" / "tables"
     first = pd.read_csv(tables / "characteristics_first.csv")
     pathogen = first[first["variable"] == "pathogen"].set_index("category")
@@ -422,11 +411,7 @@ async def test_it_compares_first_and_all_infections_with_the_test_the_table_need
 async def test_it_counts_check_ins_on_time_late_and_missed_and_corrections_by_group_and_site(
     engine: AsyncEngine, clock: FakeClock, cli_env: str, tmp_path: Path
 ) -> None:
-    await build(engine, clock)
-    result = await asyncio.to_thread(
-        CliRunner().invoke, cli, ["report", "--out", "report", "--cutoff", CUTOFF.isoformat()]
-    )
-    assert result.exit_code == 0, result.stderr
+    await built_report(engine, clock)
     quality = pd.read_csv(tmp_path / "report" / "tables" / "data_quality.csv").set_index("group")
     control, il2 = quality.loc["control"], quality.loc["il2"]
     assert control["site"] == il2["site"] == "PKU"

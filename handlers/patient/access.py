@@ -81,7 +81,9 @@ def patient_command(handler: Callable[[Message, Patient, BotContext], Awaitable[
     return opened
 
 
-def patient_button(kind: type[T], *, active: bool = True) -> Callable[[TapHandler[T, Patient]], UpdateHandler]:
+def patient_button(
+    kind: type[T] | tuple[type[T], ...], *, active: bool = True
+) -> Callable[[TapHandler[T, Patient]], UpdateHandler]:
     """A tap of `kind` from the chat's patient (`active`: only while in follow-up); a tap from anyone else is
     answered (the client stops waiting) and otherwise ignored."""
 

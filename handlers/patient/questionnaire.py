@@ -88,7 +88,10 @@ async def on_start_button(update: Update, context: BotContext) -> None:
     await checkin(update, context)
 
 
-@patient_button(Tap)
+QUESTIONNAIRE_TAPS = (Choose, Back, Submit, EditAnswers, EditItem)
+
+
+@patient_button(QUESTIONNAIRE_TAPS)
 async def on_questionnaire_button(
     query: CallbackQuery, message: Message, tap: Tap, patient: Patient, context: BotContext
 ) -> None:
