@@ -36,6 +36,7 @@ from models import (
     ScheduledContact,
     Treatment,
 )
+from tests.checkin_rows import add_checkin
 from tests.cox_by_hand import cox_by_hand
 from tests.exact_tests import exact_freeman_halton
 from tests.factories import make_site
@@ -153,31 +154,15 @@ async def build(engine: AsyncEngine, clock: FakeClock) -> None:
                     )
             if study_id == "C3":
                 for month, (state, answered) in enumerate(C3_CHECKINS, start=1):
-                    moment = datetime.combine(baseline + timedelta(days=30 * month), time(1), UTC)
-                    contact = ScheduledContact(
-                        patient_id=patient.id,
-                        kind=ContactKind.CHECKIN,
+                    await add_checkin(
+                        session,
+                        patient.id,
                         month=month,
-                        planned_date=moment.date(),
-                        due_at=moment,
-                        window_end=moment + timedelta(days=7),
-                        status=ContactStatus(state),
-                        dedupe_key=f"checkin:test:{month}",
+                        due=datetime.combine(baseline + timedelta(days=30 * month), time(1), UTC),
+                        status=state,
+                        answered_after=None if answered is None else timedelta(days=9 if answered == "late" else 1),
+                        late=answered == "late",
                     )
-                    session.add(contact)
-                    await session.flush()
-                    if answered is not None:
-                        session.add(
-                            QuestionnaireResponse(
-                                patient_id=patient.id,
-                                contact_id=contact.id,
-                                form=FormKind.CHECKIN,
-                                status=ResponseStatus.SUBMITTED,
-                                started_at=moment,
-                                submitted_at=moment + timedelta(days=9 if answered == "late" else 1),
-                                late=answered == "late",
-                            )
-                        )
             if study_id == "I2":
                 for number, state in enumerate(["taken", "taken", "taken", "unconfirmed"], start=1):
                     moment = datetime(2025, 1, number, 1, tzinfo=UTC)

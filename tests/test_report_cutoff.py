@@ -16,16 +16,14 @@ from bot.clock import FakeClock
 from bot.db import session_factory
 from bot.services.audit import record_event
 from models import (
-    ContactKind,
-    ContactStatus,
     FormKind,
     Group,
     Patient,
     PatientStatus,
     QuestionnaireResponse,
     ResponseStatus,
-    ScheduledContact,
 )
+from tests.checkin_rows import add_checkin
 from tests.factories import make_site
 
 # The status changes below go through the real CLI, which stamps them with today's date (the system clock); the
@@ -113,31 +111,14 @@ async def test_it_counts_a_check_in_still_open_at_the_cut_off_as_open_not_missed
     async with session_factory(engine)() as session:
         patient = (await session.execute(select(Patient))).scalar_one()
         for month, (before, state, answered_after) in checkins.items():
-            due = datetime.combine(cutoff - timedelta(days=before), time(9), UTC)
-            contact = ScheduledContact(
-                patient_id=patient.id,
-                kind=ContactKind.CHECKIN,
+            await add_checkin(
+                session,
+                patient.id,
                 month=month,
-                planned_date=due.date(),
-                due_at=due,
-                window_end=due + timedelta(days=7),
-                status=ContactStatus(state),
-                dedupe_key=f"checkin:open:{month}",
+                due=datetime.combine(cutoff - timedelta(days=before), time(9), UTC),
+                status=state,
+                answered_after=None if answered_after is None else timedelta(days=answered_after),
             )
-            session.add(contact)
-            await session.flush()
-            if answered_after is not None:
-                session.add(
-                    QuestionnaireResponse(
-                        patient_id=patient.id,
-                        contact_id=contact.id,
-                        form=FormKind.CHECKIN,
-                        status=ResponseStatus.SUBMITTED,
-                        started_at=due,
-                        submitted_at=due + timedelta(days=answered_after),
-                        late=False,
-                    )
-                )
         await session.commit()
     await asyncio.to_thread(followup, "report", "--out", "report", "--cutoff", cutoff.isoformat())
     tables = Path("report") / "tables"
