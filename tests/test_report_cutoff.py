@@ -7,12 +7,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from bot.clock import FakeClock
+from bot.clock import FakeClock, SystemClock
 from bot.db import session_factory
 from bot.services.audit import record_event
 from models import (
@@ -26,14 +27,21 @@ from models import (
 from tests.checkin_rows import add_checkin
 from tests.factories import make_site
 
-# The status changes below go through the real CLI, which stamps them with today's date (the system clock); the
-# patients live in UTC so that "today" is the same day for the CLI's cut-off check and for the patients.
-TODAY = datetime.now(UTC).date()
-BASELINE = TODAY - timedelta(days=60)
-DIED_ON = TODAY - timedelta(days=20)
+FOLLOWED_FOR = timedelta(days=60)  # each patient's baseline is this long before today
 
 
-async def consented_patients(engine: AsyncEngine, clock: FakeClock, groups: dict[str, Group]) -> None:
+@pytest.fixture
+def today(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> date:
+    """The test clock's day, not the system's: the real CLI, through which the status changes go, reads the test
+    clock too (its SystemClock is stopped there), and the patients live in UTC, so "today" is one day for the CLI,
+    the patients and the cut-offs, whenever the run starts and however long it takes."""
+    monkeypatch.setattr(SystemClock, "now", lambda _self: clock.now())
+    return clock.now().date()
+
+
+async def consented_patients(
+    engine: AsyncEngine, clock: FakeClock, groups: dict[str, Group], *, baseline: date
+) -> None:
     async with session_factory(engine)() as session:
         site = await make_site(session, clock, timezone="UTC")
         for study_id, group in groups.items():
@@ -43,12 +51,12 @@ async def consented_patients(engine: AsyncEngine, clock: FakeClock, groups: dict
                     site_id=site.id,
                     group=group,
                     status=PatientStatus.ACTIVE,
-                    baseline_date=BASELINE,
+                    baseline_date=baseline,
                     timezone="UTC",
                     language="zh_CN",
                     reminder_time=time(9),
                     created_at=clock.now(),
-                    consented_at=datetime.combine(BASELINE, time(1), UTC),
+                    consented_at=datetime.combine(baseline, time(1), UTC),
                 )
             )
         await session.commit()
@@ -68,13 +76,17 @@ async def report(folder: str, cutoff: date) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 async def test_it_counts_each_patient_as_they_stood_at_the_cut_off(
-    engine: AsyncEngine, clock: FakeClock, cli_env: str
+    engine: AsyncEngine, clock: FakeClock, cli_env: str, today: date
 ) -> None:
     await consented_patients(
-        engine, clock, {"W1": Group.IL2, "A1": Group.IL2, "D1": Group.CONTROL, "L1": Group.CONTROL}
+        engine,
+        clock,
+        {"W1": Group.IL2, "A1": Group.IL2, "D1": Group.CONTROL, "L1": Group.CONTROL},
+        baseline=today - FOLLOWED_FOR,
     )
+    died_on = today - timedelta(days=20)
     for command in (
-        ("patients", "died", "D1", "--date", DIED_ON.isoformat(), "--cause", "lupus nephritis"),
+        ("patients", "died", "D1", "--date", died_on.isoformat(), "--cause", "lupus nephritis"),
         ("patients", "withdraw", "W1", "--reason-code", "withdraw-consent"),
         ("patients", "lost", "L1", "--reason", "no answer to 5 calls"),
         ("patients", "reinstate", "L1", "--reason", "answered the phone"),
@@ -85,27 +97,27 @@ async def test_it_counts_each_patient_as_they_stood_at_the_cut_off(
         return [(int(flow.loc[name, "il2"]), int(flow.loc[name, "control"])) for name in names]
 
     ending = ("in_follow_up_at_cutoff", "withdrew_consent", "died", "lost_to_follow_up")
-    flow, dataset = await report("before_death", DIED_ON - timedelta(days=1))
+    flow, dataset = await report("before_death", died_on - timedelta(days=1))
     assert stages(flow, *ending) == [(2, 2), (0, 0), (0, 0), (0, 0)], "nothing had happened yet"
     assert set(dataset["end_reason"]) == {"cutoff"}
 
-    flow, dataset = await report("between", TODAY - timedelta(days=1))  # after the death, before the withdrawal
+    flow, dataset = await report("between", today - timedelta(days=1))  # after the death, before the withdrawal
     assert stages(flow, *ending) == [(2, 1), (0, 0), (0, 1), (0, 0)]
     assert stages(flow, "in_analysis", "enrolled") == [(2, 2), (2, 2)]
     assert (dataset.loc["D1", "end_reason"], dataset.loc["D1", "days"]) == ("died", 40)
     assert (dataset.loc["W1", "end_reason"], dataset.loc["W1", "days"]) == ("cutoff", 59), "still followed then"
     assert (dataset.loc["L1", "end_reason"], dataset.loc["L1", "days"]) == ("cutoff", 59), "lost only later"
 
-    flow, dataset = await report("today", TODAY)
+    flow, dataset = await report("today", today)
     assert stages(flow, *ending) == [(1, 1), (1, 0), (0, 1), (0, 0)], "L1 was lost, then reinstated"
     assert (dataset.loc["W1", "end_reason"], dataset.loc["W1", "days"]) == ("withdrew_consent", 60)
 
 
 async def test_it_counts_a_check_in_still_open_at_the_cut_off_as_open_not_missed(
-    engine: AsyncEngine, clock: FakeClock, cli_env: str
+    engine: AsyncEngine, clock: FakeClock, cli_env: str, today: date
 ) -> None:
-    await consented_patients(engine, clock, {"C1": Group.CONTROL})
-    cutoff = TODAY - timedelta(days=1)
+    await consented_patients(engine, clock, {"C1": Group.CONTROL}, baseline=today - FOLLOWED_FOR)
+    cutoff = today - timedelta(days=1)
     # month: (days before the cut-off it was due, its status now, answered how many days after it was due)
     checkins = {1: (30, "missed", None), 2: (3, "open", None), 3: (2, "done", 1), 4: (1, "done", 3)}
     async with session_factory(engine)() as session:
@@ -135,12 +147,13 @@ async def test_it_counts_a_check_in_still_open_at_the_cut_off_as_open_not_missed
 
 
 async def test_it_censors_a_patient_lost_at_the_cut_off_at_the_last_contact_before_it(
-    engine: AsyncEngine, clock: FakeClock, cli_env: str
+    engine: AsyncEngine, clock: FakeClock, cli_env: str, today: date
 ) -> None:
     """Lost 20 days ago, reinstated 2 days ago (the audit trail as the services write it), answered yesterday:
     at a cut-off in between, the patient was lost and is censored at the last contact known then."""
-    await consented_patients(engine, clock, {"L2": Group.CONTROL})
-    lost_at = datetime.combine(TODAY - timedelta(days=20), time(8), UTC)
+    baseline = today - FOLLOWED_FOR
+    await consented_patients(engine, clock, {"L2": Group.CONTROL}, baseline=baseline)
+    lost_at = datetime.combine(today - timedelta(days=20), time(8), UTC)
     async with session_factory(engine)() as session:
         patient = (await session.execute(select(Patient))).scalar_one()
         record_event(
@@ -161,7 +174,7 @@ async def test_it_censors_a_patient_lost_at_the_cut_off_at_the_last_contact_befo
             before={"status": "lost", "ended_at": lost_at.isoformat(), "end_reason": "no answer to 5 calls"},
             after={"status": "active", "ended_at": None, "end_reason": None, "reason": "answered the phone"},
         )
-        for day in (BASELINE + timedelta(days=10), TODAY - timedelta(days=1)):
+        for day in (baseline + timedelta(days=10), today - timedelta(days=1)):
             moment = datetime.combine(day, time(10), UTC)
             session.add(
                 QuestionnaireResponse(
@@ -173,10 +186,10 @@ async def test_it_censors_a_patient_lost_at_the_cut_off_at_the_last_contact_befo
                 )
             )
         await session.commit()
-    flow, dataset = await report("while_lost", TODAY - timedelta(days=5))
+    flow, dataset = await report("while_lost", today - timedelta(days=5))
     assert int(flow.loc["lost_to_follow_up", "control"]) == 1
     assert int(flow.loc["in_follow_up_at_cutoff", "control"]) == 0
     assert (dataset.loc["L2", "end_reason"], dataset.loc["L2", "days"]) == ("lost_to_follow_up", 10)
-    flow, dataset = await report("back", TODAY)
+    flow, dataset = await report("back", today)
     assert int(flow.loc["in_follow_up_at_cutoff", "control"]) == 1
     assert (dataset.loc["L2", "end_reason"], dataset.loc["L2", "days"]) == ("cutoff", 60)

@@ -4,7 +4,7 @@ and events in one group only. No dashes or "nan" where a number belongs, no cras
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -14,15 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import FakeClock
 from models import Group
 from tests.test_report import assert_readable
-from tests.test_report_cutoff import BASELINE, consented_patients, followup
+from tests.test_report_cutoff import FOLLOWED_FOR, consented_patients, followup
 
 PATIENTS = {"I1": Group.IL2, "I2": Group.IL2, "C1": Group.CONTROL, "C2": Group.CONTROL}
 NOT_ESTIMABLE = {"en": "not estimable", "zh_CN": "不可估计"}
 
 
-async def infections_in(groups: tuple[str, ...]) -> None:
+async def infections_in(groups: tuple[str, ...], baseline: date) -> None:
     for study_id in (study_id for study_id in PATIENTS if study_id[0] in groups):
-        onset = (BASELINE + timedelta(days=20 + 10 * int(study_id[1]))).isoformat()
+        onset = (baseline + timedelta(days=20 + 10 * int(study_id[1]))).isoformat()
         command = ["infections", "record", "--study-id", study_id, "--onset", onset, "--site-type", "pneumonia"]
         command += ["--pathogen", "bacterial", "--grade", "2", "--treatment", "oral_antimicrobial"]
         await asyncio.to_thread(followup, *command)
@@ -33,10 +33,11 @@ async def infections_in(groups: tuple[str, ...]) -> None:
 async def test_it_reports_every_study_shape_readably_in_both_languages(
     engine: AsyncEngine, clock: FakeClock, cli_env: str, study: str, language: str
 ) -> None:
+    baseline = datetime.now(UTC).date() - FOLLOWED_FOR  # the CLI records and reports on the system's today
     if study != "empty":
-        await consented_patients(engine, clock, PATIENTS)
+        await consented_patients(engine, clock, PATIENTS, baseline=baseline)
     if study == "events in one group only":
-        await infections_in(("C",))
+        await infections_in(("C",), baseline)
     await asyncio.to_thread(followup, "report", "--out", "report", "--language", language)
     page = assert_readable(Path("report"))
     for leftover in ("None<", ">None", "nan%", "(nan", "inf%"):

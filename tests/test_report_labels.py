@@ -4,7 +4,7 @@ and the adjusted model says whom it leaves out; the CSVs keep the machine codes.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ from bot.clock import FakeClock
 from bot.report_models import COX_COLUMNS, EXCLUDED_COLUMNS, cox_models
 from models import Group
 from tests.test_report import CUTOFF, build
-from tests.test_report_cutoff import BASELINE, consented_patients, followup
+from tests.test_report_cutoff import FOLLOWED_FOR, consented_patients, followup
 from tests.test_report_models import synthetic_dataset
 
 TYPED = "<b>Klebsiella</b> & co"
@@ -30,8 +30,10 @@ def page(folder: str) -> str:
 async def test_it_names_the_infections_as_clinicians_do_and_keeps_typed_organisms_as_typed(
     engine: AsyncEngine, clock: FakeClock, cli_env: str
 ) -> None:
-    await consented_patients(engine, clock, {"I1": Group.IL2, "C1": Group.CONTROL, "C2": Group.CONTROL})
-    onset = (BASELINE + timedelta(days=10)).isoformat()
+    baseline = datetime.now(UTC).date() - FOLLOWED_FOR  # the CLI records and reports on the system's today
+    patients = {"I1": Group.IL2, "C1": Group.CONTROL, "C2": Group.CONTROL}
+    await consented_patients(engine, clock, patients, baseline=baseline)
+    onset = (baseline + timedelta(days=10)).isoformat()
     for study_id, site_type, pathogen, organism, grade, treatment in (
         ("I1", "pneumonia", "bacterial", TYPED, "3", "iv_antimicrobial,procedure"),
         ("C1", "herpes_zoster", "viral", "Other", "2", "antiviral"),  # typed, and also a word of ours
