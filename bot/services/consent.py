@@ -22,8 +22,7 @@ from bot.i18n import N_, Gettext, gettext_for
 from bot.protocol import StudyProtocol
 from bot.services.audit import audited, record_event
 from bot.services.deviations import RECONSENT_ASKED
-from bot.services.notices import tell_coordinators
-from bot.services.patient_status import WithdrawalKind, withdraw
+from bot.services.patient_status import WithdrawalKind, withdraw_telling_coordinators
 from bot.services.reachability import send_open_contacts_now
 from bot.services.safety import emergency_line
 from models import AuditEvent, Patient, PatientStatus, Site
@@ -144,21 +143,15 @@ async def renew_consent(
             patient.consent_text_sha256 = hashlib.sha256(shown_text.encode()).hexdigest()
         await send_open_contacts_now(session, patient=patient, now=now)
     else:
-        study_id = patient.study_id
-        await tell_coordinators(
-            session,
-            site_id=patient.site_id,
-            key=f"reconsent-declined:{patient.id}:{version}",
-            now=now,
-            text=lambda staff_: staff_(RECONSENT_DECLINED_NOTICE).format(study_id=study_id, version=version),
-        )
-        await withdraw(
+        await withdraw_telling_coordinators(
             session,
             patient=patient,
             kind=WithdrawalKind.WITHDRAW_CONSENT,
             note=f"did not agree to consent version {version} in Telegram",
-            actor=actor,
+            key=f"reconsent-declined:{patient.id}:{version}",
+            notice=RECONSENT_DECLINED_NOTICE,
             now=now,
+            notice_fields={"version": version},
         )
     await session.commit()
     return True

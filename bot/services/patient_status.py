@@ -4,6 +4,7 @@ reinstatement, death, lost to follow-up. Each change is audited with its reason.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,18 +66,41 @@ STOP_NOTICES = {
 }
 
 
-async def stop_in_telegram(session: AsyncSession, *, patient: Patient, kind: WithdrawalKind, now: datetime) -> None:
-    """The patient's own /stop: the site's coordinators are told, and the withdrawal is recorded. Commits."""
+async def withdraw_telling_coordinators(
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    kind: WithdrawalKind,
+    note: str,
+    key: str,
+    notice: str,
+    now: datetime,
+    notice_fields: Mapping[str, object] | None = None,
+) -> None:
+    """A withdrawal the patient made in Telegram: the site's coordinators are told first (`notice`, a msgid
+    formatted with the study id and `notice_fields`, in each one's language, queued once under `key`), then the
+    withdrawal is recorded with `note`, the patient as its actor. The caller commits."""
     study_id = patient.study_id
     await tell_coordinators(
         session,
         site_id=patient.site_id,
-        key=f"withdrawn:{patient.id}",
+        key=key,
         now=now,
-        text=lambda staff_: staff_(STOP_NOTICES[kind]).format(study_id=study_id),
+        text=lambda staff_: staff_(notice).format(study_id=study_id, **(notice_fields or {})),
     )
-    await withdraw(
-        session, patient=patient, kind=kind, note="asked in Telegram (/stop)", actor=f"patient:{study_id}", now=now
+    await withdraw(session, patient=patient, kind=kind, note=note, actor=f"patient:{study_id}", now=now)
+
+
+async def stop_in_telegram(session: AsyncSession, *, patient: Patient, kind: WithdrawalKind, now: datetime) -> None:
+    """The patient's own /stop: the site's coordinators are told, and the withdrawal is recorded. Commits."""
+    await withdraw_telling_coordinators(
+        session,
+        patient=patient,
+        kind=kind,
+        note="asked in Telegram (/stop)",
+        key=f"withdrawn:{patient.id}",
+        notice=STOP_NOTICES[kind],
+        now=now,
     )
     await session.commit()
 
