@@ -1,20 +1,27 @@
 """The infection record a clinician can trust: grades with their CTCAE v5 meaning and the version stored, grade 5
 and "fatal" together, a fatal infection ends follow-up as died without a word to the patient's chat and tells the
-PI and the admins, onset dates as people type them."""
+PI and the admins, onset dates as people type them, a bad detail refused in the reader's words as the other forms
+refuse theirs."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from bot.db import session_factory
+from bot.i18n import gettext_for
+from bot.services.enrollment_request import EnrollmentRequest, request_problem
+from bot.services.errors import DomainError
 from bot.services.infection_form import Refusal, typed_onset
-from models import DismissalReason, EscalationStatus, Infection, Patient, PatientStatus
+from bot.services.infections import details_or_error
+from models import DismissalReason, EscalationStatus, Infection, InfectionSite, Patient, PatientStatus
 from tests.escalation_study import ADMIN, CLINICIAN_A, COORDINATOR_A, PATIENT, PI_A, Study, urgent_report
 from tests.test_cli import counts, followup
 from tests.test_cli import study as cli_study  # noqa: F401 - the CLI's study fixture
+from tests.test_console_enroll_language import PYDANTIC_WORDS
 
 
 async def _record_up_to_outcome(study: Study, grade_label: str) -> None:
@@ -115,6 +122,57 @@ def test_it_refuses_grade_5_without_a_fatal_outcome_on_the_command_line(cli_stud
     )
     assert (code, err) == (0, "")
     assert out == "infection recorded for S001; follow-up ended\n"
+
+
+GOOD_DETAILS = {
+    "onset_date": "2026-03-01",
+    "site_type": "pneumonia",
+    "pathogen": "bacterial",
+    "ctcae_grade": 2,
+    "treatments": "oral_antimicrobial",
+}
+SITES = [f"'{site}'" for site in InfectionSite]
+LEFT_OUT = None  # a field not given at all
+
+
+@pytest.mark.parametrize(
+    ("bad_detail", "bad_enrollment", "english", "chinese"),
+    [
+        (
+            {"site_type": "nowhere"},
+            {"group": "placebo"},
+            f"site_type: Input should be {', '.join(SITES[:-1])} or {SITES[-1]}",
+            f"site_type：只能填 {', '.join(SITES[:-1])} 或 {SITES[-1]}。",
+        ),
+        ({"pathogen": LEFT_OUT}, {"group": LEFT_OUT}, "pathogen: Field required", "pathogen：必须填写。"),
+        (
+            {"organism": "x" * 201},
+            {"site": "x" * 33},
+            "organism: at most 200 characters",
+            "organism：最多 200 个字符。",
+        ),
+        (
+            {"ctcae_grade": 9},
+            {"preventive": "bactrim"},
+            "ctcae_grade: Input should be less than or equal to 5",  # no msgid of its own: pydantic's, in English
+            "ctcae_grade：填写的值无效，请检查。",
+        ),
+    ],
+)
+def test_it_refuses_a_bad_detail_in_the_readers_words_as_the_enrollment_form_does(
+    bad_detail: dict[str, object], bad_enrollment: dict[str, object], english: str, chinese: str
+) -> None:
+    details = {field: value for field, value in {**GOOD_DETAILS, **bad_detail}.items() if value is not LEFT_OUT}
+    enrollment = {"study_id": "PKU-1", "site": "PKU", "group": "il2", **bad_enrollment}
+    with pytest.raises(DomainError) as refused:
+        details_or_error(**details)
+    with pytest.raises(ValidationError) as invalid:
+        EnrollmentRequest.model_validate({field: value for field, value in enrollment.items() if value is not LEFT_OUT})
+    assert refused.value.msgid == request_problem(invalid.value).msgid, "the same kind of message"
+    assert str(refused.value) == english, "the command line reads English"
+    translated = refused.value.translated(gettext_for("zh_CN"))
+    assert translated == chinese
+    assert not [words for words in PYDANTIC_WORDS if words in translated]
 
 
 async def _not_an_infection(study: Study) -> None:

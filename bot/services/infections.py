@@ -14,8 +14,9 @@ from bot.i18n import N_, gettext_for
 from bot.infection_fields import INFECTION_FIELD
 from bot.roles import DEATH_NOTICE_ROLES
 from bot.services.audit import audited, record_event, snapshot
-from bot.services.errors import DomainError
+from bot.services.errors import DomainError, InvalidValue
 from bot.services.follow_up import ENDED_STATUSES, end_follow_up
+from bot.services.form_errors import form_problem
 from models import (
     Escalation,
     EscalationStatus,
@@ -81,7 +82,7 @@ class InfectionDetails(BaseModel):
     @model_validator(mode="after")
     def _grade_5_is_death(self) -> InfectionDetails:
         if (self.ctcae_grade == 5) != (self.outcome is Outcome.FATAL):
-            raise ValueError(GRADE_5_IS_FATAL)
+            raise InvalidValue(GRADE_5_IS_FATAL)
         return self
 
 
@@ -89,13 +90,12 @@ assert tuple(InfectionDetails.model_fields) == tuple(INFECTION_FIELD), "the fiel
 
 
 def details_or_error(**values: object) -> InfectionDetails:
+    """The details, or their first problem as the other forms word it (`form_problem`): English on the command
+    line, the reader's language on a page or in Telegram."""
     try:
         return InfectionDetails.model_validate(values)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
-        raise DomainError(f"{field}: {message}" if field else message) from None
+        raise form_problem(error, pattern_rules={}) from None
 
 
 def first_infection_reason(onset: date) -> str:
