@@ -15,7 +15,7 @@ from bot.db import session_factory
 from bot.i18n import gettext_for
 from bot.services.enrollment_request import EnrollmentRequest, request_problem
 from bot.services.errors import DomainError
-from bot.services.infection_form import Refusal, typed_onset
+from bot.services.infection_dates import Refusal, typed_onset
 from bot.services.infections import details_or_error
 from models import DismissalReason, EscalationStatus, Infection, InfectionSite, Patient, PatientStatus
 from tests.escalation_study import ADMIN, CLINICIAN_A, COORDINATOR_A, PATIENT, PI_A, Study, urgent_report

@@ -1,10 +1,9 @@
-"""The clinician's guided infection record in Telegram. The draft lives on the staff row."""
+"""The clinician's guided infection record in Telegram (and the console's whole form). The draft lives on the staff
+row; its dates, the onset and the date of death, are read and checked in `infection_dates`."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,29 +14,23 @@ from bot.i18n import N_, Gettext
 from bot.infection_fields import INFECTION_FIELD, INFECTION_FIELDS, YES_NO
 from bot.services.errors import DomainError
 from bot.services.escalation import UNRESOLVED, may_acknowledge
+from bot.services.infection_dates import (
+    DAYS_BACK,
+    DEATH_DATE,
+    DEATH_DATE_PROMPT,
+    DEATH_DATE_TITLE,
+    Refusal,
+    death_date_answer,
+    onset_answer,
+)
 from bot.services.infections import GRADE_5_IS_FATAL, details_or_error, record_infection
 from models import Escalation, Infection, InfectionSource, Outcome, Patient, Site, Staff, Treatment
 
-DEATH_DATE = "died_on"  # the patient's, asked only for a fatal infection (grade 5, outcome fatal)
 FIELDS = (*(spec.name for spec in INFECTION_FIELDS), DEATH_DATE)
 TYPED = (*(spec.name for spec in INFECTION_FIELDS if spec.typed), DEATH_DATE)
-TITLES = {**{spec.name: spec.title for spec in INFECTION_FIELDS}, DEATH_DATE: N_("Date of death")}
-PROMPTS = {
-    **{spec.name: spec.prompt for spec in INFECTION_FIELDS},
-    DEATH_DATE: N_("Date of death? Tap a day, or type the date (2026-03-01, 2026/3/1 or 3月1日)."),
-}
+TITLES = {**{spec.name: spec.title for spec in INFECTION_FIELDS}, DEATH_DATE: DEATH_DATE_TITLE}
+PROMPTS = {**{spec.name: spec.prompt for spec in INFECTION_FIELDS}, DEATH_DATE: DEATH_DATE_PROMPT}
 DONE = "done"
-DAYS_BACK = {  # quick picks reaching back 30 days
-    "0": N_("Today"),
-    "1": N_("Yesterday"),
-    "2": N_("2 days ago"),
-    "3": N_("3 days ago"),
-    "5": N_("5 days ago"),
-    "7": N_("1 week ago"),
-    "14": N_("2 weeks ago"),
-    "21": N_("3 weeks ago"),
-    "30": N_("30 days ago"),
-}
 QUICK_CHOICES: dict[str, dict[str, str]] = {  # the guided form's taps besides the codes
     "onset_date": DAYS_BACK,
     "organism": {"skip": N_("Skip")},
@@ -78,62 +71,16 @@ async def begin(session: AsyncSession, *, staff: Staff, escalation_id: int) -> s
     return FIELDS[0]
 
 
-class Refusal(DomainError):
-    """An entry the guided form refuses (the staff member is asked again)."""
-
-
 def refusal_text(error: DomainError, _: Gettext) -> str:
     return error.translated(_)
-
-
-TYPED_DATE = re.compile(r"^(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
-
-
-def typed_onset(raw: str, today: date) -> date:
-    """2026-03-01, 2026/3/1, 2026年3月1日, or 3月1日 (the latest such day that is not in the future)."""
-    found = TYPED_DATE.match(unicodedata.normalize("NFKC", raw).strip())
-    if found is None:
-        raise Refusal(TYPE_THE_DATE)
-    year, month, day = found.groups()
-    try:
-        onset = date(int(year) if year else today.year, int(month), int(day))
-        if year is None and onset > today:
-            onset = onset.replace(year=today.year - 1)
-    except ValueError:
-        raise Refusal(TYPE_THE_DATE) from None
-    return onset
-
-
-TYPE_THE_DATE = N_("Please type the date as 2026-03-01, 2026/3/1 or 3月1日.")
-
-
-def _onset(raw: str, today: date, baseline: date) -> str:
-    onset = today - timedelta(days=int(raw)) if raw in CHOICES["onset_date"] else typed_onset(raw, today)
-    if onset > today:
-        raise Refusal(N_("The onset cannot be in the future."))
-    if onset < baseline:
-        raise Refusal(
-            N_("The onset cannot be before the patient's baseline ({baseline}): please check the date."),
-            baseline=baseline.isoformat(),
-        )
-    return onset.isoformat()
-
-
-def _death_date(raw: str, today: date, onset: date) -> str:
-    died_on = today - timedelta(days=int(raw)) if raw in DAYS_BACK else typed_onset(raw, today)
-    if died_on > today:
-        raise Refusal(N_("The date of death cannot be in the future."))
-    if died_on < onset:
-        raise Refusal(N_("The date of death cannot be before the onset ({onset})."), onset=onset.isoformat())
-    return died_on.isoformat()
 
 
 def _value(field: str, raw: str, today: date, baseline: date, onset: str | None = None) -> Any:
     raw = raw.strip()
     if field == "onset_date":
-        return _onset(raw, today, baseline)
+        return onset_answer(raw, today, baseline)
     if field == DEATH_DATE:
-        return _death_date(raw, today, date.fromisoformat(onset) if onset else baseline)
+        return death_date_answer(raw, today, date.fromisoformat(onset) if onset else baseline)
     spec = INFECTION_FIELD[field]
     if spec.typed:
         text = " ".join(raw.split())

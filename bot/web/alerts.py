@@ -15,6 +15,7 @@ from bot.services import infection_form
 from bot.services.alerts import DISMISSAL_LABELS, LEVEL_TITLES, reasons_line
 from bot.services.console_alerts import open_alerts
 from bot.services.errors import DomainError
+from bot.services.infection_dates import DEATH_DATE
 from bot.web.deps import CheckedForm, ConsoleDep, CurrentStaff, SessionDep, SignedIn
 from bot.web.render import page
 from models import DismissalReason, EscalationStatus
@@ -122,7 +123,7 @@ async def confirm_infection(
         else form.get(spec.name, "")
         for spec in INFECTION_FIELDS
     }
-    values[infection_form.DEATH_DATE] = form.get(infection_form.DEATH_DATE, "")
+    values[DEATH_DATE] = form.get(DEATH_DATE, "")
     try:
         await infection_form.confirm(
             session, staff=user.staff, escalation_id=escalation_id, values=values, now=context.clock.now()
