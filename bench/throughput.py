@@ -19,21 +19,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, event
-from telegram import Update
-from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bench.databases import fresh
 from bot.app import build_application
 from bot.clock import FakeClock
 from bot.config import SHIPPED_PROTOCOL, load_settings
 from bot.db import create_engine, session_factory
+from bot.forms import ITEMS
+from bot.i18n import DEFAULT_LANGUAGE, gettext_for
 from bot.protocol import load_protocol
 from bot.services import onboarding
+from bot.services.checkins import AskItem
 from bot.services.enrollment import EnrollmentRequest, enroll_patient
 from bot.services.sites import add_site
 from bot.simulator.bot_api import BotApiStub
 from bot.simulator.demo import Demo, Person
 from bot.simulator.harness import Harness, running
+from handlers.render import view
 
 ENROLLED = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 MONTH_ONE_OPEN = datetime(2026, 4, 2, 2, 0, tzinfo=UTC)
@@ -62,6 +66,49 @@ async def bare_rate(users: int, per_user: int, *, calls: int = 1) -> tuple[int, 
             async def person(chat: int) -> None:
                 for number in range(per_user):
                     await harness.send(chat, f"message {number}")
+
+            started = time.perf_counter()
+            await asyncio.gather(*(person(1000 + user) for user in range(users)))
+            return users * per_user, time.perf_counter() - started
+
+
+def _a_question() -> tuple[str, InlineKeyboardMarkup]:
+    """What a check-in tap shows, in the patients' default language: the answer just taken and the next question
+    with its buttons (the follow-up bot's own rendering of a yes/no item, so the payloads are the same size)."""
+    step = AskItem(
+        response_id=1, item=ITEMS["doctor_visit"], number=3, total=13, recorded=(ITEMS["symptoms"], ["none"])
+    )
+    return view(step, gettext_for(DEFAULT_LANGUAGE))
+
+
+async def tap_floor_rate(users: int, per_user: int) -> tuple[int, float]:
+    """A bare python-telegram-bot bot (its defaults) doing what a check-in asks of a bot and nothing else: a
+    message opens a question (one sendMessage with its keyboard) and each tap on it is answered and the question
+    edited in place (answerCallbackQuery and editMessageText at once, the same text and keyboard each time).
+    Each person sends one message, then taps a button of the newest question, `per_user` updates in all: the
+    updates the check-in run sends, a command then taps, against the same stub, with no database and no logic."""
+    text, keyboard = _a_question()
+
+    async def ask(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(text, reply_markup=keyboard)
+
+    async def answer_and_edit(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        await asyncio.gather(query.answer(), query.edit_message_text(text, reply_markup=keyboard))
+
+    async with BotApiStub() as stub:
+        application = ApplicationBuilder().token(stub.token).base_url(stub.base_url).build()
+        application.add_handler(MessageHandler(filters.TEXT, ask))
+        application.add_handler(CallbackQueryHandler(answer_and_edit))
+        async with running(stub, application) as harness:  # type: ignore[arg-type]
+
+            async def person(chat: int) -> None:
+                await harness.send(chat, "/checkin")
+                for _tap in range(per_user - 1):
+                    shown = stub.screen(chat)[-1]
+                    await harness.tap_data(chat, shown.message_id, shown.buttons[0][1])
 
             started = time.perf_counter()
             await asyncio.gather(*(person(1000 + user) for user in range(users)))
@@ -185,11 +232,12 @@ def run(users: int, postgres_url: str | None = None, rounds: int = 3) -> dict[st
         per_user = max(1, round(sqlite.updates / users))
         keep("echo", *asyncio.run(bare_rate(users, per_user)))
         keep("two_call", *asyncio.run(bare_rate(users, per_user, calls=2)))
+        keep("tap_floor", *asyncio.run(tap_floor_rate(users, per_user)))
         if postgres_url:
             postgres = asyncio.run(checkin_rate(users, postgres_url))
             keep("postgresql", postgres.updates, postgres.seconds)
             statements["postgresql"] = postgres.statements / postgres.updates
-    echo, floor = best["echo"], best["two_call"]
+    echo, floor, taps = best["echo"], best["two_call"], best["tap_floor"]
     figures: dict[str, float] = {
         "users": users,
         "rounds": rounds,
@@ -199,13 +247,17 @@ def run(users: int, postgres_url: str | None = None, rounds: int = 3) -> dict[st
         "echo_updates_per_second": round(echo, 1),
         "two_call_bot_updates_per_second": round(floor, 1),
         "two_call_bot_ratio": round(floor / echo, 3),
+        "tap_floor_bot_updates_per_second": round(taps, 1),
+        "tap_floor_bot_ratio": round(taps / echo, 3),
         "checkin_updates_per_second": round(best["sqlite"], 1),
         "ratio": round(best["sqlite"] / echo, 3),
         "ratio_to_two_call_bot": round(best["sqlite"] / floor, 3),
+        "ratio_to_tap_floor_bot": round(best["sqlite"] / taps, 3),
     }
     if postgres_url:
         figures["postgresql_checkin_updates_per_second"] = round(best["postgresql"], 1)
         figures["postgresql_statements_per_update"] = round(statements["postgresql"], 2)
         figures["postgresql_ratio"] = round(best["postgresql"] / echo, 3)
         figures["postgresql_ratio_to_two_call_bot"] = round(best["postgresql"] / floor, 3)
+        figures["postgresql_ratio_to_tap_floor_bot"] = round(best["postgresql"] / taps, 3)
     return figures
