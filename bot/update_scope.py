@@ -1,7 +1,8 @@
 """One database session per update, and the update's "handled" mark committed together with its first change.
 
 Telegram can deliver an update twice: a webhook retry, or polling restarted before it confirmed its last batch.
-An update id already in `processed_updates` is dropped before any handler runs (`claim`). A new one is written
+An update id already in `processed_updates` is dropped before any handler runs (`claim`; the check is a column,
+`HANDLED_BEFORE`, that the update's first query carries, so it costs no statement of its own). A new one is written
 to that table inside the transaction of the first commit its handling makes, so the change and the mark land
 together or not at all, and the mark costs no commit of its own. Two copies handled at the same moment (two
 processes) are caught there too: the second one's commit fails with `RepeatedUpdate` and nothing of it is kept.
@@ -18,12 +19,13 @@ Every handler of the update gets the same session from `Deps.session()` while th
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import event, insert
+from sqlalchemy import bindparam, event, exists, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
@@ -32,6 +34,13 @@ from bot.db import use_session
 from models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
+
+
+HANDLED_BEFORE = exists().where(ProcessedUpdate.update_id == bindparam("update_id")).label("handled_before")
+"""Whether the update bound as `update_id` was handled before: a column for the update's first query."""
+
+
+_MARK = insert(ProcessedUpdate)
 
 
 class RepeatedUpdate(Exception):
@@ -46,13 +55,17 @@ class UpdateScope:
         self.marked = False  # the mark is committed
         self.failure: BaseException | None = None  # why handling failed, if it did
         self._mark_in_transaction = False
-        event.listen(session.sync_session, "before_commit", self._before_commit)
-        event.listen(session.sync_session, "after_commit", self._after_commit)
-        event.listen(session.sync_session, "after_transaction_end", self._after_transaction_end)
+        session.sync_session.info[_SCOPE] = self  # found by the session events below
 
-    async def claim(self, update_id: int, now: datetime) -> bool:
-        """False if the update was handled before; otherwise it will be marked with the scope's first commit."""
-        if await self.session.get(ProcessedUpdate, update_id) is not None:
+    async def claim(self, update_id: int, now: datetime, asking: Callable[[], Awaitable[bool]] | None = None) -> bool:
+        """False if the update was handled before; otherwise it will be marked with the scope's first commit.
+        `asking` runs the update's first query with `HANDLED_BEFORE` among its columns and returns it; without
+        it the check is a query of its own."""
+        if asking is None:
+            handled_before = await self.session.scalar(select(HANDLED_BEFORE), {"update_id": update_id})
+        else:
+            handled_before = await asking()
+        if handled_before:
             return False
         self.update_id, self.received_at = update_id, now
         return True
@@ -62,9 +75,7 @@ class UpdateScope:
             return
         session.flush()  # the handler's own changes first: their errors are theirs
         try:  # one plain INSERT in the flushed transaction (no ORM bookkeeping for a row nothing reads back)
-            session.connection().execute(
-                insert(ProcessedUpdate).values(update_id=self.update_id, received_at=self.received_at)
-            )
+            session.connection().execute(_MARK, {"update_id": self.update_id, "received_at": self.received_at})
         except IntegrityError:
             raise RepeatedUpdate(f"update {self.update_id} was handled at the same time elsewhere") from None
         self._mark_in_transaction = True
@@ -93,6 +104,31 @@ class UpdateScope:
         except SQLAlchemyError as error:  # e.g. SQLite's "database is locked": handled again, not lost
             self.failure = error
             await self.session.rollback()
+
+
+_SCOPE = "update_scope"
+
+
+def _scope_of(session: Session) -> UpdateScope | None:
+    return cast(UpdateScope | None, session.info.get(_SCOPE))
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if (scope := _scope_of(session)) is not None:
+        scope._before_commit(session)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if (scope := _scope_of(session)) is not None:
+        scope._after_commit(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if (scope := _scope_of(session)) is not None:
+        scope._after_transaction_end(session, transaction)
 
 
 _current: ContextVar[UpdateScope | None] = ContextVar("update_scope", default=None)

@@ -38,7 +38,7 @@ from handlers.common import (
     on_error,
     tell_update_failed,
 )
-from handlers.context import BotApplication, remember_caller
+from handlers.context import BotApplication
 from handlers.patient import commands, doses, membership, onboarding, questionnaire
 from handlers.staff import alerts, console, coordination, overdue
 
@@ -46,7 +46,6 @@ from handlers.staff import alerts, console, coordination, overdue
 def register_handlers(application: BotApplication) -> None:
     application.add_handler(TypeHandler(Update, ignore_outside_private_chats), group=-3)
     application.add_handler(TypeHandler(Update, drop_repeated_update), group=-2)
-    application.add_handler(TypeHandler(Update, remember_caller), group=-1)
 
     messages = PRIVATE & NEW_MESSAGE
     application.add_handlers(

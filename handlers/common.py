@@ -24,10 +24,8 @@ NEW_MESSAGE = filters.UpdateType.MESSAGE  # edited messages never change an answ
 
 async def drop_repeated_update(update: Update, context: BotContext) -> None:
     """Group -2: an update id seen before (Telegram redelivery, webhook retry) stops here; a new one is marked
-    with the first change its handling commits (bot.update_scope)."""
-    scope = current_scope()
-    assert scope is not None, "updates are handled inside an update scope"
-    if not await scope.claim(update.update_id, context.deps.clock.now()):
+    with the first change its handling commits (bot.update_scope). The context learns who wrote."""
+    if not await context.claim(update):
         log.info("update %s was already handled", update.update_id)
         raise ApplicationHandlerStop
 

@@ -7,6 +7,7 @@ translator), and the Application that handles each update inside its own update 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -26,7 +27,7 @@ from bot.i18n import Gettext, gettext_for, language_from_telegram
 from bot.logs import log_failure
 from bot.protocol import StudyProtocol
 from bot.services.failed_updates import record_update_failure
-from bot.services.onboarding import patient_for_chat, staff_for_user
+from bot.services.onboarding import patient_for_chat, staff_for_user, update_and_patient
 from bot.update_scope import current_scope, update_scope
 from models import Patient, Staff
 
@@ -68,23 +69,41 @@ class Deps:
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
     """One update's context (python-telegram-bot makes one per update and passes it to every group).
 
-    `remember_caller` (group -1) notes who wrote; `patient()` and `staff()` look them up in the update's session
-    at most once each, and `gettext` is the translator for whoever was found: the patient's or the staff
-    member's language, else the language of the stranger's Telegram app."""
+    `claim` (group -2) drops an update handled before and, in the same query, finds the chat's patient;
+    `patient()` and `staff()` look them up in the update's session at most once each, and `gettext` is the
+    translator for whoever was found: the patient's or the staff member's language, else the language of the
+    stranger's Telegram app."""
 
     _patient: Patient | None = None
     _patient_known = False
     _staff: Staff | None = None
     _staff_known = False
-    _stranger: Gettext | None = None
+    _stranger_language: str | None = None
 
     @property
     def deps(self) -> Deps:
         return cast(Deps, self.application.bot_data["deps"])
 
-    def remember_caller(self, update: Update) -> None:
+    async def claim(self, update: Update) -> bool:
+        """False if the update was handled before (see `bot.update_scope`). The query that tells also reads
+        the chat's patient, so `patient()` asks nothing more."""
+        scope = current_scope()
+        assert scope is not None, "updates are handled inside an update scope"
         user = update.effective_user
-        self._stranger = gettext_for(language_from_telegram(user.language_code if user else None))
+        self._stranger_language = user.language_code if user else None
+        chat_id = self._chat_id
+
+        async def asking_for_the_patient() -> bool:
+            assert chat_id is not None
+            handled_before, self._patient = await update_and_patient(
+                scope.session, update_id=update.update_id, chat_id=chat_id
+            )
+            self._patient_known = True
+            return handled_before
+
+        return await scope.claim(
+            update.update_id, self.deps.clock.now(), None if chat_id is None else asking_for_the_patient
+        )
 
     async def patient(self) -> Patient | None:
         """The chat's patient, whatever their status."""
@@ -110,12 +129,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
             return gettext_for(self._patient.language)
         if self._staff is not None:
             return gettext_for(self._staff.language)
-        return self._stranger or gettext_for(language_from_telegram(None))
-
-
-async def remember_caller(update: Update, context: BotContext) -> None:
-    """Group -1 (after the private-chat filter and de-duplication): the context learns who wrote."""
-    context.remember_caller(update)
+        return gettext_for(language_from_telegram(self._stranger_language))
 
 
 UpdateHandler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
@@ -163,6 +177,13 @@ class BotApplication(Application[ExtBot[None], BotContext, dict[Any, Any], dict[
     told (`on_update_failed`, registered with the handlers)."""
 
     on_update_failed: UpdateFailed | None = None
+
+    async def initialize(self) -> None:
+        """Once started, what start-up built (the modules, the protocol, the catalogs, the ORM's mappers) lives
+        as long as the process: frozen out of the garbage collector's scans, each full collection looks only at
+        what updates create."""
+        await super().initialize()
+        gc.freeze()
 
     async def process_update(self, update: object) -> None:
         deps: Deps = self.bot_data["deps"]

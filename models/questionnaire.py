@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, false, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum
 
@@ -47,6 +47,10 @@ class QuestionnaireResponse(Base):
     submitted_at: Mapped[datetime | None]
     late: Mapped[bool] = mapped_column(default=False, server_default=false())  # submitted after its window closed
     partial: Mapped[bool] = mapped_column(default=False, server_default=false())  # submitted unfinished (red flags)
+
+    # The answers so far, read with the patient where a tap needs them (never loaded on access): read-only, and
+    # current as of that query (bot.services.checkins reads them once, then asks the database).
+    answers: Mapped[list[Answer]] = relationship(viewonly=True, lazy="raise")
 
 
 class Answer(Base):

@@ -1,4 +1,4 @@
-"""A check-in tap asks the database only what it needs: six statements and one commit, through the real bot."""
+"""A check-in tap asks the database only what it needs: four statements and one commit, through the real bot."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def sent_to(engine: AsyncEngine) -> Iterator[list[str]]:
         event.remove(engine.sync_engine, "commit", commit)
 
 
-async def test_it_answers_a_tap_with_six_statements_and_one_commit(
+async def test_it_answers_a_tap_with_four_statements_and_one_commit(
     bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
 ) -> None:
     await start_checkin_in_english(bot, engine, protocol, clock)
@@ -47,9 +47,7 @@ async def test_it_answers_a_tap_with_six_statements_and_one_commit(
     assert "✔ Fever: No" in bot.last_text(CHAT)
     assert sorted(sent) == sorted(
         [
-            "SELECT processed_updates",  # is the update new
-            "SELECT patients",  # the patient, with the questionnaire in progress
-            "SELECT answers",  # its answers so far
+            "SELECT processed_updates",  # is the update new; the patient, the questionnaire in progress, its answers
             "INSERT answers",  # the answer
             "UPDATE questionnaire_responses",  # the next item
             "INSERT processed_updates",  # the update's mark, in the same transaction

@@ -11,8 +11,10 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import NO_VALUE
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.forms import (
     DECIDED_BY,
@@ -86,9 +88,22 @@ class NothingDue:
 Step = AskItem | Summary | Submitted | NothingDue
 
 
+_ANSWERS = select(Answer).where(Answer.response_id == bindparam("response_id"))
+
+
 async def _answer_rows(session: AsyncSession, response_id: int) -> dict[str, Answer]:
-    rows = await session.scalars(select(Answer).where(Answer.response_id == response_id))
+    rows = await session.scalars(_ANSWERS, {"response_id": response_id})
     return {row.item_id: row for row in rows}
+
+
+async def _answers_so_far(session: AsyncSession, response: QuestionnaireResponse) -> dict[str, Answer]:
+    """The response's answers: the first time, as read with the patient when they were (no query; see
+    `onboarding.update_and_patient`); otherwise, and from then on, from the database."""
+    read_with_patient = inspect(response).attrs.answers.loaded_value
+    if read_with_patient is NO_VALUE:
+        return await _answer_rows(session, response.id)
+    session.expire(response, ["answers"])  # the answers change from here on: a later look asks the database
+    return {row.item_id: row for row in read_with_patient}
 
 
 def _values(rows: dict[str, Answer]) -> dict[str, Any]:
@@ -124,7 +139,7 @@ async def _view(
 async def current_step(
     session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse
 ) -> AskItem | Summary:
-    return await _view(session, patient, response, _values(await _answer_rows(session, response.id)))
+    return await _view(session, patient, response, _values(await _answers_so_far(session, response)))
 
 
 async def open_checkin(session: AsyncSession, *, patient: Patient, now: datetime) -> ScheduledContact | None:
@@ -184,15 +199,27 @@ async def start(session: AsyncSession, *, patient: Patient, form: FormKind, now:
 
 
 async def _response(session: AsyncSession, *, patient: Patient, response_id: int) -> QuestionnaireResponse | None:
-    """The patient's response in progress with this id. No query when it is in the session already (read with
-    the patient: `onboarding.patient_for_chat`)."""
-    response = await session.get(QuestionnaireResponse, response_id)
+    """The patient's response in progress with this id: the one read with the patient when it is that one
+    (`onboarding.patient_for_chat`), else from the session or the database."""
+    read = inspect(patient).attrs.questionnaire_in_progress.loaded_value
+    if isinstance(read, QuestionnaireResponse) and read.id == response_id:
+        response: QuestionnaireResponse | None = read
+    else:
+        response = await session.get(QuestionnaireResponse, response_id)
     if response is None or response.patient_id != patient.id or response.status is not ResponseStatus.IN_PROGRESS:
         return None
     return response
 
 
-def _store(
+_NEW_ANSWER = insert(Answer)
+_MOVE = (
+    update(QuestionnaireResponse)
+    .where(QuestionnaireResponse.id == bindparam("response_id"))
+    .values(current_item=bindparam("next_item"), editing=bindparam("editing_it"))
+)
+
+
+async def _store(
     session: AsyncSession,
     rows: dict[str, Answer],
     response: QuestionnaireResponse,
@@ -201,14 +228,26 @@ def _store(
     now: datetime,
     typed: str | None = None,
 ) -> None:
-    """Keep the answer to `item` (a new row, or the earlier answer changed) in the session and in `rows`, with
-    what the patient typed for it (None for a tapped answer)."""
+    """Keep the answer to `item` in the transaction and in `rows`, with what the patient typed for it (None for a
+    tapped answer). A new answer is one INSERT, sent at once (`rows` holds it as a plain Answer, outside the
+    session); an earlier answer is changed in place (the unit of work updates it at the commit)."""
     existing = rows.get(item.id)
     if existing is None:
-        rows[item.id] = Answer(response_id=response.id, item_id=item.id, value=value, answered_at=now, typed=typed)
-        session.add(rows[item.id])
+        values = {"response_id": response.id, "item_id": item.id, "value": value, "answered_at": now, "typed": typed}
+        await (await session.connection()).execute(_NEW_ANSWER, values)
+        rows[item.id] = Answer(**values)
     else:
         existing.value, existing.answered_at, existing.typed = value, now, typed
+
+
+async def _move(session: AsyncSession, response: QuestionnaireResponse, item_id: str | None, *, editing: bool) -> None:
+    """The response's current item from now on (None: the summary), and whether it is one answer being changed
+    from the summary: one UPDATE, sent at once; the response in hand shows it too."""
+    await (await session.connection()).execute(
+        _MOVE, {"response_id": response.id, "next_item": item_id, "editing_it": editing}
+    )
+    set_committed_value(response, "current_item", item_id)
+    set_committed_value(response, "editing", editing)
 
 
 async def _commit_answer(
@@ -247,8 +286,7 @@ async def _advance(
         ids = [item.id for item in items]
         position = ids.index(response.current_item) if response.current_item in ids else -1
         following = next((item.id for item in items[position + 1 :] if item.id not in answers), None)
-    response.current_item = following
-    response.editing = response.editing and following is not None
+    await _move(session, response, following, editing=response.editing and following is not None)
     await _commit_answer(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
     step = await _view(session, patient, response, answers)
     if isinstance(step, AskItem) and answered is not None:
@@ -271,7 +309,7 @@ async def choose(
     if response is None or response.current_item != item_id:
         return None
     item = FORM_ITEMS[response.form][item_id]
-    rows = await _answer_rows(session, response.id)
+    rows = await _answers_so_far(session, response)
     if code == "same" and item.same_as_last:
         return await _same_as_last(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
     if item.kind is Kind.MULTI:
@@ -285,21 +323,21 @@ async def choose(
         if code not in item.options:
             return None
         if code == "none":  # exclusive, so it also finishes the item: one tap
-            _store(session, rows, response, item, ["none"], now)
+            await _store(session, rows, response, item, ["none"], now)
             return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
         selected = [chosen for chosen in selected if chosen not in (code, "none")] + (
             [] if code in selected else [code]
         )
-        _store(session, rows, response, item, sorted(selected, key=item.options.index), now)
+        await _store(session, rows, response, item, sorted(selected, key=item.options.index), now)
         await _commit_answer(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
         return await _view(session, patient, response, _values(rows))
     if code == "skip" and item.optional:
-        _store(session, rows, response, item, None, now)
+        await _store(session, rows, response, item, None, now)
         return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
     value = _tapped_value(item, code)
     if value is None:
         return None
-    _store(session, rows, response, item, value, now)
+    await _store(session, rows, response, item, value, now)
     return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
 
 
@@ -330,7 +368,7 @@ async def alarm_for_held_answer(
     if response.current_item is None:
         return
     item = FORM_ITEMS[response.form][response.current_item]
-    answers = _values(await _answer_rows(session, response.id))
+    answers = _values(await _answers_so_far(session, response))
     value: Any = None
     if text is not None and item.kind in TYPED_KINDS:
         try:
@@ -356,7 +394,7 @@ async def type_answer(
     if response is None or response.current_item is None:
         return None
     item = FORM_ITEMS[response.form][response.current_item]
-    rows = await _answer_rows(session, response.id)
+    rows = await _answers_so_far(session, response)
     shown = await _view(session, patient, response, _values(rows))
     assert isinstance(shown, AskItem)
     if item.kind not in TYPED_KINDS:
@@ -365,7 +403,7 @@ async def type_answer(
         value = parse_typed(item, text)
     except Invalid as refused:
         return replace(shown, selected=(), problem=str(refused))
-    _store(session, rows, response, item, value, now, typed=text[:200])
+    await _store(session, rows, response, item, value, now, typed=text[:200])
     return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
 
 
@@ -373,11 +411,10 @@ async def back(session: AsyncSession, *, patient: Patient, response_id: int) -> 
     response = await _response(session, patient=patient, response_id=response_id)
     if response is None:
         return None
-    answers = _values(await _answer_rows(session, response.id))
+    answers = _values(await _answers_so_far(session, response))
     ids = [item.id for item in visible_items(response.form, answers, patient.group)]
     position = ids.index(response.current_item) if response.current_item in ids else len(ids)
-    response.current_item = ids[max(position - 1, 0)]
-    response.editing = False
+    await _move(session, response, ids[max(position - 1, 0)], editing=False)
     await session.commit()
     return await _view(session, patient, response, answers)
 
@@ -391,9 +428,8 @@ async def edit(session: AsyncSession, *, patient: Patient, response_id: int, ite
         or item_id not in {item.id for item in FORMS[response.form]}
     ):
         return None
-    answers = _values(await _answer_rows(session, response.id))
-    response.current_item = item_id
-    response.editing = True
+    answers = _values(await _answers_so_far(session, response))
+    await _move(session, response, item_id, editing=True)
     await session.commit()
     step = await _view(session, patient, response, answers)
     assert isinstance(step, AskItem)
@@ -463,7 +499,7 @@ async def _finish(
     late = contact is not None and (
         contact.window_end <= now or contact.status not in (ContactStatus.PLANNED, ContactStatus.OPEN)
     )
-    answers = _values(await _answer_rows(session, response.id))
+    answers = _values(await _answers_so_far(session, response))
     shown = {item.id for item in visible_items(response.form, answers, patient.group)}
     await session.execute(delete(Answer).where(Answer.response_id == response.id, Answer.item_id.not_in(shown)))
     kept = {key: value for key, value in answers.items() if key in shown and value is not None}
@@ -585,13 +621,14 @@ async def _same_as_last(
         return None
     for item_id in item.same_as_last:
         if item_id in earlier:
-            _store(session, rows, response, FORM_ITEMS[response.form][item_id], earlier[item_id], now)
+            await _store(session, rows, response, FORM_ITEMS[response.form][item_id], earlier[item_id], now)
     if response.editing:
         return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
     answers = _values(rows)
     ids = [shown.id for shown in visible_items(response.form, answers, patient.group)]
     position = ids.index(item.id)
-    response.current_item = next((item_id for item_id in ids[position + 1 :] if item_id not in answers), None)
+    following = next((item_id for item_id in ids[position + 1 :] if item_id not in answers), None)
+    await _move(session, response, following, editing=False)
     await _commit_answer(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
     step = await _view(session, patient, response, answers)
     return replace(step, recorded=(item, answers[item.id])) if isinstance(step, AskItem) else step
@@ -636,7 +673,7 @@ async def submit_unfinished(session: AsyncSession, *, protocol: StudyProtocol, n
     )  # no ORDER BY: SQLite would scan every response in id order instead of the partial index
     submitted = 0
     for response, patient in stale.all():
-        answers = _values(await _answer_rows(session, response.id))
+        answers = _values(await _answers_so_far(session, response))
         shown = {item.id for item in visible_items(response.form, answers, patient.group)}
         kept = {key: value for key, value in answers.items() if key in shown and value is not None}
         result = await triage_response(

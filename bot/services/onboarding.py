@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -21,6 +21,7 @@ from bot.services.follow_up import NO_CONTACT_STATUSES, end_follow_up
 from bot.services.invites import find_code
 from bot.services.reachability import send_open_contacts_now
 from bot.services.schedule import change_reminder_time
+from bot.update_scope import HANDLED_BEFORE
 from models import (
     InviteCode,
     InvitePurpose,
@@ -28,6 +29,7 @@ from models import (
     OutboxStatus,
     Patient,
     PatientStatus,
+    QuestionnaireResponse,
     Site,
     Staff,
 )
@@ -57,15 +59,37 @@ class LinkedStaff:
     site: Site
 
 
+_CHAT_PATIENT = (
+    select(Patient)
+    .outerjoin(Patient.questionnaire_in_progress)
+    .options(contains_eager(Patient.questionnaire_in_progress))
+    .where(Patient.telegram_chat_id == bindparam("chat_id"))
+)
+# Rows whether or not the chat is a patient's: whether the update was handled before, and the patient with the
+# questionnaire in progress and its answers (a row for each).
+_UPDATE_AND_PATIENT = (
+    select(HANDLED_BEFORE, Patient)
+    .select_from(select(literal(1)).subquery("one"))
+    .outerjoin(Patient, Patient.telegram_chat_id == bindparam("chat_id"))
+    .outerjoin(Patient.questionnaire_in_progress)
+    .outerjoin(QuestionnaireResponse.answers)
+    .options(contains_eager(Patient.questionnaire_in_progress).contains_eager(QuestionnaireResponse.answers))
+)
+
+
 async def patient_for_chat(session: AsyncSession, *, chat_id: int) -> Patient | None:
     """The chat's patient. Their questionnaire in progress, if any, comes in the same query into the session, so
     a tap on it reads nothing more (`checkins.choose` finds it there)."""
-    return await session.scalar(
-        select(Patient)
-        .outerjoin(Patient.questionnaire_in_progress)
-        .options(contains_eager(Patient.questionnaire_in_progress))
-        .where(Patient.telegram_chat_id == chat_id)
+    return await session.scalar(_CHAT_PATIENT, {"chat_id": chat_id})
+
+
+async def update_and_patient(session: AsyncSession, *, update_id: int, chat_id: int) -> tuple[bool, Patient | None]:
+    """An update's first query: whether it was handled before (`bot.update_scope.HANDLED_BEFORE`), and
+    `patient_for_chat` with the answers so far of the questionnaire in progress, in one statement."""
+    handled_before, patient = (
+        (await session.execute(_UPDATE_AND_PATIENT, {"update_id": update_id, "chat_id": chat_id})).unique().one()
     )
+    return bool(handled_before), patient
 
 
 async def staff_for_user(session: AsyncSession, *, user_id: int) -> Staff | None:
