@@ -11,7 +11,7 @@ from sqlalchemy import event, inspect, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from bot.sqlite_driver import OneTripDBAPI
+from bot.sqlite_driver import BUSY_TIMEOUT_MS, InlineDBAPI
 
 M = TypeVar("M")
 
@@ -43,9 +43,10 @@ def _sqlite_pragmas(durable: bool) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        # A writer waits up to 5 s for the lock (a CLI import); past that the update fails with "database is
-        # locked" and is handled again twice more (handlers.context.RETRY_DELAYS): a lock held ~15 s loses no tap.
-        cursor.execute("PRAGMA busy_timeout=5000")
+        # A writer waits up to 5 s for the lock (a CLI import), in aiosqlite's thread; past that the update fails
+        # with "database is locked" and is handled again twice more (handlers.context.RETRY_DELAYS): a lock held
+        # ~15 s loses no tap.
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")  # readers (CLI, exports) never block the bot's writes
         cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
         cursor.close()
@@ -57,11 +58,12 @@ def create_engine(url: str, *, durable: bool = True, **kwargs: Any) -> AsyncEngi
     """An async engine whose error messages never quote SQL parameters (they can be patient answers).
 
     `durable=False` skips fsync on SQLite: only for throw-away databases (the demo, benchmarks). SQLite goes
-    through aiosqlite with one trip to its thread per statement (bot.sqlite_driver).
+    through aiosqlite, its statements run on the event loop's thread unless they must wait for the write lock
+    (bot.sqlite_driver).
     """
     sqlite = make_url(async_url(url)).get_backend_name() == "sqlite"
     if sqlite:
-        kwargs.setdefault("module", OneTripDBAPI())
+        kwargs.setdefault("module", InlineDBAPI())
     engine = create_async_engine(async_url(url), hide_parameters=True, **kwargs)
     if sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(durable))
