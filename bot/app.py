@@ -23,6 +23,14 @@ from handlers.context import AnyApplication, BotApplication, BotContext, Deps
 
 __all__ = ["BotApplication", "Deps", "build_application", "patient_menu"]
 
+# Connections to the Bot API. Each time a request starts or ends, httpcore looks at every open connection (two
+# system calls for each idle one): with python-telegram-bot's default pool (256), which grows to a connection
+# per request in flight, that cost more than the requests themselves with updates handled at once. Eight carry
+# the updates handled at once (ACTIVE_UPDATES, two calls each, taking turns) and the outbox's sends; a call
+# waits up to BOT_API_POOL_WAIT seconds for a free connection.
+BOT_API_CONNECTIONS = 8
+BOT_API_POOL_WAIT = 10.0
+
 PATIENT_COMMANDS = (
     ("checkin", N_("Answer this month's questions")),
     ("report", N_("I feel unwell now")),
@@ -94,6 +102,8 @@ def build_application(
         .base_url(settings.telegram_api_url)
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(ChatOrderedUpdateProcessor(active=_active_updates(sessions)))
+        .connection_pool_size(BOT_API_CONNECTIONS)
+        .pool_timeout(BOT_API_POOL_WAIT)
         .post_init(on_start)
         .post_stop(on_stop)
         .build(),

@@ -15,7 +15,11 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 PENDING_UPDATES = 256  # updates accepted from Telegram and not yet finished (python-telegram-bot's bound)
-ACTIVE_UPDATES = 32  # updates being handled at once; the rest wait for their turn
+# Updates handled at once; the rest wait for their turn. A tap takes a write and two Bot API calls at once:
+# with 100-300 ms to Telegram, eight at once handle 25-80 updates a second, at or above the ~30 messages a
+# second Telegram takes from a bot. More at once only adds work to a busy process: on PostgreSQL, 32 at once
+# handled fewer updates a second than eight (docs/benchmarks.md (a)).
+ACTIVE_UPDATES = 8
 
 
 class _ChatTurn:
