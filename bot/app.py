@@ -6,8 +6,9 @@ import os
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import BotCommand, BotCommandScopeAllPrivateChats
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats
 from telegram.ext import ApplicationBuilder, ContextTypes
+from telegram.request import HTTPXRequest
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -23,13 +24,21 @@ from handlers.context import AnyApplication, BotApplication, BotContext, Deps
 
 __all__ = ["BotApplication", "Deps", "build_application", "patient_menu"]
 
-# Connections to the Bot API. Each time a request starts or ends, httpcore looks at every open connection (two
-# system calls for each idle one): with python-telegram-bot's default pool (256), which grows to a connection
-# per request in flight, that cost more than the requests themselves with updates handled at once. Eight carry
-# the updates handled at once (ACTIVE_UPDATES, two calls each, taking turns) and the outbox's sends; a call
-# waits up to BOT_API_POOL_WAIT seconds for a free connection.
-BOT_API_CONNECTIONS = 8
+# Connections to the Bot API for the updates: two calls at once for each update handled at once. Each time a
+# request starts or ends, httpcore looks at every open connection (two system calls for each idle one): with
+# python-telegram-bot's default pool (256), which grows to a connection per request in flight, that cost more
+# than the requests themselves with 32 updates at once. The outbox sends through a Bot of its own
+# (`outbox_bot`), so a slow send never holds a connection a patient's tap needs. A call waits up to
+# BOT_API_POOL_WAIT seconds for a free connection.
+BOT_API_CONNECTIONS = 2 * ACTIVE_UPDATES
 BOT_API_POOL_WAIT = 10.0
+
+
+def outbox_bot(settings: Settings) -> Bot:
+    """The outbox's Bot: its own connections, one for each send the dispatcher makes at once."""
+    request = HTTPXRequest(connection_pool_size=Dispatcher.concurrency, pool_timeout=BOT_API_POOL_WAIT)
+    return Bot(settings.require_token(), base_url=settings.telegram_api_url, request=request)
+
 
 PATIENT_COMMANDS = (
     ("checkin", N_("Answer this month's questions")),
@@ -77,13 +86,17 @@ def build_application(
     # Durations as timedelta: python-telegram-bot's future default, chosen now so no deprecation fires.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     scheduler: list[RunningJobs] = []
+    senders: list[Bot] = []
 
     async def on_start(application: AnyApplication) -> None:
         await _set_commands(application)
         if with_jobs:
+            sending = outbox_bot(settings)
+            await sending.initialize()
+            senders.append(sending)
             dispatcher = Dispatcher(
                 sessions=sessions,
-                sender=TelegramSender(application.bot),
+                sender=TelegramSender(sending),
                 clock=clock,
                 limiter=RateLimiter(clock=clock, per_second=settings.global_rate_per_second),
             )
@@ -93,6 +106,8 @@ def build_application(
     async def on_stop(_application: AnyApplication) -> None:
         for running in scheduler:
             await running.stop()
+        for sending in senders:
+            await sending.shutdown()
 
     application = cast(
         BotApplication,

@@ -50,7 +50,7 @@ async def start(update: Update, context: BotContext) -> None:
         return
     deps = context.deps
     code = context.args[0] if context.args else ""
-    _ = context.gettext  # a stranger's, whoever writes: nothing is looked up yet
+    _ = context.gettext  # the patient's language if the chat is a patient's already, else the Telegram app's
     async with deps.session() as session:
         if not code:
             staff = await context.staff()
