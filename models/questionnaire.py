@@ -49,7 +49,7 @@ class QuestionnaireResponse(Base):
     partial: Mapped[bool] = mapped_column(default=False, server_default=false())  # submitted unfinished (red flags)
 
     # The answers so far, read with the patient where a tap needs them (never loaded on access): read-only, and
-    # current as of that query (bot.services.checkins reads them once, then asks the database).
+    # current as of that query (bot.services.checkin_answers reads them once, then asks the database).
     answers: Mapped[list[Answer]] = relationship(viewonly=True, lazy="raise")
 
 

@@ -7,17 +7,13 @@ double tap) return None: the caller ignores them, so nothing is answered twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, func, insert, inspect, select, update
+from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import NO_VALUE
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.forms import (
-    DECIDED_BY,
     FORM_ITEMS,
     FORMS,
     TYPED_KINDS,
@@ -29,26 +25,25 @@ from bot.forms import (
     visible_items,
 )
 from bot.i18n import N_
-from bot.plan import local_instant
 from bot.protocol import StudyProtocol
 from bot.services.audit import record_event
+from bot.services.checkin_answers import answer_rows, answer_values, answers_so_far, move_to, store_answer
+from bot.services.checkin_triage import alarm_on_answer, in_hospital, triage_response
 from bot.services.errors import DomainError
 from bot.services.escalation import ESCALATING
 from bot.services.follow_up import complete_if_final
 from bot.services.safety import Trigger, raise_alarm, send_thanks_after_alarm
-from bot.services.triage import Answers, TriageResult, triage
+from bot.services.triage import TriageResult
 from models import (
     Answer,
     ContactKind,
     ContactStatus,
     FormKind,
-    Group,
     Patient,
     QuestionnaireResponse,
     ResponseStatus,
     ScheduledContact,
     TriageDecision,
-    TriageLevel,
 )
 
 
@@ -88,28 +83,6 @@ class NothingDue:
 Step = AskItem | Summary | Submitted | NothingDue
 
 
-_ANSWERS = select(Answer).where(Answer.response_id == bindparam("response_id"))
-
-
-async def _answer_rows(session: AsyncSession, response_id: int) -> dict[str, Answer]:
-    rows = await session.scalars(_ANSWERS, {"response_id": response_id})
-    return {row.item_id: row for row in rows}
-
-
-async def _answers_so_far(session: AsyncSession, response: QuestionnaireResponse) -> dict[str, Answer]:
-    """The response's answers: the first time, as read with the patient when they were (no query; see
-    `onboarding.update_and_patient`); otherwise, and from then on, from the database."""
-    read_with_patient = inspect(response).attrs.answers.loaded_value
-    if read_with_patient is NO_VALUE:
-        return await _answer_rows(session, response.id)
-    session.expire(response, ["answers"])  # the answers change from here on: a later look asks the database
-    return {row.item_id: row for row in read_with_patient}
-
-
-def _values(rows: dict[str, Answer]) -> dict[str, Any]:
-    return {item_id: row.value for item_id, row in rows.items()}
-
-
 async def in_progress(session: AsyncSession, *, patient: Patient) -> QuestionnaireResponse | None:
     return await session.scalar(
         select(QuestionnaireResponse).where(
@@ -139,7 +112,7 @@ async def _view(
 async def current_step(
     session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse
 ) -> AskItem | Summary:
-    return await _view(session, patient, response, _values(await _answers_so_far(session, response)))
+    return await _view(session, patient, response, answer_values(await answers_so_far(session, response)))
 
 
 async def open_checkin(session: AsyncSession, *, patient: Patient, now: datetime) -> ScheduledContact | None:
@@ -211,45 +184,6 @@ async def _response(session: AsyncSession, *, patient: Patient, response_id: int
     return response
 
 
-_NEW_ANSWER = insert(Answer)
-_MOVE = (
-    update(QuestionnaireResponse)
-    .where(QuestionnaireResponse.id == bindparam("response_id"))
-    .values(current_item=bindparam("next_item"), editing=bindparam("editing_it"))
-)
-
-
-async def _store(
-    session: AsyncSession,
-    rows: dict[str, Answer],
-    response: QuestionnaireResponse,
-    item: Item,
-    value: Any,
-    now: datetime,
-    typed: str | None = None,
-) -> None:
-    """Keep the answer to `item` in the transaction and in `rows`, with what the patient typed for it (None for a
-    tapped answer). A new answer is one INSERT, sent at once (`rows` holds it as a plain Answer, outside the
-    session); an earlier answer is changed in place (the unit of work updates it at the commit)."""
-    existing = rows.get(item.id)
-    if existing is None:
-        values = {"response_id": response.id, "item_id": item.id, "value": value, "answered_at": now, "typed": typed}
-        await (await session.connection()).execute(_NEW_ANSWER, values)
-        rows[item.id] = Answer(**values)
-    else:
-        existing.value, existing.answered_at, existing.typed = value, now, typed
-
-
-async def _move(session: AsyncSession, response: QuestionnaireResponse, item_id: str | None, *, editing: bool) -> None:
-    """The response's current item from now on (None: the summary), and whether it is one answer being changed
-    from the summary: one UPDATE, sent at once; the response in hand shows it too."""
-    await (await session.connection()).execute(
-        _MOVE, {"response_id": response.id, "next_item": item_id, "editing_it": editing}
-    )
-    set_committed_value(response, "current_item", item_id)
-    set_committed_value(response, "editing", editing)
-
-
 async def _commit_answer(
     session: AsyncSession,
     *,
@@ -261,7 +195,7 @@ async def _commit_answer(
 ) -> None:
     """Commit a stored answer, with the alarm it raises if the answers so far are already urgent."""
     await alarm_on_answer(
-        session, patient=patient, response=response, answers=_values(rows), protocol=protocol, now=now
+        session, patient=patient, response=response, answers=answer_values(rows), protocol=protocol, now=now
     )
     await session.commit()
 
@@ -278,7 +212,7 @@ async def _advance(
     """Record the current item as answered, move to the next unanswered one (or, when editing, back to the
     summary) and commit (with the alarm, see `alarm_on_answer`)."""
     answered = FORM_ITEMS[response.form][response.current_item] if response.current_item else None
-    answers = _values(rows)
+    answers = answer_values(rows)
     items = visible_items(response.form, answers, patient.group)
     if response.editing:
         following = next((item.id for item in items if item.id not in answers), None)
@@ -286,7 +220,7 @@ async def _advance(
         ids = [item.id for item in items]
         position = ids.index(response.current_item) if response.current_item in ids else -1
         following = next((item.id for item in items[position + 1 :] if item.id not in answers), None)
-    await _move(session, response, following, editing=response.editing and following is not None)
+    await move_to(session, response, following, editing=response.editing and following is not None)
     await _commit_answer(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
     step = await _view(session, patient, response, answers)
     if isinstance(step, AskItem) and answered is not None:
@@ -309,35 +243,35 @@ async def choose(
     if response is None or response.current_item != item_id:
         return None
     item = FORM_ITEMS[response.form][item_id]
-    rows = await _answers_so_far(session, response)
+    rows = await answers_so_far(session, response)
     if code == "same" and item.same_as_last:
         return await _same_as_last(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
     if item.kind is Kind.MULTI:
         selected = list(rows[item_id].value or []) if item_id in rows else []
         if code == "done":
             if not selected:
-                shown = await _view(session, patient, response, _values(rows))
+                shown = await _view(session, patient, response, answer_values(rows))
                 assert isinstance(shown, AskItem)
                 return replace(shown, problem=N_("Please tap at least one answer, or “None of these”."))
             return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
         if code not in item.options:
             return None
         if code == "none":  # exclusive, so it also finishes the item: one tap
-            await _store(session, rows, response, item, ["none"], now)
+            await store_answer(session, rows, response, item, ["none"], now)
             return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
         selected = [chosen for chosen in selected if chosen not in (code, "none")] + (
             [] if code in selected else [code]
         )
-        await _store(session, rows, response, item, sorted(selected, key=item.options.index), now)
+        await store_answer(session, rows, response, item, sorted(selected, key=item.options.index), now)
         await _commit_answer(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
-        return await _view(session, patient, response, _values(rows))
+        return await _view(session, patient, response, answer_values(rows))
     if code == "skip" and item.optional:
-        await _store(session, rows, response, item, None, now)
+        await store_answer(session, rows, response, item, None, now)
         return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
     value = _tapped_value(item, code)
     if value is None:
         return None
-    await _store(session, rows, response, item, value, now)
+    await store_answer(session, rows, response, item, value, now)
     return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
 
 
@@ -368,7 +302,7 @@ async def alarm_for_held_answer(
     if response.current_item is None:
         return
     item = FORM_ITEMS[response.form][response.current_item]
-    answers = _values(await _answers_so_far(session, response))
+    answers = answer_values(await answers_so_far(session, response))
     value: Any = None
     if text is not None and item.kind in TYPED_KINDS:
         try:
@@ -394,8 +328,8 @@ async def type_answer(
     if response is None or response.current_item is None:
         return None
     item = FORM_ITEMS[response.form][response.current_item]
-    rows = await _answers_so_far(session, response)
-    shown = await _view(session, patient, response, _values(rows))
+    rows = await answers_so_far(session, response)
+    shown = await _view(session, patient, response, answer_values(rows))
     assert isinstance(shown, AskItem)
     if item.kind not in TYPED_KINDS:
         return replace(shown, problem=N_("Please tap one of the buttons."))
@@ -403,7 +337,7 @@ async def type_answer(
         value = parse_typed(item, text)
     except Invalid as refused:
         return replace(shown, selected=(), problem=str(refused))
-    await _store(session, rows, response, item, value, now, typed=text[:200])
+    await store_answer(session, rows, response, item, value, now, typed=text[:200])
     return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
 
 
@@ -411,10 +345,10 @@ async def back(session: AsyncSession, *, patient: Patient, response_id: int) -> 
     response = await _response(session, patient=patient, response_id=response_id)
     if response is None:
         return None
-    answers = _values(await _answers_so_far(session, response))
+    answers = answer_values(await answers_so_far(session, response))
     ids = [item.id for item in visible_items(response.form, answers, patient.group)]
     position = ids.index(response.current_item) if response.current_item in ids else len(ids)
-    await _move(session, response, ids[max(position - 1, 0)], editing=False)
+    await move_to(session, response, ids[max(position - 1, 0)], editing=False)
     await session.commit()
     return await _view(session, patient, response, answers)
 
@@ -428,49 +362,12 @@ async def edit(session: AsyncSession, *, patient: Patient, response_id: int, ite
         or item_id not in {item.id for item in FORMS[response.form]}
     ):
         return None
-    answers = _values(await _answers_so_far(session, response))
-    await _move(session, response, item_id, editing=True)
+    answers = answer_values(await answers_so_far(session, response))
+    await move_to(session, response, item_id, editing=True)
     await session.commit()
     step = await _view(session, patient, response, answers)
     assert isinstance(step, AskItem)
     return step
-
-
-REPORT_RECALL = timedelta(days=3)  # /report asks about now "or the last few days"
-
-
-async def recall_start(
-    session: AsyncSession, *, patient: Patient, response: QuestionnaireResponse, now: datetime
-) -> datetime:
-    """The start of the period the answers cover: the last submitted check-in (or the baseline) for a check-in,
-    the last few days for /report."""
-    if response.form is FormKind.REPORT:
-        return now - REPORT_RECALL
-    last = await session.scalar(
-        select(func.max(QuestionnaireResponse.submitted_at)).where(
-            QuestionnaireResponse.patient_id == patient.id,
-            QuestionnaireResponse.form == FormKind.CHECKIN,
-            QuestionnaireResponse.status == ResponseStatus.SUBMITTED,
-            QuestionnaireResponse.id != response.id,
-        )
-    )
-    return last if last is not None else local_instant(patient.baseline_date, time(0), ZoneInfo(patient.timezone))
-
-
-async def confirmed_dose_between(session: AsyncSession, *, patient: Patient, start: datetime, end: datetime) -> bool:
-    """The dose log has a dose the patient confirmed (Taken) planned in start..end."""
-    found = await session.scalar(
-        select(ScheduledContact.id)
-        .where(
-            ScheduledContact.patient_id == patient.id,
-            ScheduledContact.kind == ContactKind.DOSE,
-            ScheduledContact.status == ContactStatus.TAKEN,
-            ScheduledContact.due_at >= start,
-            ScheduledContact.due_at <= end,
-        )
-        .limit(1)
-    )
-    return found is not None
 
 
 async def submit(
@@ -499,7 +396,7 @@ async def _finish(
     late = contact is not None and (
         contact.window_end <= now or contact.status not in (ContactStatus.PLANNED, ContactStatus.OPEN)
     )
-    answers = _values(await _answers_so_far(session, response))
+    answers = answer_values(await answers_so_far(session, response))
     shown = {item.id for item in visible_items(response.form, answers, patient.group)}
     await session.execute(delete(Answer).where(Answer.response_id == response.id, Answer.item_id.not_in(shown)))
     kept = {key: value for key, value in answers.items() if key in shown and value is not None}
@@ -545,63 +442,11 @@ async def _finish(
             "partial": partial,
         },
     )
-    trigger = Trigger(result.level, result.reasons, response_id=response.id, in_hospital=_in_hospital(kept))
+    trigger = Trigger(result.level, result.reasons, response_id=response.id, in_hospital=in_hospital(kept))
     if await raise_alarm(session, patient=patient, trigger=trigger, protocol=protocol, now=now) is not None:
         await send_thanks_after_alarm(session, patient=patient, protocol=protocol, source=trigger.source, now=now)
     await session.commit()
     return Submitted(response.form, result, late=late)
-
-
-async def triage_response(
-    session: AsyncSession,
-    *,
-    patient: Patient,
-    response: QuestionnaireResponse,
-    answers: dict[str, Any],
-    protocol: StudyProtocol,
-    now: datetime,
-) -> TriageResult:
-    """Triage with the dose log: a reported fever may follow a dose confirmed in the period the answers cover."""
-    dose_in_recall = False
-    if patient.group is Group.IL2 and answers.get("fever") == "yes":
-        start = await recall_start(session, patient=patient, response=response, now=now)
-        dose_in_recall = await confirmed_dose_between(session, patient=patient, start=start, end=now)
-    return triage(
-        Answers.model_validate(answers),
-        group=patient.group,
-        rules=protocol.triage,
-        hours_since_il2_dose=None,
-        il2_dose_in_recall=dose_in_recall,
-    )
-
-
-async def alarm_on_answer(
-    session: AsyncSession,
-    *,
-    patient: Patient,
-    response: QuestionnaireResponse,
-    answers: dict[str, Any],
-    protocol: StudyProtocol,
-    now: datetime,
-) -> None:
-    """A red flag acts when it is answered, not at Submit: answers that already make the level urgent send
-    the advice and open the escalation in the same transaction as the answer (once per response)."""
-    shown = {item.id for item in visible_items(response.form, answers, patient.group)}
-    kept = {key: value for key, value in answers.items() if key in shown and value is not None}
-    for item_id, follow_ups in DECIDED_BY.items():  # "in hospital": not an alarm until we know why
-        if any(follow_up in shown and follow_up not in answers for follow_up in follow_ups):
-            kept.pop(item_id, None)
-    result = await triage_response(
-        session, patient=patient, response=response, answers=kept, protocol=protocol, now=now
-    )
-    if result.level is TriageLevel.URGENT:
-        trigger = Trigger(result.level, result.reasons, response_id=response.id, in_hospital=_in_hospital(kept))
-        await raise_alarm(session, patient=patient, trigger=trigger, protocol=protocol, now=now)
-
-
-def _in_hospital(answers: dict[str, Any]) -> bool:
-    """The patient is in hospital now: the advice says to tell the ward's doctors, not to go to an emergency room."""
-    return answers.get("in_hospital_now") == "yes"
 
 
 async def _same_as_last(
@@ -621,14 +466,14 @@ async def _same_as_last(
         return None
     for item_id in item.same_as_last:
         if item_id in earlier:
-            await _store(session, rows, response, FORM_ITEMS[response.form][item_id], earlier[item_id], now)
+            await store_answer(session, rows, response, FORM_ITEMS[response.form][item_id], earlier[item_id], now)
     if response.editing:
         return await _advance(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
-    answers = _values(rows)
+    answers = answer_values(rows)
     ids = [shown.id for shown in visible_items(response.form, answers, patient.group)]
     position = ids.index(item.id)
     following = next((item_id for item_id in ids[position + 1 :] if item_id not in answers), None)
-    await _move(session, response, following, editing=False)
+    await move_to(session, response, following, editing=False)
     await _commit_answer(session, patient=patient, response=response, rows=rows, protocol=protocol, now=now)
     step = await _view(session, patient, response, answers)
     return replace(step, recorded=(item, answers[item.id])) if isinstance(step, AskItem) else step
@@ -652,7 +497,7 @@ async def last_answers(session: AsyncSession, *, patient: Patient, item_ids: tup
     )
     if latest is None:
         return {}
-    rows = await _answer_rows(session, latest)
+    rows = await answer_rows(session, latest)
     return {item_id: rows[item_id].value for item_id in item_ids if item_id in rows}
 
 
@@ -673,7 +518,7 @@ async def submit_unfinished(session: AsyncSession, *, protocol: StudyProtocol, n
     )  # no ORDER BY: SQLite would scan every response in id order instead of the partial index
     submitted = 0
     for response, patient in stale.all():
-        answers = _values(await _answers_so_far(session, response))
+        answers = answer_values(await answers_so_far(session, response))
         shown = {item.id for item in visible_items(response.form, answers, patient.group)}
         kept = {key: value for key, value in answers.items() if key in shown and value is not None}
         result = await triage_response(
