@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.forms import DECIDED_BY, visible_items
 from bot.plan import local_instant
 from bot.protocol import StudyProtocol
-from bot.services.safety import Trigger, raise_alarm
+from bot.services.escalation import Trigger
+from bot.services.safety import raise_alarm
 from bot.services.triage import Answers, TriageResult, triage
 from models import (
     ContactKind,

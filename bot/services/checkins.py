@@ -30,9 +30,9 @@ from bot.services.audit import record_event
 from bot.services.checkin_answers import answer_rows, answer_values, answers_so_far, move_to, store_answer
 from bot.services.checkin_triage import alarm_on_answer, in_hospital, triage_response
 from bot.services.errors import DomainError
-from bot.services.escalation import ESCALATING
+from bot.services.escalation import ESCALATING, Trigger
 from bot.services.follow_up import complete_if_final
-from bot.services.safety import Trigger, raise_alarm, send_thanks_after_alarm
+from bot.services.safety import raise_alarm, send_thanks_after_alarm
 from bot.services.triage import TriageResult
 from models import (
     Answer,

@@ -6,7 +6,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,8 +40,24 @@ from models import (
     TriageLevel,
 )
 
-if TYPE_CHECKING:
-    from bot.services.safety import Trigger
+
+@dataclass(frozen=True)
+class Trigger:
+    """One report that may mean danger: its level, the reasons, and where it came from (one of the two)."""
+
+    level: TriageLevel
+    reasons: tuple[str, ...]
+    response_id: int | None = None  # a check-in or /report
+    patient_message_id: int | None = None  # a message the patient sent outside a question
+    in_hospital: bool = False  # the patient said they are in hospital now (in_hospital_now = yes)
+
+    @property
+    def source(self) -> str:
+        """Names the report, so the same report never sends its advice or its re-alert twice."""
+        if self.response_id is not None:
+            return f"response{self.response_id}"
+        return f"message{self.patient_message_id}"
+
 
 ESCALATING = (TriageLevel.URGENT, TriageLevel.INFECTION)
 UNRESOLVED = (EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED)

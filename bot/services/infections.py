@@ -17,6 +17,7 @@ from bot.services.audit import audited, record_event, snapshot
 from bot.services.errors import DomainError, InvalidValue
 from bot.services.follow_up import ENDED_STATUSES, end_follow_up
 from bot.services.form_errors import form_problem
+from bot.services.notices import tell_staff
 from models import (
     Escalation,
     EscalationStatus,
@@ -203,8 +204,6 @@ async def _record_fatal(
 ) -> None:
     """A grade 5 infection: the patient died on `died_on`. Follow-up ends as died, nothing goes to the patient's
     chat (pending messages are cancelled), and the site's PI and the study admins are told."""
-    from bot.services.notices import tell_staff
-
     with audited(session, entity=patient, actor=actor, action="patient.died", at=now) as notes:
         patient.died_on = died_on
         notes["cause"] = f"infection, CTCAE grade 5 (onset {details.onset_date})"

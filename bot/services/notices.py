@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.outbox import enqueue
 from bot.i18n import Gettext, gettext_for
 from bot.roles import COORDINATING_ROLES
+from bot.services.escalation import recipients_of_site, study_admins
 from models import StaffRole
 
 
@@ -41,8 +42,6 @@ async def tell_staff(
 ) -> int:
     """Like `tell_coordinators`, with admins of every site when ADMIN is among `roles` (they act on all sites).
     Returns how many were queued."""
-    from bot.services.escalation import recipients_of_site, study_admins
-
     members = await recipients_of_site(
         session, site_id=site_id, roles=[role for role in roles if role is not StaffRole.ADMIN]
     )

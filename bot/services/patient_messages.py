@@ -22,9 +22,10 @@ from bot.i18n import N_, Gettext
 from bot.protocol import StudyProtocol
 from bot.roles import SITE_TEAM
 from bot.services.audit import record_event
+from bot.services.escalation import Trigger
 from bot.services.notices import tell_coordinators
 from bot.services.red_flags import red_flags
-from bot.services.safety import Trigger, raise_alarm, send_urgent_advice
+from bot.services.safety import raise_alarm, send_urgent_advice
 from models import MessageKind, Patient, PatientMessage, PatientStatus, Site, Staff, StaffRole, TriageLevel
 
 KIND_NAMES = {

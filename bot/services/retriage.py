@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.protocol import StudyProtocol
 from bot.services.audit import audited
 from bot.services.checkin_triage import triage_response
-from bot.services.escalation import ESCALATING, escalate
-from bot.services.safety import Trigger
+from bot.services.escalation import ESCALATING, Trigger, escalate
 from models import Answer, Patient, QuestionnaireResponse, TriageDecision, TriageLevel
 
 

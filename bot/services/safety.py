@@ -15,7 +15,6 @@ The caller commits: the advice, the alert and the answers land together or not a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,26 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.outbox import enqueue
 from bot.i18n import Gettext, gettext_for
 from bot.protocol import StudyProtocol
-from bot.services.escalation import escalate
+from bot.services.escalation import Trigger, escalate
 from models import Escalation, Lane, Patient, Site, TriageLevel
-
-
-@dataclass(frozen=True)
-class Trigger:
-    """One report that may mean danger: its level, the reasons, and where it came from (one of the two)."""
-
-    level: TriageLevel
-    reasons: tuple[str, ...]
-    response_id: int | None = None  # a check-in or /report
-    patient_message_id: int | None = None  # a message the patient sent outside a question
-    in_hospital: bool = False  # the patient said they are in hospital now (in_hospital_now = yes)
-
-    @property
-    def source(self) -> str:
-        """Names the report, so the same report never sends its advice or its re-alert twice."""
-        if self.response_id is not None:
-            return f"response{self.response_id}"
-        return f"message{self.patient_message_id}"
 
 
 def emergency_line(_: Gettext, *, site: Site, protocol: StudyProtocol) -> str:
