@@ -18,6 +18,7 @@ from bot.services.errors import DomainError, InvalidValue
 from bot.services.follow_up import ENDED_STATUSES, end_follow_up
 from bot.services.form_errors import form_problem
 from bot.services.notices import tell_staff
+from bot.services.patient_status import record_death
 from models import (
     Escalation,
     EscalationStatus,
@@ -204,12 +205,8 @@ async def _record_fatal(
 ) -> None:
     """A grade 5 infection: the patient died on `died_on`. Follow-up ends as died, nothing goes to the patient's
     chat (pending messages are cancelled), and the site's PI and the study admins are told."""
-    with audited(session, entity=patient, actor=actor, action="patient.died", at=now) as notes:
-        patient.died_on = died_on
-        notes["cause"] = f"infection, CTCAE grade 5 (onset {details.onset_date})"
-    await end_follow_up(
-        session, patient=patient, status=PatientStatus.DIED, reason=str(notes["cause"]), actor=actor, now=now
-    )
+    cause = f"infection, CTCAE grade 5 (onset {details.onset_date})"
+    await record_death(session, patient=patient, died_on=died_on, cause=cause, actor=actor, now=now)
     site = await session.get_one(Site, patient.site_id)
     who = actor
     if actor.startswith("staff:"):
