@@ -42,10 +42,7 @@ from bot.callbacks import (
 )
 from bot.clock import FakeClock
 from bot.db import session_factory
-from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.outbox import enqueue
-from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.sender import TelegramSender
 from bot.i18n import languages
 from bot.protocol import StudyProtocol
 from bot.services.doses import DoseAnswer
@@ -53,7 +50,7 @@ from bot.simulator.bot_api import BotApiStub
 from bot.simulator.harness import Harness
 from models import DismissalReason, Patient, PatientStatus
 from tests.bot_fixtures import enrolled
-from tests.test_outbox import FakeSleep
+from tests.test_outbox import FakeSleep, dispatcher
 
 IDS = st.integers(1, RECORD_ID_MAX)
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,31}", fullmatch=True)
@@ -220,14 +217,7 @@ async def test_the_sender_draws_stored_buttons_and_those_of_rows_queued_before_t
             session, dedupe_key="old", chat_id=2, payload={"text": "old", "reply_markup": legacy}, now=clock.now()
         )
         await session.commit()
-    worker = Dispatcher(
-        sessions=session_factory(engine),
-        sender=TelegramSender(telegram),
-        clock=clock,
-        limiter=RateLimiter(clock=clock, per_second=25),
-        sleep=FakeSleep(clock),
-        concurrency=1,
-    )
+    worker = dispatcher(engine, telegram, clock, FakeSleep(clock))
     assert await worker.drain() == 2
     await telegram.shutdown()
     assert stub.screen(1)[-1].buttons == [("👀 Acknowledge", "esc|5|ack")]

@@ -26,16 +26,13 @@ from alembic import command
 from bot.app import patient_menu
 from bot.clock import FakeClock
 from bot.db import ALEMBIC_DIR, create_engine, session_factory
-from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.sender import TelegramSender
 from bot.i18n import LOCALES_DIR, gettext_for, language_from_telegram, languages, long_date, short_date
 from bot.protocol import StudyProtocol
 from bot.scheduler import Jobs
 from bot.simulator.harness import Harness
 from tests.bot_fixtures import enrolled
 from tests.test_cli import counts, followup, study  # noqa: F401 - the CLI's site fixture
-from tests.test_outbox import FakeSleep
+from tests.test_outbox import FakeSleep, dispatcher
 from tests.test_patient_bot import onboard, open_checkin_month_1, patient
 
 CHAT = 5550001
@@ -146,16 +143,8 @@ async def test_it_offers_and_uses_a_language_added_as_a_catalog(
 
 async def scheduling_pass(bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock) -> None:
     """One pass of the scheduler and the outbox, through the real sender to the stub."""
-    sessions = session_factory(engine)
-    dispatcher = Dispatcher(
-        sessions=sessions,
-        sender=TelegramSender(bot.application.bot),
-        clock=clock,
-        limiter=RateLimiter(clock=clock, per_second=25),
-        sleep=FakeSleep(clock),
-        concurrency=1,
-    )
-    await Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=dispatcher).tick()
+    outbox = dispatcher(engine, bot.application.bot, clock, FakeSleep(clock))
+    await Jobs(sessions=session_factory(engine), protocol=protocol, clock=clock, dispatcher=outbox).tick()
 
 
 def test_it_shows_protocol_texts_a_language_lacks_in_english_and_the_doctor_names_them(

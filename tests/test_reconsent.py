@@ -20,9 +20,6 @@ from telegram import Bot
 from bot.clock import FakeClock
 from bot.config import SHIPPED_PROTOCOL, get_settings
 from bot.db import session_factory
-from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
 from bot.scheduler import Jobs
 from bot.simulator.bot_api import BotApiStub
@@ -40,7 +37,7 @@ from models import (
 )
 from tests.bot_fixtures import enrolled
 from tests.test_cli import followup
-from tests.test_outbox import FakeSleep
+from tests.test_outbox import FakeSleep, dispatcher
 from tests.test_patient_bot import onboard, open_checkin_month_1, staff_invite
 
 PATIENT, CLINICIAN, COORDINATOR = 400, 401, 402
@@ -87,16 +84,10 @@ async def study_fixture(
         await session.execute(update(Patient).values(consent_version="1.0"))  # agreed before the new version
         await session.commit()
     async with Bot(stub.token, base_url=stub.base_url) as telegram:
-        sessions = session_factory(engine)
-        dispatcher = Dispatcher(
-            sessions=sessions,
-            sender=TelegramSender(telegram),
-            clock=clock,
-            limiter=RateLimiter(clock=clock, per_second=25),
-            sleep=FakeSleep(clock),
-            concurrency=1,
+        outbox = dispatcher(engine, telegram, clock, FakeSleep(clock))
+        yield Study(
+            bot, Jobs(sessions=session_factory(engine), protocol=protocol, clock=clock, dispatcher=outbox), engine
         )
-        yield Study(bot, Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=dispatcher), engine)
 
 
 async def test_it_asks_again_at_the_next_contact_and_collects_nothing_until_the_patient_agrees(
