@@ -67,7 +67,7 @@ async def _set_commands(application: AnyApplication) -> None:
         )
 
 
-def _active_updates(sessions: async_sessionmaker[AsyncSession]) -> int:
+def active_updates(sessions: async_sessionmaker[AsyncSession]) -> int:
     """SQLite has one writer at a time: concurrent updates would only queue for it (and, past its busy timeout,
     fail), so they run one at a time there. PostgreSQL takes them concurrently."""
     bind = sessions.kw.get("bind")
@@ -116,7 +116,7 @@ def build_application(
         .token(settings.require_token())
         .base_url(settings.telegram_api_url)
         .context_types(ContextTypes(context=BotContext))
-        .concurrent_updates(ChatOrderedUpdateProcessor(active=_active_updates(sessions)))
+        .concurrent_updates(ChatOrderedUpdateProcessor(active=active_updates(sessions)))
         .connection_pool_size(BOT_API_CONNECTIONS)
         .pool_timeout(BOT_API_POOL_WAIT)
         .post_init(on_start)
