@@ -21,6 +21,13 @@ TREATMENT_HELP = "One or more, comma-separated: " + codes_help("treatments")
 app = typer.Typer(help="Confirmed infections.", no_args_is_help=True, rich_markup_mode=None)
 
 
+def _date_of_death(died_on: str | None) -> date | None:
+    try:
+        return date.fromisoformat(died_on) if died_on else None
+    except ValueError:
+        fail(f"--died-on: {died_on!r} is not a date in the form YYYY-MM-DD")
+
+
 @app.command("record")
 def record(
     study_id: Annotated[str, typer.Option(help="Study ID")],
@@ -38,10 +45,7 @@ def record(
 ) -> None:
     """Record a confirmed infection. The patient's first one ends their follow-up; a grade 5 (fatal) one ends it
     as died on --died-on."""
-    try:
-        death = date.fromisoformat(died_on) if died_on else None
-    except ValueError:
-        fail(f"--died-on: {died_on!r} is not a date in the form YYYY-MM-DD")
+    death = _date_of_death(died_on)
 
     async def use_case(session: AsyncSession, rt: Runtime) -> str:
         details = details_or_error(
@@ -85,11 +89,16 @@ def amend(
         bool | None, typer.Option("--hospitalized/--not-hospitalized", help="Whether the patient was admitted")
     ] = None,
     outcome: Annotated[str | None, typer.Option(help=codes_help("outcome"))] = None,
+    died_on: Annotated[
+        str | None, typer.Option(help="Date of death YYYY-MM-DD: required when the amendment makes it grade 5")
+    ] = None,
 ) -> None:
-    """Correct fields of a recorded infection; the export flags it as corrected."""
+    """Correct fields of a recorded infection; the export flags it as corrected. Made grade 5 (fatal), follow-up
+    ends as died on --died-on; no longer grade 5, the death recorded with it is withdrawn."""
+    death = _date_of_death(died_on)
 
     async def use_case(session: AsyncSession, rt: Runtime) -> str:
-        infection = await amend_infection(
+        infection, follow_up = await amend_infection(
             session,
             infection_id=infection_id,
             changes={
@@ -105,8 +114,9 @@ def amend(
             reason=reason,
             actor=rt.actor,
             now=rt.clock.now(),
+            died_on=death,
         )
-        return f"infection #{infection.id} amended"
+        return f"infection #{infection.id} amended" + (f"; {follow_up}" if follow_up else "")
 
     typer.echo(run_with_session(use_case))
 

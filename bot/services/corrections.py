@@ -3,7 +3,7 @@ the current value flagged `corrected` in the exports (ALCOA+)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,8 @@ from bot.i18n import N_
 from bot.protocol import StudyProtocol
 from bot.services.audit import audited, record_event
 from bot.services.errors import DomainError, NotFound
-from bot.services.infections import InfectionDetails, details_or_error
+from bot.services.infection_follow_up import follow_the_infections
+from bot.services.infections import InfectionDetails, check_death_date, details_or_error, record_fatal
 from bot.services.retriage import retriage_corrected
 from bot.services.staff_changes import reason_or_error
 from models import (
@@ -24,6 +25,7 @@ from models import (
     FormKind,
     Infection,
     Patient,
+    PatientStatus,
     QuestionnaireResponse,
     ResponseStatus,
     ScheduledContact,
@@ -134,12 +136,22 @@ async def get_infection(session: AsyncSession, *, infection_id: int) -> tuple[In
 
 
 async def amend_infection(
-    session: AsyncSession, *, infection_id: int, changes: dict[str, Any], reason: str, actor: str, now: datetime
-) -> Infection:
-    """Change fields of a recorded infection (checked like a new record). Commits."""
+    session: AsyncSession,
+    *,
+    infection_id: int,
+    changes: dict[str, Any],
+    reason: str,
+    actor: str,
+    now: datetime,
+    died_on: date | None = None,
+) -> tuple[Infection, str | None]:
+    """Change fields of a recorded infection (checked like a new record). Made fatal (grade 5), it needs the date
+    of death and ends follow-up as died; no longer fatal, a death recorded with it is withdrawn; the end of
+    follow-up follows the onsets (`infection_follow_up`). Returns the infection and what happened to the
+    patient's follow-up (None: nothing). Commits."""
     reason = reason_or_error(reason)
     changes = {field: value for field, value in changes.items() if value is not None}
-    if not changes:
+    if not changes and died_on is None:
         raise DomainError("nothing to change: give at least one field to amend")
     infection, patient = await get_infection(session, infection_id=infection_id)
     if infection.voided_at is not None:
@@ -155,10 +167,21 @@ async def amend_infection(
             onset=details.onset_date,
             baseline=patient.baseline_date,
         )
+    made_fatal = details.ctcae_grade == 5 and infection.ctcae_grade != 5
+    if made_fatal and (died_on is not None or patient.status is not PatientStatus.DIED):
+        check_death_date(details, died_on=died_on, today=today)  # a death recorded on its own stands
+    elif died_on is not None:
+        raise DomainError("date of death: only when the amendment makes the infection fatal (grade 5)")
     with audited(session, entity=infection, actor=actor, action="infection.amend", at=now) as notes:
         for field, value in details.columns().items():
             setattr(infection, field, value)
         infection.corrected = True
         notes["reason"] = reason
+    await session.flush()
+    if made_fatal and died_on is not None:
+        await record_fatal(session, patient=patient, details=details, died_on=died_on, actor=actor, now=now)
+        outcome: str | None = f"follow-up ended: died on {died_on}"
+    else:
+        outcome = await follow_the_infections(session, patient=patient, reason=reason, actor=actor, now=now)
     await session.commit()
-    return infection
+    return infection, outcome

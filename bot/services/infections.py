@@ -126,7 +126,7 @@ async def record_infection(
             onset=details.onset_date,
             baseline=patient.baseline_date,
         )
-    _check_death_date(details, died_on=died_on, today=today)
+    check_death_date(details, died_on=died_on, today=today)
     earliest = await session.scalar(
         select(func.min(Infection.onset_date)).where(Infection.patient_id == patient.id, Infection.voided_at.is_(None))
     )
@@ -157,7 +157,7 @@ async def record_infection(
         with audited(session, entity=patient, actor=actor, action="patient.first_infection_moved", at=now):
             patient.end_reason = first_infection_reason(details.onset_date)
     if died_on is not None and patient.status is not PatientStatus.DIED:
-        await _record_fatal(session, patient=patient, details=details, died_on=died_on, actor=actor, now=now)
+        await record_fatal(session, patient=patient, details=details, died_on=died_on, actor=actor, now=now)
     elif first and patient.status not in ENDED_STATUSES:
         await end_follow_up(
             session,
@@ -187,7 +187,8 @@ async def record_infection(
     return infection
 
 
-def _check_death_date(details: InfectionDetails, *, died_on: date | None, today: date) -> None:
+def check_death_date(details: InfectionDetails, *, died_on: date | None, today: date) -> None:
+    """A date of death goes with grade 5 and only with it, between the onset and today."""
     if details.ctcae_grade != 5:
         if died_on is not None:
             raise DomainError("date of death: only for a grade 5 (fatal) infection")
@@ -200,23 +201,36 @@ def _check_death_date(details: InfectionDetails, *, died_on: date | None, today:
         raise DomainError(f"date of death: {died_on} is before the onset {details.onset_date}")
 
 
-async def _record_fatal(
+FATAL_CAUSE = "infection, CTCAE grade 5"  # how a death recorded with a fatal infection gives its cause
+
+
+def died_of_recorded_infection(patient: Patient) -> bool:
+    """The patient's death was recorded with a fatal infection (`record_fatal`), not on its own."""
+    return patient.status is PatientStatus.DIED and (patient.end_reason or "").startswith(f"died: {FATAL_CAUSE}")
+
+
+async def staff_name(session: AsyncSession, actor: str) -> str:
+    """A staff actor ("staff:12") by name, for notices to other staff; any other actor as it is."""
+    if actor.startswith("staff:"):
+        staff = await session.get(Staff, int(actor.removeprefix("staff:")))
+        return staff.name if staff is not None else actor
+    return actor
+
+
+async def record_fatal(
     session: AsyncSession, *, patient: Patient, details: InfectionDetails, died_on: date, actor: str, now: datetime
 ) -> None:
     """A grade 5 infection: the patient died on `died_on`. Follow-up ends as died, nothing goes to the patient's
     chat (pending messages are cancelled), and the site's PI and the study admins are told."""
-    cause = f"infection, CTCAE grade 5 (onset {details.onset_date})"
+    cause = f"{FATAL_CAUSE} (onset {details.onset_date})"
     await record_death(session, patient=patient, died_on=died_on, cause=cause, actor=actor, now=now)
     site = await session.get_one(Site, patient.site_id)
-    who = actor
-    if actor.startswith("staff:"):
-        recorder = await session.get(Staff, int(actor.removeprefix("staff:")))
-        who = recorder.name if recorder is not None else actor
+    who = await staff_name(session, actor)
     await tell_staff(
         session,
         site_id=patient.site_id,
         roles=DEATH_NOTICE_ROLES,
-        key=f"died:{patient.id}",
+        key=f"died:{patient.id}:{now.isoformat()}",  # again if a correction withdrew an earlier one
         now=now,
         text=lambda _: _(DEATH_NOTICE).format(
             study_id=patient.study_id, site=site.code, actor=who, date=died_on.isoformat()
