@@ -109,3 +109,17 @@ def test_it_moves_the_end_to_the_next_infection_by_onset_then_reopens_follow_up(
 
     assert _record(TODAY - timedelta(days=1)) == "infection recorded for S001; follow-up ended\n"
     assert sum("closing:" in message.dedupe_key for message in _state(checked_in)[3]) == 2, "told again"
+
+
+def test_an_amended_onset_moves_the_end_of_follow_up_with_it(checked_in: str) -> None:  # noqa: F811
+    _record(TODAY - timedelta(days=5))
+    moved_to = TODAY - timedelta(days=7)
+    code, out, err = followup("infections", "amend", "1", "--onset", moved_to.isoformat(), "--reason", "onset typo")
+    assert (code, err) == (0, ""), err
+    assert out == f"infection #1 amended; follow-up now ends at the infection with onset {moved_to}\n"
+    patient, _, events, _ = _state(checked_in)
+    assert (patient.status, patient.end_reason) == (
+        PatientStatus.INFECTED,
+        f"first confirmed infection (onset {moved_to})",
+    )
+    assert events[-1].action == "patient.first_infection_moved"
