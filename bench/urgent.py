@@ -3,10 +3,10 @@
 
 The resident dispatcher of `followup run` (`Dispatcher.serve`: a poll every second, woken at once when this
 process commits an URGENT row) sends through python-telegram-bot's HTTP client to the loopback stub with
-Telegram's limits switched on. An urgent Submit is the real one: `checkins.submit` on a patient's /report whose
-answers are 40.2 °C and short of breath (triage, the advice, the escalation and its first step, in one
-transaction). Each submit is a different patient of one site whose clinician receives every alert, so submits
-are spaced past Telegram's one message a second per chat. Arrival is the moment the stub receives the
+Telegram's limits switched on. An urgent Submit is the real one: `checkin_submission.submit` on a patient's
+/report whose answers are 40.2 °C and short of breath (triage, the advice, the escalation and its first step, in
+one transaction). Each submit is a different patient of one site whose clinician receives every alert, so
+submits are spaced past Telegram's one message a second per chat. Arrival is the moment the stub receives the
 sendMessage call.
 
 The backlog window is shortened: the submits are measured while the first few hundred of the 10,000 reminders
@@ -36,7 +36,7 @@ from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol, load_protocol
-from bot.services import checkins, onboarding
+from bot.services import checkin_submission, checkins, onboarding
 from bot.services.enrollment import EnrollmentRequest, enroll_patient
 from bot.services.sites import add_site, add_staff
 from bot.simulator.bot_api import BotApiStub
@@ -141,7 +141,7 @@ async def submit(sessions: async_sessionmaker[AsyncSession], protocol: StudyProt
         patient = await session.get_one(Patient, patient_id)
         response = await checkins.in_progress(session, patient=patient)
         assert response is not None
-        submitted = await checkins.submit(
+        submitted = await checkin_submission.submit(
             session, patient=patient, response_id=response.id, protocol=protocol, now=datetime.now(UTC)
         )
         assert submitted is not None

@@ -21,7 +21,7 @@ from bot.clock import Clock
 from bot.delivery.dispatcher import Dispatcher
 from bot.logs import log_failure
 from bot.protocol import StudyProtocol
-from bot.services.checkins import submit_unfinished
+from bot.services.checkin_submission import submit_unfinished
 from bot.services.digest import send_digests
 from bot.services.escalation import step_escalations
 from bot.services.onboarding import apply_default_reminder_times

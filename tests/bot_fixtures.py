@@ -87,22 +87,37 @@ async def enrolled(
         )
 
 
+class FakeSleep:
+    """Sleeping moves the fake clock; the waits are recorded."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.clock.advance(timedelta(seconds=seconds))
+
+
+def dispatcher(
+    engine: AsyncEngine, telegram: Bot, clock: FakeClock, sleep: FakeSleep, rate: float = 25, concurrency: int = 1
+) -> Dispatcher:
+    """The tests' outbox dispatcher: the real sender on the fake clock, `rate` messages a second, one send at a
+    time unless `concurrency` says otherwise (`Dispatcher.concurrency`: as `followup run` sends)."""
+    return Dispatcher(
+        sessions=session_factory(engine),
+        sender=TelegramSender(telegram),
+        clock=clock,
+        limiter=RateLimiter(clock=clock, per_second=rate),
+        sleep=sleep,
+        concurrency=concurrency,
+    )
+
+
 async def deliver_outbox(engine: AsyncEngine, stub: BotApiStub, clock: FakeClock) -> int:
     """Send everything due in the outbox through the real sender to the stub (the fake clock keeps the pace)."""
-
-    async def sleep(seconds: float) -> None:
-        clock.advance(timedelta(seconds=seconds))
-
     async with Bot(stub.token, base_url=stub.base_url) as telegram:
-        dispatcher = Dispatcher(
-            sessions=session_factory(engine),
-            sender=TelegramSender(telegram),
-            clock=clock,
-            limiter=RateLimiter(clock=clock, per_second=25),
-            sleep=sleep,
-            concurrency=1,
-        )
-        return await dispatcher.drain()
+        return await dispatcher(engine, telegram, clock, FakeSleep(clock)).drain()
 
 
 @pytest.fixture

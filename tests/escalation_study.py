@@ -13,18 +13,14 @@ from telegram import Bot
 
 from bot.clock import FakeClock
 from bot.db import session_factory
-from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
 from bot.scheduler import Jobs
 from bot.services.sites import add_staff
 from bot.simulator.bot_api import BotApiStub
 from bot.simulator.harness import Harness
 from models import Escalation, StaffRole
-from tests.bot_fixtures import enrolled
+from tests.bot_fixtures import FakeSleep, dispatcher, enrolled
 from tests.factories import make_site
-from tests.test_outbox import FakeSleep
 
 PATIENT = 200
 CLINICIAN_A, PI_A, COORDINATOR_A, ADMIN, CLINICIAN_B, STRANGER = 101, 102, 103, 104, 105, 999
@@ -77,15 +73,8 @@ async def study(bot: Harness, engine: AsyncEngine, stub: BotApiStub, clock: Fake
     await bot.tap(PATIENT, "09:00")
     async with Bot(stub.token, base_url=stub.base_url) as telegram:
         sessions = session_factory(engine)
-        dispatcher = Dispatcher(
-            sessions=sessions,
-            sender=TelegramSender(telegram),
-            clock=clock,
-            limiter=RateLimiter(clock=clock, per_second=25),
-            sleep=FakeSleep(clock),
-            concurrency=1,
-        )
-        yield Study(bot, Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=dispatcher), clock, engine)
+        outbox = dispatcher(engine, telegram, clock, FakeSleep(clock))
+        yield Study(bot, Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=outbox), clock, engine)
 
 
 async def urgent_report(study: Study) -> None:

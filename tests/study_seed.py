@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import FakeClock
 from bot.db import session_factory
 from bot.protocol import StudyProtocol
-from bot.services import checkins, escalation, onboarding
+from bot.services import checkin_submission, checkins, escalation, onboarding
 from bot.services.infections import details_or_error, record_infection
 from bot.services.sites import add_staff
 from models import (
@@ -95,7 +95,7 @@ async def answer_report(
             protocol=protocol,
             now=clock.now(),
         )
-        await checkins.submit(session, patient=stored, response_id=rid, protocol=protocol, now=clock.now())
+        await checkin_submission.submit(session, patient=stored, response_id=rid, protocol=protocol, now=clock.now())
 
 
 async def seed_study(engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock) -> Seeded:

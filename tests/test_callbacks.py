@@ -49,8 +49,7 @@ from bot.services.doses import DoseAnswer
 from bot.simulator.bot_api import BotApiStub
 from bot.simulator.harness import Harness
 from models import DismissalReason, Patient, PatientStatus
-from tests.bot_fixtures import enrolled
-from tests.test_outbox import FakeSleep, dispatcher
+from tests.bot_fixtures import FakeSleep, dispatcher, enrolled
 
 IDS = st.integers(1, RECORD_ID_MAX)
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,31}", fullmatch=True)

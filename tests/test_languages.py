@@ -30,9 +30,8 @@ from bot.i18n import LOCALES_DIR, gettext_for, language_from_telegram, languages
 from bot.protocol import StudyProtocol
 from bot.scheduler import Jobs
 from bot.simulator.harness import Harness
-from tests.bot_fixtures import enrolled
+from tests.bot_fixtures import FakeSleep, dispatcher, enrolled
 from tests.test_cli import counts, followup, study  # noqa: F401 - the CLI's site fixture
-from tests.test_outbox import FakeSleep, dispatcher
 from tests.test_patient_bot import onboard, open_checkin_month_1, patient
 
 CHAT = 5550001

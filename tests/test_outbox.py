@@ -21,20 +21,8 @@ from bot.delivery.sender import Outcome, TelegramSender
 from bot.protocol import StudyProtocol
 from bot.simulator.bot_api import BotApiStub
 from models import Lane, OutboxMessage, OutboxStatus, Patient
-from tests.bot_fixtures import enrolled
+from tests.bot_fixtures import FakeSleep, dispatcher, enrolled
 from tests.conftest import requires_postgres
-
-
-class FakeSleep:
-    """Sleeping moves the fake clock; the waits are recorded."""
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.clock.advance(timedelta(seconds=seconds))
 
 
 @pytest.fixture
@@ -43,17 +31,6 @@ async def telegram(stub: BotApiStub) -> Bot:
     await bot.initialize()
     yield bot  # type: ignore[misc]
     await bot.shutdown()
-
-
-def dispatcher(engine: AsyncEngine, telegram: Bot, clock: FakeClock, sleep: FakeSleep, rate: float = 25) -> Dispatcher:
-    return Dispatcher(
-        sessions=session_factory(engine),
-        sender=TelegramSender(telegram),
-        clock=clock,
-        limiter=RateLimiter(clock=clock, per_second=rate),
-        sleep=sleep,
-        concurrency=1,
-    )
 
 
 async def queue(engine: AsyncEngine, clock: FakeClock, messages: list[tuple[int, str]], **extra: object) -> None:

@@ -13,12 +13,11 @@ from bot.app import outbox_bot
 from bot.clock import FakeClock
 from bot.db import session_factory
 from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
 from bot.simulator.harness import Harness
 from models import FailedUpdate
-from tests.test_outbox import FakeSleep, queue
+from tests.bot_fixtures import FakeSleep, dispatcher
+from tests.test_outbox import queue
 from tests.test_patient_bot import CHAT, start_checkin_in_english
 
 STALLED_SENDS = 40
@@ -31,15 +30,11 @@ async def test_a_tap_goes_through_while_the_outbox_waits_for_a_slow_telegram(
     await queue(engine, clock, [(chat, f"reminder {chat}") for chat in range(1, STALLED_SENDS + 1)])
     bot.stub.stall("sendMessage", times=STALLED_SENDS)  # each waits for the client's read timeout
     async with outbox_bot(bot.application.bot_data["deps"].settings) as sending:
-        dispatcher = Dispatcher(  # as bot.app builds it for `followup run`
-            sessions=session_factory(engine),
-            sender=TelegramSender(sending),
-            clock=clock,
-            limiter=RateLimiter(clock=clock, per_second=25),
-            sleep=FakeSleep(clock),
+        outbox = dispatcher(  # as bot.app builds it for `followup run`: many sends at once
+            engine, sending, clock, FakeSleep(clock), concurrency=Dispatcher.concurrency
         )
         sent_before = len(await bot.stub.wait_for_calls("sendMessage"))
-        draining = asyncio.create_task(dispatcher.drain_once())
+        draining = asyncio.create_task(outbox.drain_once())
         async with asyncio.timeout(10):  # every send the outbox makes at once is waiting for Telegram
             await bot.stub.wait_for_calls("sendMessage", sent_before + Dispatcher.concurrency)
         before = len(bot.stub.calls)

@@ -9,9 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FakeClock
 from bot.db import session_factory
-from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
 from bot.scheduler import Jobs
 from bot.services.sites import add_staff
@@ -29,8 +26,7 @@ from models import (
     StaffRole,
     TriageDecision,
 )
-from tests.bot_fixtures import RunBot, deliver_outbox, enrolled
-from tests.test_outbox import FakeSleep
+from tests.bot_fixtures import FakeSleep, RunBot, deliver_outbox, dispatcher, enrolled
 
 CHAT = 5550001
 
@@ -381,15 +377,8 @@ async def test_it_stops_and_restarts_reaching_a_patient_who_blocks_and_unblocks_
     bot: Harness, engine: AsyncEngine, protocol: StudyProtocol, clock: FakeClock
 ) -> None:
     sessions = session_factory(engine)
-    dispatcher = Dispatcher(
-        sessions=sessions,
-        sender=TelegramSender(bot.application.bot),
-        clock=clock,
-        limiter=RateLimiter(clock=clock, per_second=25),
-        sleep=FakeSleep(clock),
-        concurrency=1,
-    )
-    jobs = Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=dispatcher)
+    outbox = dispatcher(engine, bot.application.bot, clock, FakeSleep(clock))
+    jobs = Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=outbox)
     invite = await enrolled(engine, protocol, clock, language="en")
     await onboard(bot, invite.code, agree="I agree")
     await bot.handled(bot.stub.block(CHAT))

@@ -13,18 +13,14 @@ from telegram import Bot
 
 from bot.clock import FakeClock
 from bot.db import session_factory
-from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
 from bot.scheduler import Jobs
 from bot.services.sites import add_staff
 from bot.simulator.bot_api import BotApiStub
 from bot.simulator.harness import Harness
 from models import Answer, Escalation, MessageKind, Patient, PatientMessage, PatientStatus, StaffRole, TriageLevel
-from tests.bot_fixtures import enrolled
+from tests.bot_fixtures import FakeSleep, dispatcher, enrolled
 from tests.factories import make_site
-from tests.test_outbox import FakeSleep
 from tests.test_patient_bot import onboard, open_checkin_month_1, staff_invite
 
 PATIENT, CLINICIAN, COORDINATOR, OTHER_SITE = 300, 301, 302, 303
@@ -72,15 +68,8 @@ async def study_fixture(
     await bot.send(OTHER_SITE, f"/start {code}", language="en")
     async with Bot(stub.token, base_url=stub.base_url) as telegram:
         sessions = session_factory(engine)
-        dispatcher = Dispatcher(
-            sessions=sessions,
-            sender=TelegramSender(telegram),
-            clock=clock,
-            limiter=RateLimiter(clock=clock, per_second=25),
-            sleep=FakeSleep(clock),
-            concurrency=1,
-        )
-        jobs = Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=dispatcher)
+        outbox = dispatcher(engine, telegram, clock, FakeSleep(clock))
+        jobs = Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=outbox)
         yield Study(bot, jobs, engine, clock, invite.code)
 
 

@@ -35,9 +35,8 @@ from models import (
     StaffRole,
     TriageLevel,
 )
-from tests.bot_fixtures import enrolled
+from tests.bot_fixtures import FakeSleep, dispatcher, enrolled
 from tests.test_cli import followup
-from tests.test_outbox import FakeSleep, dispatcher
 from tests.test_patient_bot import onboard, open_checkin_month_1, staff_invite
 
 PATIENT, CLINICIAN, COORDINATOR = 400, 401, 402

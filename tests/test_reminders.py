@@ -14,18 +14,14 @@ from telegram import Bot
 
 from bot.clock import FakeClock
 from bot.db import session_factory
-from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.outbox import next_due
-from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
 from bot.scheduler import Jobs
 from bot.services import onboarding
 from bot.simulator.bot_api import BotApiStub
 from bot.simulator.harness import Harness
 from models import ContactKind, ContactStatus, OutboxMessage, Patient, PatientStatus, ScheduledContact
-from tests.bot_fixtures import enrolled
-from tests.test_outbox import FakeSleep
+from tests.bot_fixtures import FakeSleep, dispatcher, enrolled
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CHAT = 6060
@@ -35,15 +31,8 @@ CHAT = 6060
 async def jobs(engine: AsyncEngine, stub: BotApiStub, clock: FakeClock, protocol: StudyProtocol) -> AsyncIterator[Jobs]:
     async with Bot(stub.token, base_url=stub.base_url) as bot:
         sessions = session_factory(engine)
-        dispatcher = Dispatcher(
-            sessions=sessions,
-            sender=TelegramSender(bot),
-            clock=clock,
-            limiter=RateLimiter(clock=clock, per_second=25),
-            sleep=FakeSleep(clock),
-            concurrency=1,
-        )
-        yield Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=dispatcher)
+        outbox = dispatcher(engine, bot, clock, FakeSleep(clock))
+        yield Jobs(sessions=sessions, protocol=protocol, clock=clock, dispatcher=outbox)
 
 
 async def consenting_patient(

@@ -19,8 +19,6 @@ from telegram import Bot
 from bot.clock import FakeClock
 from bot.db import create_engine, session_factory
 from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.sender import TelegramSender
 from bot.protocol import StudyProtocol
 from bot.services import checkins, onboarding
 from bot.services.exports import stream_dataset
@@ -42,10 +40,9 @@ from models import (
     StaffRole,
     TriageDecision,
 )
-from tests.bot_fixtures import enrolled
+from tests.bot_fixtures import FakeSleep, dispatcher, enrolled
 from tests.escalation_study import CLINICIAN_A, COORDINATOR_A, PATIENT, PI_A, Study, urgent_report
 from tests.factories import make_site
-from tests.test_outbox import FakeSleep
 from tests.test_processes import in_stub_loop
 
 SITE_PHONE = "+86 10 8888 0000"  # tests.factories.make_site
@@ -380,14 +377,8 @@ def test_it_delivers_the_urgent_advice_after_the_bot_is_killed(
         later = FakeClock(now + timedelta(minutes=10))  # past any backoff and any dead worker's lease
         engine = create_engine(database_url)
         async with Bot(stub_in_thread.token, base_url=stub_in_thread.base_url) as telegram:
-            dispatcher = Dispatcher(
-                sessions=session_factory(engine),
-                sender=TelegramSender(telegram),
-                clock=later,
-                limiter=RateLimiter(clock=later, per_second=25),
-                sleep=FakeSleep(later),
-            )
-            await dispatcher.drain()
+            outbox = dispatcher(engine, telegram, later, FakeSleep(later), concurrency=Dispatcher.concurrency)
+            await outbox.drain()
         async with session_factory(engine)() as session:
             pending = await session.scalar(
                 select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != OutboxStatus.SENT)

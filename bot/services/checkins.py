@@ -1,4 +1,5 @@
-"""The questionnaire engine: one item at a time, progress in the database, a summary, then submission.
+"""The questionnaire engine: one item at a time, progress in the database, then a summary (its Submit, and
+the submission of what is left unfinished: `checkin_submission`).
 
 Every step returns a view (what to show next) and never a Telegram object. Stale taps (an old keyboard, a
 double tap) return None: the caller ignores them, so nothing is answered twice.
@@ -7,10 +8,10 @@ double tap) return None: the caller ignores them, so nothing is answered twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.forms import (
@@ -20,20 +21,13 @@ from bot.forms import (
     Invalid,
     Item,
     Kind,
-    derived,
     parse_typed,
     visible_items,
 )
 from bot.i18n import N_
 from bot.protocol import StudyProtocol
-from bot.services.audit import record_event
 from bot.services.checkin_answers import answer_rows, answer_values, answers_so_far, move_to, store_answer
-from bot.services.checkin_triage import alarm_on_answer, in_hospital, triage_response
-from bot.services.errors import DomainError
-from bot.services.escalation import ESCALATING, Trigger
-from bot.services.follow_up import complete_if_final
-from bot.services.safety import raise_alarm, send_thanks_after_alarm
-from bot.services.triage import TriageResult
+from bot.services.checkin_triage import alarm_on_answer
 from models import (
     Answer,
     ContactKind,
@@ -43,7 +37,6 @@ from models import (
     QuestionnaireResponse,
     ResponseStatus,
     ScheduledContact,
-    TriageDecision,
 )
 
 
@@ -69,18 +62,11 @@ class Summary:
 
 
 @dataclass(frozen=True)
-class Submitted:
-    form: FormKind
-    result: TriageResult
-    late: bool = False  # after the check-in's window closed: kept and triaged, not counted as on time
-
-
-@dataclass(frozen=True)
 class NothingDue:
     next_due: datetime | None
 
 
-Step = AskItem | Summary | Submitted | NothingDue
+Step = AskItem | Summary | NothingDue
 
 
 async def in_progress(session: AsyncSession, *, patient: Patient) -> QuestionnaireResponse | None:
@@ -171,7 +157,9 @@ async def start(session: AsyncSession, *, patient: Patient, form: FormKind, now:
     return await _view(session, patient, response, {})
 
 
-async def _response(session: AsyncSession, *, patient: Patient, response_id: int) -> QuestionnaireResponse | None:
+async def response_in_progress(
+    session: AsyncSession, *, patient: Patient, response_id: int
+) -> QuestionnaireResponse | None:
     """The patient's response in progress with this id: the one read with the patient when it is that one
     (`onboarding.patient_for_chat`), else from the session or the database."""
     read = inspect(patient).attrs.questionnaire_in_progress.loaded_value
@@ -239,7 +227,7 @@ async def choose(
     now: datetime,
 ) -> AskItem | Summary | None:
     """A tapped option. For multi-select items the code toggles; "done" moves on. Stale taps return None."""
-    response = await _response(session, patient=patient, response_id=response_id)
+    response = await response_in_progress(session, patient=patient, response_id=response_id)
     if response is None or response.current_item != item_id:
         return None
     item = FORM_ITEMS[response.form][item_id]
@@ -342,7 +330,7 @@ async def type_answer(
 
 
 async def back(session: AsyncSession, *, patient: Patient, response_id: int) -> AskItem | Summary | None:
-    response = await _response(session, patient=patient, response_id=response_id)
+    response = await response_in_progress(session, patient=patient, response_id=response_id)
     if response is None:
         return None
     answers = answer_values(await answers_so_far(session, response))
@@ -355,7 +343,7 @@ async def back(session: AsyncSession, *, patient: Patient, response_id: int) -> 
 
 async def edit(session: AsyncSession, *, patient: Patient, response_id: int, item_id: str) -> AskItem | None:
     """From the summary, change one answer; then the summary comes back."""
-    response = await _response(session, patient=patient, response_id=response_id)
+    response = await response_in_progress(session, patient=patient, response_id=response_id)
     if (
         response is None
         or response.current_item is not None
@@ -368,85 +356,6 @@ async def edit(session: AsyncSession, *, patient: Patient, response_id: int, ite
     step = await _view(session, patient, response, answers)
     assert isinstance(step, AskItem)
     return step
-
-
-async def submit(
-    session: AsyncSession, *, patient: Patient, response_id: int, protocol: StudyProtocol, now: datetime
-) -> Submitted | None:
-    """Store the answers for good, triage them and raise the alarm for what may be dangerous.
-
-    Every answer set is triaged: a check-in finished after its window closed is kept and flagged `late` (it
-    does not count as on time), never refused. None for a second tap on Submit."""
-    response = await _response(session, patient=patient, response_id=response_id)
-    if response is None or response.current_item is not None:
-        return None
-    return await _finish(session, patient=patient, response=response, protocol=protocol, now=now, partial=False)
-
-
-async def _finish(
-    session: AsyncSession,
-    *,
-    patient: Patient,
-    response: QuestionnaireResponse,
-    protocol: StudyProtocol,
-    now: datetime,
-    partial: bool,
-) -> Submitted:
-    contact = await session.get(ScheduledContact, response.contact_id) if response.contact_id else None
-    late = contact is not None and (
-        contact.window_end <= now or contact.status not in (ContactStatus.PLANNED, ContactStatus.OPEN)
-    )
-    answers = answer_values(await answers_so_far(session, response))
-    shown = {item.id for item in visible_items(response.form, answers, patient.group)}
-    await session.execute(delete(Answer).where(Answer.response_id == response.id, Answer.item_id.not_in(shown)))
-    kept = {key: value for key, value in answers.items() if key in shown and value is not None}
-    missing = [item for item in shown if item not in answers and not FORM_ITEMS[response.form][item].optional]
-    if missing and not partial:
-        raise DomainError(f"unanswered items: {', '.join(sorted(missing))}")
-    for item_id, value in derived(kept).items():  # stored with the answers they come from
-        session.add(Answer(response_id=response.id, item_id=item_id, value=value, answered_at=now))
-        kept[item_id] = value
-    result = await triage_response(
-        session, patient=patient, response=response, answers=kept, protocol=protocol, now=now
-    )
-    response.status, response.submitted_at, response.late, response.partial = (
-        ResponseStatus.SUBMITTED,
-        now,
-        late,
-        partial,
-    )
-    decision = TriageDecision(
-        response_id=response.id,
-        patient_id=patient.id,
-        level=result.level,
-        reasons=list(result.reasons),
-        decided_at=now,
-    )
-    session.add(decision)
-    if contact is not None and not late:
-        contact.status, contact.answered_at, contact.next_action_at = ContactStatus.DONE, now, None
-    await session.flush()
-    if contact is not None and not late:
-        await complete_if_final(session, patient=patient, contact=contact, protocol=protocol, now=now)
-    record_event(
-        session,
-        actor="system" if partial else f"patient:{patient.study_id}",
-        action=f"{response.form.value}.{'submit_unfinished' if partial else 'submit'}",
-        entity=response,
-        at=now,
-        after={
-            "answers": kept,
-            "level": result.level.value,
-            "reasons": list(result.reasons),
-            "late": late,
-            "partial": partial,
-        },
-    )
-    trigger = Trigger(result.level, result.reasons, response_id=response.id, in_hospital=in_hospital(kept))
-    if await raise_alarm(session, patient=patient, trigger=trigger, protocol=protocol, now=now) is not None:
-        await send_thanks_after_alarm(session, patient=patient, protocol=protocol, source=trigger.source, now=now)
-    await session.commit()
-    return Submitted(response.form, result, late=late)
 
 
 async def _same_as_last(
@@ -501,38 +410,9 @@ async def last_answers(session: AsyncSession, *, patient: Patient, item_ids: tup
     return {item_id: rows[item_id].value for item_id in item_ids if item_id in rows}
 
 
-async def submit_unfinished(session: AsyncSession, *, protocol: StudyProtocol, now: datetime) -> int:
-    """Questionnaires left unfinished for the protocol's time whose answers already reach infection or
-    urgent are submitted as partial (flagged) and escalated; the others stay open. Commits each one."""
-    idle_since = now - timedelta(minutes=protocol.safety.unfinished_after_minutes)
-    last_answer = (
-        select(func.max(Answer.answered_at))
-        .where(Answer.response_id == QuestionnaireResponse.id)
-        .correlate(QuestionnaireResponse)
-        .scalar_subquery()
-    )
-    stale = await session.execute(  # in-progress responses only (a partial index): the answers of a few
-        select(QuestionnaireResponse, Patient)
-        .join(Patient, QuestionnaireResponse.patient_id == Patient.id)
-        .where(QuestionnaireResponse.status == ResponseStatus.IN_PROGRESS, last_answer <= idle_since)
-    )  # no ORDER BY: SQLite would scan every response in id order instead of the partial index
-    submitted = 0
-    for response, patient in stale.all():
-        answers = answer_values(await answers_so_far(session, response))
-        shown = {item.id for item in visible_items(response.form, answers, patient.group)}
-        kept = {key: value for key, value in answers.items() if key in shown and value is not None}
-        result = await triage_response(
-            session, patient=patient, response=response, answers=kept, protocol=protocol, now=now
-        )
-        if result.level in ESCALATING:
-            await _finish(session, patient=patient, response=response, protocol=protocol, now=now, partial=True)
-            submitted += 1
-    return submitted
-
-
 async def remember_message(session: AsyncSession, *, patient: Patient, response_id: int, message_id: int) -> None:
     """Keep the id of the message that shows the current item, to retire its keyboard when it is answered."""
-    response = await _response(session, patient=patient, response_id=response_id)
+    response = await response_in_progress(session, patient=patient, response_id=response_id)
     if response is not None:
         response.message_id = message_id
         await session.commit()

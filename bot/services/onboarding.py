@@ -6,8 +6,9 @@ import enum
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TypeVarTuple
 
-from sqlalchemy import bindparam, literal, select, update
+from sqlalchemy import Select, bindparam, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -59,21 +60,29 @@ class LinkedStaff:
     site: Site
 
 
-_CHAT_PATIENT = (
-    select(Patient)
-    .outerjoin(Patient.questionnaire_in_progress)
-    .options(contains_eager(Patient.questionnaire_in_progress))
-    .where(Patient.telegram_chat_id == bindparam("chat_id"))
-)
+_Columns = TypeVarTuple("_Columns")  # what a statement selects
+
+
+def _with_questionnaire_in_progress(statement: Select[*_Columns], *, answers: bool = False) -> Select[*_Columns]:
+    """`statement`, on Patient, with the patient's questionnaire in progress (and, with `answers`, its answers)
+    outer joined and read with the patient into the session: a patient without one comes all the same."""
+    statement = statement.outerjoin(Patient.questionnaire_in_progress)
+    in_progress = contains_eager(Patient.questionnaire_in_progress)
+    if not answers:
+        return statement.options(in_progress)
+    return statement.outerjoin(QuestionnaireResponse.answers).options(
+        in_progress.contains_eager(QuestionnaireResponse.answers)
+    )
+
+
+_CHAT_PATIENT = _with_questionnaire_in_progress(select(Patient)).where(Patient.telegram_chat_id == bindparam("chat_id"))
 # Rows whether or not the chat is a patient's: whether the update was handled before, and the patient with the
 # questionnaire in progress and its answers (a row for each).
-_UPDATE_AND_PATIENT = (
+_UPDATE_AND_PATIENT = _with_questionnaire_in_progress(
     select(HANDLED_BEFORE, Patient)
     .select_from(select(literal(1)).subquery("one"))
-    .outerjoin(Patient, Patient.telegram_chat_id == bindparam("chat_id"))
-    .outerjoin(Patient.questionnaire_in_progress)
-    .outerjoin(QuestionnaireResponse.answers)
-    .options(contains_eager(Patient.questionnaire_in_progress).contains_eager(QuestionnaireResponse.answers))
+    .outerjoin(Patient, Patient.telegram_chat_id == bindparam("chat_id")),
+    answers=True,
 )
 
 

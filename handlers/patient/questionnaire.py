@@ -11,7 +11,7 @@ from telegram import CallbackQuery, Message, Update
 from bot.callbacks import Back, Choose, EditAnswers, EditItem, ResponseTap, Submit, Tap
 from bot.forms import ITEMS, Kind
 from bot.i18n import Gettext, clock, long_date
-from bot.services import checkins
+from bot.services import checkin_submission, checkins
 from bot.services.checkins import AskItem, NothingDue, Summary
 from bot.services.consent import consent_pending
 from bot.services.escalation import ESCALATING
@@ -174,7 +174,7 @@ async def _submit(
     written in the submission's transaction; anything else is thanked here."""
     deps = context.deps
     _ = patient_gettext(patient)
-    outcome = await checkins.submit(
+    outcome = await checkin_submission.submit(
         session, patient=patient, response_id=response_id, protocol=deps.protocol, now=deps.clock.now()
     )
     if outcome is None:
