@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.runtime import Runtime, fail, run_with_session
+from bot.cli.runtime import ROW_NUMBER, Runtime, fail, run_with_session
 from bot.infection_fields import codes_help
 from bot.services.corrections import amend_infection
 from bot.services.enrollment import get_patient
@@ -77,7 +77,7 @@ def record(
 
 @app.command("amend")
 def amend(
-    infection_id: Annotated[int, typer.Argument(help="Infection number (see the infections export)")],
+    infection_id: Annotated[int, typer.Argument(help="Infection number (see the infections export)", **ROW_NUMBER)],
     reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
     onset: Annotated[str | None, typer.Option(help="Onset date YYYY-MM-DD")] = None,
     site_type: Annotated[str | None, typer.Option(help=codes_help("site_type"))] = None,
@@ -123,7 +123,7 @@ def amend(
 
 @app.command("void")
 def void(
-    infection_id: Annotated[int, typer.Argument(help="Infection number (see the infections export)")],
+    infection_id: Annotated[int, typer.Argument(help="Infection number (see the infections export)", **ROW_NUMBER)],
     reason: Annotated[str, typer.Option(help="Why it was entered in error (kept in the audit trail)")],
 ) -> None:
     """Mark an infection as entered in error: it is kept, flagged void, and no longer counted. If it ended the

@@ -20,6 +20,7 @@ from bot.protocol import ProtocolError, StudyProtocol, cached_protocol
 from bot.services.errors import DomainError
 
 T = TypeVar("T")
+ROW_NUMBER = {"min": 1, "max": 2**63 - 1}  # a record's number on the command line: what the databases can hold
 console = Console(highlight=False, soft_wrap=True)
 
 

@@ -9,7 +9,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.links import bot_username, valid_until
-from bot.cli.runtime import Runtime, console, fail, run_with_session, runtime
+from bot.cli.runtime import ROW_NUMBER, Runtime, console, fail, run_with_session, runtime
 from bot.config import SettingsError
 from bot.services.invites import deep_link
 from bot.services.reinvites import reinvite_staff
@@ -124,7 +124,9 @@ def staff_list(site: Annotated[str | None, typer.Option(help="Only this site")] 
 
 
 @staff_app.command("reinvite")
-def staff_reinvite(staff_id: Annotated[int, typer.Argument(help="Staff number (see `staff list`)")]) -> None:
+def staff_reinvite(
+    staff_id: Annotated[int, typer.Argument(help="Staff number (see `staff list`)", **ROW_NUMBER)],
+) -> None:
     """Print a new one-time invite link (earlier unused ones stop working)."""
 
     async def use_case(session: AsyncSession, rt: Runtime) -> str:
@@ -140,7 +142,7 @@ def staff_reinvite(staff_id: Annotated[int, typer.Argument(help="Staff number (s
 
 @staff_app.command("deactivate")
 def staff_deactivate(
-    staff_id: Annotated[int, typer.Argument(help="Staff number (see `staff list`)")],
+    staff_id: Annotated[int, typer.Argument(help="Staff number (see `staff list`)", **ROW_NUMBER)],
     reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
 ) -> None:
     """Take every right away at once: no alerts, no staff menu, open invites void."""
@@ -154,7 +156,7 @@ def staff_deactivate(
 
 @staff_app.command("reactivate")
 def staff_reactivate(
-    staff_id: Annotated[int, typer.Argument(help="Staff number (see `staff list`)")],
+    staff_id: Annotated[int, typer.Argument(help="Staff number (see `staff list`)", **ROW_NUMBER)],
     reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
 ) -> None:
     """Give a deactivated member their rights back; prints a new one-time invite to link Telegram again."""
@@ -173,7 +175,7 @@ def staff_reactivate(
 
 @staff_app.command("update")
 def staff_update(
-    staff_id: Annotated[int, typer.Argument(help="Staff number (see `staff list`)")],
+    staff_id: Annotated[int, typer.Argument(help="Staff number (see `staff list`)", **ROW_NUMBER)],
     reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
     role: Annotated[StaffRole | None, typer.Option(help="New role")] = None,
     name: Annotated[str | None, typer.Option(help="New name shown to colleagues")] = None,
@@ -198,7 +200,9 @@ def staff_update(
 
 
 @staff_app.command("sign-in-link")
-def staff_sign_in_link(staff_id: Annotated[int, typer.Argument(help="Staff ID (see `followup staff list`)")]) -> None:
+def staff_sign_in_link(
+    staff_id: Annotated[int, typer.Argument(help="Staff ID (see `followup staff list`)", **ROW_NUMBER)],
+) -> None:
     """Print a one-time sign-in link to the study console (works once, for 10 minutes)."""
 
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +15,13 @@ from bot.protocol import StudyProtocol
 from bot.services.audit import audited, record_event
 from bot.services.errors import DomainError, NotFound
 from bot.services.infection_follow_up import follow_the_infections
-from bot.services.infections import InfectionDetails, check_death_date, details_or_error, record_fatal
+from bot.services.infections import (
+    InfectionDetails,
+    check_death_date,
+    check_onset,
+    details_or_error,
+    record_fatal,
+)
 from bot.services.retriage import retriage_corrected
 from bot.services.staff_changes import reason_or_error
 from models import (
@@ -25,7 +30,6 @@ from models import (
     FormKind,
     Infection,
     Patient,
-    PatientStatus,
     QuestionnaireResponse,
     ResponseStatus,
     ScheduledContact,
@@ -158,18 +162,12 @@ async def amend_infection(
         raise DomainError(f"infection #{infection.id} is void")
     current = {field: getattr(infection, field) for field in InfectionDetails.model_fields}
     details = details_or_error(**{**current, **changes})
-    today = now.astimezone(ZoneInfo(patient.timezone)).date()
-    if details.onset_date > today:
-        raise DomainError(N_("onset: {onset} is in the future"), onset=details.onset_date)
-    if details.onset_date < patient.baseline_date:
-        raise DomainError(
-            N_("onset: {onset} is before the patient's baseline {baseline}"),
-            onset=details.onset_date,
-            baseline=patient.baseline_date,
-        )
+    if details.columns() == InfectionDetails.model_validate(current).columns() and died_on is None:
+        raise DomainError(f"nothing to change: infection #{infection.id} has these values already")
+    today = check_onset(details, patient=patient, now=now)
     made_fatal = details.ctcae_grade == 5 and infection.ctcae_grade != 5
-    if made_fatal and (died_on is not None or patient.status is not PatientStatus.DIED):
-        check_death_date(details, died_on=died_on, today=today)  # a death recorded on its own stands
+    if made_fatal:
+        check_death_date(details, died_on=died_on, patient=patient, today=today)
     elif died_on is not None:
         raise DomainError("date of death: only when the amendment makes the infection fatal (grade 5)")
     with audited(session, entity=infection, actor=actor, action="infection.amend", at=now) as notes:
@@ -178,8 +176,8 @@ async def amend_infection(
         infection.corrected = True
         notes["reason"] = reason
     await session.flush()
-    if made_fatal and died_on is not None:
-        await record_fatal(session, patient=patient, details=details, died_on=died_on, actor=actor, now=now)
+    if died_on is not None:
+        await record_fatal(session, patient=patient, infection=infection, died_on=died_on, actor=actor, now=now)
         outcome: str | None = f"follow-up ended: died on {died_on}"
     else:
         outcome = await follow_the_infections(session, patient=patient, reason=reason, actor=actor, now=now)

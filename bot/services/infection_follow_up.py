@@ -5,6 +5,7 @@ infection does."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,9 +15,9 @@ from bot.i18n import N_, gettext_for
 from bot.roles import DEATH_NOTICE_ROLES
 from bot.services.audit import audited
 from bot.services.follow_up import end_follow_up, plan_cancelled_again
-from bot.services.infections import died_of_recorded_infection, first_infection_reason, staff_name
+from bot.services.infections import death_infection_id, death_reason, first_infection_reason, staff_name
 from bot.services.notices import tell_staff
-from models import ContactKind, Infection, Patient, PatientStatus, ScheduledContact, Site
+from models import AuditEvent, ContactKind, Infection, Patient, PatientStatus, ScheduledContact, Site
 from models.contact import OPEN_STATUSES
 
 FOLLOW_UP_GOES_ON = N_(
@@ -32,35 +33,76 @@ DEATH_WITHDRAWN_NOTICE = N_(
 async def follow_the_infections(
     session: AsyncSession, *, patient: Patient, reason: str, actor: str, now: datetime
 ) -> str | None:
-    """After an infection was voided or corrected (and flushed): a death recorded with a fatal infection is
-    withdrawn when no fatal infection is left (audited; the site's PI and the study admins told); an end at the
-    first infection moves to the earliest remaining one, or follow-up reopens. Returns what happened to the
-    patient's follow-up (None: nothing). The caller commits."""
-    withdrawn = None
-    if died_of_recorded_infection(patient) and not await _fatal_infection_left(session, patient):
-        withdrawn = await _withdraw_death(session, patient=patient, reason=reason, actor=actor, now=now)
-    if patient.status is not PatientStatus.INFECTED:
-        return withdrawn
-    moved = await _move_end_of_follow_up(session, patient=patient, reason=reason, actor=actor, now=now)
-    return "; ".join(said for said in (withdrawn, moved) if said) or None
+    """After an infection was voided or corrected (and flushed): a death recorded with a fatal infection rests on
+    the fatal infections left (the earliest, when its own is void or no longer fatal), and is withdrawn when none
+    is left (audited; the site's PI and the study admins told); the patient is then as before the death. An end
+    at the first infection moves to the earliest remaining one, or follow-up reopens. Returns what happened to
+    the patient's follow-up (None: nothing). The caller commits."""
+    said: list[str | None] = []
+    if (recorded_with := death_infection_id(patient)) is not None:
+        fatal = await _fatal_infection(session, patient, preferring=recorded_with)
+        if fatal is None:
+            said.append(await _withdraw_death(session, patient=patient, reason=reason, actor=actor, now=now))
+        elif patient.end_reason != death_reason(fatal):
+            with audited(session, entity=patient, actor=actor, action="patient.death_infection_changed", at=now) as n:
+                patient.end_reason = death_reason(fatal)
+                n["reason"] = reason
+            said.append(f"the death now rests on infection #{fatal.id}")
+    if patient.status is PatientStatus.INFECTED:
+        said.append(await _move_end_of_follow_up(session, patient=patient, reason=reason, actor=actor, now=now))
+    return "; ".join(text for text in said if text) or None
 
 
-async def _fatal_infection_left(session: AsyncSession, patient: Patient) -> bool:
-    fatal = await session.scalar(
-        select(func.count()).where(
-            Infection.patient_id == patient.id, Infection.voided_at.is_(None), Infection.ctcae_grade == 5
-        )
+async def _fatal_infection(session: AsyncSession, patient: Patient, *, preferring: int) -> Infection | None:
+    """The patient's fatal infection that is not void: `preferring` if it still is one, else the earliest."""
+    fatal = await session.scalars(
+        select(Infection)
+        .where(Infection.patient_id == patient.id, Infection.voided_at.is_(None), Infection.ctcae_grade == 5)
+        .order_by(Infection.onset_date, Infection.id)
     )
-    return bool(fatal)
+    found = list(fatal)
+    return next((infection for infection in found if infection.id == preferring), found[0] if found else None)
+
+
+async def _before_the_end(session: AsyncSession, patient: Patient) -> dict[str, Any]:
+    """The patient's status, end and end reason before follow-up last ended (the audit trail's newest
+    `patient.end.*` event; it keeps only the values that changed, the others are as they are now)."""
+    event = await session.scalar(
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity_type == Patient.__tablename__,
+            AuditEvent.entity_id == str(patient.id),
+            AuditEvent.action.startswith("patient.end."),
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    before = (event.before if event is not None else None) or {}
+    ended_at = before.get("ended_at", patient.ended_at)
+    return {
+        "status": PatientStatus(before.get("status", patient.status)),
+        "ended_at": datetime.fromisoformat(ended_at) if isinstance(ended_at, str) else ended_at,
+        "end_reason": before.get("end_reason", patient.end_reason),
+    }
 
 
 async def _withdraw_death(session: AsyncSession, *, patient: Patient, reason: str, actor: str, now: datetime) -> str:
-    """The death was recorded with an infection that no longer says so: withdrawn. Follow-up stays ended at the
-    infections (`_move_end_of_follow_up` then says where)."""
+    """The death was recorded with infections none of which is fatal now: withdrawn. A patient whose follow-up had
+    ended otherwise (withdrawn, declined, lost, completed) is so again; one followed up until then (or ended at
+    an infection) is ended at the infections (`_move_end_of_follow_up` says where, or reopens)."""
     died_on = patient.died_on
+    before = await _before_the_end(session, patient)
     with audited(session, entity=patient, actor=actor, action="patient.death_withdrawn", at=now) as notes:
         patient.died_on = None
-        patient.status, patient.end_reason = PatientStatus.INFECTED, None
+        if before["status"] in FOLLOWED_UNTIL_AN_INFECTION:
+            patient.status, patient.end_reason = PatientStatus.INFECTED, before["end_reason"]
+            notes["then_as_before"] = before["status"].value
+        else:
+            patient.status, patient.ended_at, patient.end_reason = (
+                before["status"],
+                before["ended_at"],
+                before["end_reason"],
+            )
         notes["reason"] = reason
     site = await session.get_one(Site, patient.site_id)
     who = await staff_name(session, actor)
@@ -74,7 +116,19 @@ async def _withdraw_death(session: AsyncSession, *, patient: Patient, reason: st
             study_id=patient.study_id, site=site.code, actor=who, date=died_on.isoformat() if died_on else "?"
         ),
     )
-    return f"the death recorded with it ({died_on}) is withdrawn"
+    return f"the death recorded with it ({died_on}) is withdrawn" + (
+        "" if patient.status is PatientStatus.INFECTED else f"; the patient is {patient.status.value} again"
+    )
+
+
+# Statuses in which an infection ends follow-up (`infections.record_infection`): the patient is ended at the
+# infections when a death recorded from one of them is withdrawn.
+FOLLOWED_UNTIL_AN_INFECTION = (
+    PatientStatus.ENROLLED,
+    PatientStatus.ACTIVE,
+    PatientStatus.CLINIC_ONLY,
+    PatientStatus.INFECTED,
+)
 
 
 async def _move_end_of_follow_up(
@@ -93,6 +147,16 @@ async def _move_end_of_follow_up(
             patient.end_reason = moved_reason
             notes["reason"] = reason
         return f"follow-up now ends at the infection with onset {earliest}"
+    before = await _before_the_end(session, patient)  # the infection's end, or a withdrawn death's
+    if before["status"] is PatientStatus.CLINIC_ONLY:  # no messages, as they asked: followed up at clinic again
+        with audited(session, entity=patient, actor=actor, action="patient.follow_up_reopened", at=now) as notes:
+            patient.status, patient.ended_at, patient.end_reason = (
+                PatientStatus.CLINIC_ONLY,
+                before["ended_at"],
+                before["end_reason"],
+            )
+            notes["reason"] = reason
+        return "follow-up reopened at clinic visits only (the patient asked for no messages)"
     with audited(session, entity=patient, actor=actor, action="patient.follow_up_reopened", at=now) as notes:
         patient.status = PatientStatus.ACTIVE if patient.consented_at is not None else PatientStatus.ENROLLED
         patient.ended_at, patient.end_reason = None, None

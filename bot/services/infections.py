@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ from bot.infection_fields import INFECTION_FIELD
 from bot.roles import DEATH_NOTICE_ROLES
 from bot.services.audit import audited, record_event, snapshot
 from bot.services.errors import DomainError, InvalidValue
-from bot.services.follow_up import ENDED_STATUSES, end_follow_up
+from bot.services.follow_up import ENDED_STATUSES, NO_CONTACT_STATUSES, end_follow_up
 from bot.services.form_errors import form_problem
 from bot.services.notices import tell_staff
 from bot.services.patient_status import record_death
@@ -100,6 +101,27 @@ def details_or_error(**values: object) -> InfectionDetails:
         raise form_problem(error, pattern_rules={}) from None
 
 
+def check_onset(details: InfectionDetails, *, patient: Patient, now: datetime) -> date:
+    """The onset is neither in the future (the patient's today, returned) nor before the baseline, nor after a
+    recorded death."""
+    today = now.astimezone(ZoneInfo(patient.timezone)).date()
+    if details.onset_date > today:
+        raise DomainError(N_("onset: {onset} is in the future"), onset=details.onset_date)
+    if details.onset_date < patient.baseline_date:
+        raise DomainError(
+            N_("onset: {onset} is before the patient's baseline {baseline}"),
+            onset=details.onset_date,
+            baseline=patient.baseline_date,
+        )
+    if patient.died_on is not None and details.onset_date > patient.died_on:
+        raise DomainError(
+            N_("onset: {onset} is after the patient's death ({died_on})"),
+            onset=details.onset_date,
+            died_on=patient.died_on,
+        )
+    return today
+
+
 def first_infection_reason(onset: date) -> str:
     return f"first confirmed infection (onset {onset})"
 
@@ -117,16 +139,8 @@ async def record_infection(
 ) -> Infection:
     """Store the infection; close the patient's unresolved escalation as confirmed; end follow-up if first.
     A grade 5 (fatal) infection needs the date of death (`died_on`, not before the onset): follow-up ends then."""
-    today = now.astimezone(ZoneInfo(patient.timezone)).date()
-    if details.onset_date > today:
-        raise DomainError(N_("onset: {onset} is in the future"), onset=details.onset_date)
-    if details.onset_date < patient.baseline_date:
-        raise DomainError(
-            N_("onset: {onset} is before the patient's baseline {baseline}"),
-            onset=details.onset_date,
-            baseline=patient.baseline_date,
-        )
-    check_death_date(details, died_on=died_on, today=today)
+    today = check_onset(details, patient=patient, now=now)
+    check_death_date(details, died_on=died_on, patient=patient, today=today)
     earliest = await session.scalar(
         select(func.min(Infection.onset_date)).where(Infection.patient_id == patient.id, Infection.voided_at.is_(None))
     )
@@ -156,9 +170,10 @@ async def record_infection(
         # entered after another with a later onset: the first infection, and the end of follow-up, move earlier
         with audited(session, entity=patient, actor=actor, action="patient.first_infection_moved", at=now):
             patient.end_reason = first_infection_reason(details.onset_date)
-    if died_on is not None and patient.status is not PatientStatus.DIED:
-        await record_fatal(session, patient=patient, details=details, died_on=died_on, actor=actor, now=now)
+    if died_on is not None:
+        await record_fatal(session, patient=patient, infection=infection, died_on=died_on, actor=actor, now=now)
     elif first and patient.status not in ENDED_STATUSES:
+        was = patient.status
         await end_follow_up(
             session,
             patient=patient,
@@ -167,7 +182,7 @@ async def record_infection(
             actor=actor,
             now=now,
         )
-        if patient.telegram_chat_id is not None:
+        if patient.telegram_chat_id is not None and was not in NO_CONTACT_STATUSES:  # not if they asked for none
             _ = gettext_for(patient.language)
             await enqueue(
                 session,
@@ -187,11 +202,16 @@ async def record_infection(
     return infection
 
 
-def check_death_date(details: InfectionDetails, *, died_on: date | None, today: date) -> None:
-    """A date of death goes with grade 5 and only with it, between the onset and today."""
+def check_death_date(details: InfectionDetails, *, died_on: date | None, patient: Patient, today: date) -> None:
+    """A date of death goes with grade 5 and only with it, between the onset and today; a patient whose death is
+    recorded already (on its own, or with another infection) is given none."""
     if details.ctcae_grade != 5:
         if died_on is not None:
             raise DomainError("date of death: only for a grade 5 (fatal) infection")
+        return
+    if patient.status is PatientStatus.DIED:
+        if died_on is not None:
+            raise DomainError(f"date of death: {patient.study_id}'s death is recorded already ({patient.died_on})")
         return
     if died_on is None:
         raise DomainError("date of death: give it for a grade 5 (fatal) infection")
@@ -201,12 +221,19 @@ def check_death_date(details: InfectionDetails, *, died_on: date | None, today: 
         raise DomainError(f"date of death: {died_on} is before the onset {details.onset_date}")
 
 
-FATAL_CAUSE = "infection, CTCAE grade 5"  # how a death recorded with a fatal infection gives its cause
+def death_reason(infection: Infection) -> str:
+    """The end reason of a death recorded with a fatal infection: which one (a cause typed for a death recorded
+    on its own always reads "died: …", so it can never be taken for this)."""
+    return f"died of infection #{infection.id} (CTCAE grade 5, onset {infection.onset_date})"
 
 
-def died_of_recorded_infection(patient: Patient) -> bool:
-    """The patient's death was recorded with a fatal infection (`record_fatal`), not on its own."""
-    return patient.status is PatientStatus.DIED and (patient.end_reason or "").startswith(f"died: {FATAL_CAUSE}")
+def death_infection_id(patient: Patient) -> int | None:
+    """The infection the patient's death was recorded with, if it was (`death_reason`)."""
+    found = _DEATH_REASON.match(patient.end_reason or "") if patient.status is PatientStatus.DIED else None
+    return int(found.group(1)) if found else None
+
+
+_DEATH_REASON = re.compile(r"died of infection #(\d+) \(")
 
 
 async def staff_name(session: AsyncSession, actor: str) -> str:
@@ -218,12 +245,14 @@ async def staff_name(session: AsyncSession, actor: str) -> str:
 
 
 async def record_fatal(
-    session: AsyncSession, *, patient: Patient, details: InfectionDetails, died_on: date, actor: str, now: datetime
+    session: AsyncSession, *, patient: Patient, infection: Infection, died_on: date, actor: str, now: datetime
 ) -> None:
-    """A grade 5 infection: the patient died on `died_on`. Follow-up ends as died, nothing goes to the patient's
-    chat (pending messages are cancelled), and the site's PI and the study admins are told."""
-    cause = f"{FATAL_CAUSE} (onset {details.onset_date})"
-    await record_death(session, patient=patient, died_on=died_on, cause=cause, actor=actor, now=now)
+    """A grade 5 infection (flushed): the patient died on `died_on`. Follow-up ends as died, nothing goes to the
+    patient's chat (pending messages are cancelled), and the site's PI and the study admins are told."""
+    cause = f"infection, CTCAE grade 5 (onset {infection.onset_date})"
+    await record_death(
+        session, patient=patient, died_on=died_on, cause=cause, actor=actor, now=now, end_reason=death_reason(infection)
+    )
     site = await session.get_one(Site, patient.site_id)
     who = await staff_name(session, actor)
     await tell_staff(

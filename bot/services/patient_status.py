@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -123,13 +124,21 @@ async def reinstate(session: AsyncSession, *, patient: Patient, reason: str, act
 
 
 async def record_death(
-    session: AsyncSession, *, patient: Patient, died_on: date, cause: str | None, actor: str, now: datetime
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    died_on: date,
+    cause: str | None,
+    actor: str,
+    now: datetime,
+    end_reason: str | None = None,
 ) -> int:
     """Death ends follow-up on its date (which is neither in the future nor before the baseline); returns the
-    contacts cancelled. The caller commits."""
+    contacts cancelled. The end reason is "died: <cause>", or `end_reason` (a death recorded with a fatal
+    infection says which, see `infections.death_reason`). The caller commits."""
     if patient.status is PatientStatus.DIED:
         raise DomainError(f"{patient.study_id}: a death is recorded already ({patient.died_on})")
-    if died_on > now.date():
+    if died_on > now.astimezone(ZoneInfo(patient.timezone)).date():  # the patient's today, as for the onset
         raise DomainError(f"--date: {died_on} is in the future")
     if died_on < patient.baseline_date:
         raise DomainError(f"--date: {died_on} is before the baseline ({patient.baseline_date})")
@@ -142,7 +151,7 @@ async def record_death(
         session,
         patient=patient,
         status=PatientStatus.DIED,
-        reason=f"died: {kept}" if kept else "died",
+        reason=end_reason or (f"died: {kept}" if kept else "died"),
         actor=actor,
         now=now,
     )
