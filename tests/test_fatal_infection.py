@@ -21,6 +21,14 @@ TODAY = date.today()
 PI_CHAT = 777001
 
 
+def _enroll_s001() -> None:
+    """S001 at PKU, enrolled 30 days ago, through the CLI."""
+    enrolled_on = (TODAY - timedelta(days=30)).isoformat()
+    assert followup(
+        "patients", "enroll", "--site", "PKU", "--group", "il2", "--study-id", "S001", "--enrolled-on", enrolled_on
+    )[0] == 0  # fmt: skip
+
+
 async def _patient(study: Study) -> Patient:
     async with session_factory(study.engine)() as session:
         found = await session.scalar(select(Patient))
@@ -81,10 +89,7 @@ async def test_it_takes_the_date_of_death_from_the_console_form(study: Study) ->
 
 
 def test_it_requires_the_date_of_death_for_a_fatal_infection_on_the_command_line(cli_study: str) -> None:  # noqa: F811
-    enrolled_on = (TODAY - timedelta(days=30)).isoformat()
-    assert followup(
-        "patients", "enroll", "--site", "PKU", "--group", "il2", "--study-id", "S001", "--enrolled-on", enrolled_on
-    )[0] == 0  # fmt: skip
+    _enroll_s001()
     onset = TODAY - timedelta(days=10)
     record_args = ["infections", "record", "--study-id", "S001", "--onset", onset.isoformat(), "--site-type",
                    "bloodstream", "--pathogen", "bacterial", "--treatment", "iv_antimicrobial"]  # fmt: skip
@@ -129,10 +134,7 @@ def _death_and_notices(database_url: str) -> tuple[Patient, list[AuditEvent], li
 
 
 def test_corrections_that_make_an_infection_fatal_or_not_record_or_withdraw_the_death(cli_study: str) -> None:  # noqa: F811
-    enrolled_on = (TODAY - timedelta(days=30)).isoformat()
-    assert followup(
-        "patients", "enroll", "--site", "PKU", "--group", "il2", "--study-id", "S001", "--enrolled-on", enrolled_on
-    )[0] == 0  # fmt: skip
+    _enroll_s001()
     assert followup("staff", "add", "--site", "PKU", "--role", "pi", "--name", "Prof Wang")[0] == 0
     engine = create_engine(sync_url(cli_study))
     with Session(engine) as session:
@@ -198,10 +200,7 @@ def test_corrections_that_make_an_infection_fatal_or_not_record_or_withdraw_the_
 
 
 def test_a_death_recorded_on_its_own_stands_when_an_infection_is_corrected_or_voided(cli_study: str) -> None:  # noqa: F811
-    enrolled_on = (TODAY - timedelta(days=30)).isoformat()
-    assert followup(
-        "patients", "enroll", "--site", "PKU", "--group", "il2", "--study-id", "S001", "--enrolled-on", enrolled_on
-    )[0] == 0  # fmt: skip
+    _enroll_s001()
     onset = TODAY - timedelta(days=10)
     assert followup(
         "infections", "record", "--study-id", "S001", "--onset", onset.isoformat(), "--site-type", "urinary",

@@ -12,12 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import enqueue
 from bot.i18n import N_, gettext_for
-from bot.roles import DEATH_NOTICE_ROLES
 from bot.services.audit import audited
 from bot.services.follow_up import end_follow_up, plan_cancelled_again
-from bot.services.infections import death_infection_id, death_reason, first_infection_reason, staff_name
-from bot.services.notices import tell_staff
-from models import AuditEvent, ContactKind, Infection, Patient, PatientStatus, ScheduledContact, Site
+from bot.services.infections import death_infection_id, death_reason, first_infection_reason, tell_of_death
+from models import AuditEvent, ContactKind, Infection, Patient, PatientStatus, ScheduledContact
 from models.contact import OPEN_STATUSES
 
 FOLLOW_UP_GOES_ON = N_(
@@ -104,18 +102,16 @@ async def _withdraw_death(session: AsyncSession, *, patient: Patient, reason: st
                 before["end_reason"],
             )
         notes["reason"] = reason
-    site = await session.get_one(Site, patient.site_id)
-    who = await staff_name(session, actor)
-    await tell_staff(
-        session,
-        site_id=patient.site_id,
-        roles=DEATH_NOTICE_ROLES,
-        key=f"death-withdrawn:{patient.id}:{now.isoformat()}",
-        now=now,
-        text=lambda _: _(DEATH_WITHDRAWN_NOTICE).format(
-            study_id=patient.study_id, site=site.code, actor=who, date=died_on.isoformat() if died_on else "?"
-        ),
-    )
+    if died_on is not None:
+        await tell_of_death(
+            session,
+            patient=patient,
+            notice=DEATH_WITHDRAWN_NOTICE,
+            died_on=died_on,
+            key=f"death-withdrawn:{patient.id}:{now.isoformat()}",
+            actor=actor,
+            now=now,
+        )
     return f"the death recorded with it ({died_on}) is withdrawn" + (
         "" if patient.status is PatientStatus.INFECTED else f"; the patient is {patient.status.value} again"
     )

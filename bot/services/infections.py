@@ -236,12 +236,24 @@ def death_infection_id(patient: Patient) -> int | None:
 _DEATH_REASON = re.compile(r"died of infection #(\d+) \(")
 
 
-async def staff_name(session: AsyncSession, actor: str) -> str:
-    """A staff actor ("staff:12") by name, for notices to other staff; any other actor as it is."""
+async def tell_of_death(
+    session: AsyncSession, *, patient: Patient, notice: str, died_on: date, key: str, actor: str, now: datetime
+) -> None:
+    """The site's PI and the study admins are told `notice` (a msgid with the study id, the site, who did it and
+    the date of death), each in their language."""
+    site = await session.get_one(Site, patient.site_id)
+    who = actor
     if actor.startswith("staff:"):
         staff = await session.get(Staff, int(actor.removeprefix("staff:")))
-        return staff.name if staff is not None else actor
-    return actor
+        who = staff.name if staff is not None else actor
+    await tell_staff(
+        session,
+        site_id=patient.site_id,
+        roles=DEATH_NOTICE_ROLES,
+        key=key,
+        now=now,
+        text=lambda _: _(notice).format(study_id=patient.study_id, site=site.code, actor=who, date=died_on.isoformat()),
+    )
 
 
 async def record_fatal(
@@ -253,15 +265,12 @@ async def record_fatal(
     await record_death(
         session, patient=patient, died_on=died_on, cause=cause, actor=actor, now=now, end_reason=death_reason(infection)
     )
-    site = await session.get_one(Site, patient.site_id)
-    who = await staff_name(session, actor)
-    await tell_staff(
+    await tell_of_death(
         session,
-        site_id=patient.site_id,
-        roles=DEATH_NOTICE_ROLES,
+        patient=patient,
+        notice=DEATH_NOTICE,
+        died_on=died_on,
         key=f"died:{patient.id}:{now.isoformat()}",  # again if a correction withdrew an earlier one
+        actor=actor,
         now=now,
-        text=lambda _: _(DEATH_NOTICE).format(
-            study_id=patient.study_id, site=site.code, actor=who, date=died_on.isoformat()
-        ),
     )
