@@ -211,7 +211,11 @@ def check_death_date(details: InfectionDetails, *, died_on: date | None, patient
         return
     if patient.status is PatientStatus.DIED:
         if died_on is not None:
-            raise DomainError(f"date of death: {patient.study_id}'s death is recorded already ({patient.died_on})")
+            raise DomainError(
+                N_("date of death: {study_id}'s death is recorded already ({died_on})"),
+                study_id=patient.study_id,
+                died_on=patient.died_on,
+            )
         return
     if died_on is None:
         raise DomainError("date of death: give it for a grade 5 (fatal) infection")
