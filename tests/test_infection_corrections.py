@@ -103,3 +103,31 @@ def test_a_record_number_beyond_what_the_database_holds_is_a_usage_error_not_a_c
         assert (code, out) == (2, ""), command
         assert "Invalid value for" in err
         assert "Traceback" not in err
+
+
+def test_a_recorded_date_of_death_is_corrected_with_a_reason(checked_in: str) -> None:  # noqa: F811
+    onset, died_on, right = TODAY - timedelta(days=9), TODAY - timedelta(days=5), TODAY - timedelta(days=4)
+    assert followup("patients", "death-date", "S001", "--date", right.isoformat(), "--reason", "x") == (
+        1, "", "error: S001: no death is recorded (`followup patients died` records one)\n",
+    )  # fmt: skip
+    assert followup(*RECORD, "--onset", onset.isoformat(), *FATAL, "--died-on", died_on.isoformat())[0] == 0
+    before = counts(checked_in)
+    for date_given, message in [
+        (died_on, f"--date: the date of death is {died_on} already"),
+        (onset - timedelta(days=1),
+         f"--date: {onset - timedelta(days=1)} is before the onset of an infection ({onset})"),
+        (TODAY + timedelta(days=1), f"--date: {TODAY + timedelta(days=1)} is in the future"),
+    ]:  # fmt: skip
+        assert followup("patients", "death-date", "S001", "--date", date_given.isoformat(), "--reason", "x") == (
+            1, "", f"error: {message}\n",
+        )  # fmt: skip
+    assert counts(checked_in) == before
+    code, out, err = followup("patients", "death-date", "S001", "--date", right.isoformat(), "--reason", "ICU note")
+    assert (code, out, err) == (0, f"date of death of S001 corrected: {died_on} → {right}\n", "")
+    patient, _, events, _ = _state(checked_in)
+    assert (patient.status, patient.died_on) == (PatientStatus.DIED, right)
+    assert (events[-1].action, events[-1].before, events[-1].after) == (
+        "patient.death_date_corrected",
+        {"died_on": died_on.isoformat()},
+        {"died_on": right.isoformat(), "reason": "ICU note"},
+    )  # fmt: skip

@@ -1,4 +1,4 @@
-"""`followup patients reinstate|died|lost`: a patient's status, changed with a reason (audited)."""
+"""`followup patients reinstate|died|death-date|lost`: a patient's status, changed with a reason (audited)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.patients import app
 from bot.cli.runtime import Runtime, fail, run_with_session
 from bot.services.enrollment import get_patient
-from bot.services.patient_status import mark_lost, record_death, reinstate
+from bot.services.patient_status import correct_death_date, mark_lost, record_death, reinstate
 
 
 @app.command("reinstate")
@@ -51,6 +51,28 @@ def died_command(
 
     cancelled = run_with_session(use_case)
     typer.echo(f"death of {study_id} on {died_on} recorded; {cancelled} future contacts cancelled")
+
+
+@app.command("death-date")
+def death_date_command(
+    study_id: Annotated[str, typer.Argument(help="Study ID")],
+    on: Annotated[str, typer.Option("--date", help="The right date of death, YYYY-MM-DD")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
+) -> None:
+    """Correct a recorded date of death (however it was recorded)."""
+    try:
+        died_on = date.fromisoformat(on)
+    except ValueError:
+        fail(f"--date: {on!r} is not a date in the form YYYY-MM-DD")
+
+    async def use_case(session: AsyncSession, rt: Runtime) -> date:
+        patient = await get_patient(session, study_id=study_id)
+        return await correct_death_date(
+            session, patient=patient, died_on=died_on, reason=reason, actor=rt.actor, now=rt.clock.now()
+        )
+
+    replaced = run_with_session(use_case)
+    typer.echo(f"date of death of {study_id} corrected: {replaced} → {died_on}")
 
 
 @app.command("lost")

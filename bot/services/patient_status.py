@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
@@ -17,7 +18,7 @@ from bot.services.follow_up import ENDED_STATUSES, NO_CONTACT_STATUSES, end_foll
 from bot.services.notices import tell_coordinators
 from bot.services.staff_changes import reason_or_error
 from bot.services.text import visible_text
-from models import Patient, PatientStatus
+from models import Infection, Patient, PatientStatus
 
 
 class WithdrawalKind(enum.StrEnum):
@@ -138,10 +139,7 @@ async def record_death(
     infection says which, see `infections.death_reason`). The caller commits."""
     if patient.status is PatientStatus.DIED:
         raise DomainError(f"{patient.study_id}: a death is recorded already ({patient.died_on})")
-    if died_on > now.astimezone(ZoneInfo(patient.timezone)).date():  # the patient's today, as for the onset
-        raise DomainError(f"--date: {died_on} is in the future")
-    if died_on < patient.baseline_date:
-        raise DomainError(f"--date: {died_on} is before the baseline ({patient.baseline_date})")
+    _check_day_of_death(patient, died_on, now)
     kept = visible_text(cause) if cause else ""
     with audited(session, entity=patient, actor=actor, action="patient.died", at=now) as notes:
         patient.died_on = died_on
@@ -155,6 +153,37 @@ async def record_death(
         actor=actor,
         now=now,
     )
+
+
+def _check_day_of_death(patient: Patient, died_on: date, now: datetime) -> None:
+    if died_on > now.astimezone(ZoneInfo(patient.timezone)).date():  # the patient's today, as for the onset
+        raise DomainError(f"--date: {died_on} is in the future")
+    if died_on < patient.baseline_date:
+        raise DomainError(f"--date: {died_on} is before the baseline ({patient.baseline_date})")
+
+
+async def correct_death_date(
+    session: AsyncSession, *, patient: Patient, died_on: date, reason: str, actor: str, now: datetime
+) -> date:
+    """A recorded date of death corrected (audited with the reason): not in the future, not before the baseline
+    nor before an infection's onset. Returns the date it replaces. Commits."""
+    reason = reason_or_error(reason)
+    if patient.status is not PatientStatus.DIED or patient.died_on is None:
+        raise DomainError(f"{patient.study_id}: no death is recorded (`followup patients died` records one)")
+    if died_on == patient.died_on:
+        raise DomainError(f"--date: the date of death is {died_on} already")
+    _check_day_of_death(patient, died_on, now)
+    last_onset = await session.scalar(
+        select(func.max(Infection.onset_date)).where(Infection.patient_id == patient.id, Infection.voided_at.is_(None))
+    )
+    if last_onset is not None and died_on < last_onset:
+        raise DomainError(f"--date: {died_on} is before the onset of an infection ({last_onset})")
+    replaced = patient.died_on
+    with audited(session, entity=patient, actor=actor, action="patient.death_date_corrected", at=now) as notes:
+        patient.died_on = died_on
+        notes["reason"] = reason
+    await session.commit()
+    return replaced
 
 
 async def mark_lost(session: AsyncSession, *, patient: Patient, reason: str, actor: str, now: datetime) -> int:
