@@ -115,7 +115,7 @@ def test_a_recorded_date_of_death_is_corrected_with_a_reason(checked_in: str) ->
     for date_given, message in [
         (died_on, f"--date: the date of death is {died_on} already"),
         (onset - timedelta(days=1),
-         f"--date: {onset - timedelta(days=1)} is before the onset of an infection ({onset})"),
+         f"date of death: {onset - timedelta(days=1)} is before the onset of infection #1 ({onset})"),
         (TODAY + timedelta(days=1), f"--date: {TODAY + timedelta(days=1)} is in the future"),
     ]:  # fmt: skip
         assert followup("patients", "death-date", "S001", "--date", date_given.isoformat(), "--reason", "x") == (
@@ -131,3 +131,56 @@ def test_a_recorded_date_of_death_is_corrected_with_a_reason(checked_in: str) ->
         {"died_on": died_on.isoformat()},
         {"died_on": right.isoformat(), "reason": "ICU note"},
     )  # fmt: skip
+
+
+def test_a_stop_contact_survives_a_chain_of_corrections(checked_in: str) -> None:  # noqa: F811
+    _linked_and_consented(checked_in)
+    assert followup("patients", "withdraw", "S001", "--reason-code", "stop-contact", "--note", "no messages")[0] == 0
+    clinic_only = _state(checked_in)
+    first, fatal, died_on = TODAY - timedelta(days=9), TODAY - timedelta(days=6), TODAY - timedelta(days=3)
+    assert followup(*RECORD, "--onset", first.isoformat(), "--grade", "2")[0] == 0
+    infected = _state(checked_in)[0]
+    assert followup(*RECORD, "--onset", fatal.isoformat(), *FATAL, "--died-on", died_on.isoformat())[0] == 0
+    code, out, err = followup("infections", "void", "2", "--reason", "not fatal")
+    assert (code, out, err) == (0, f"infection #2 void; the death recorded with it ({died_on}) is withdrawn\n", "")
+    patient = _state(checked_in)[0]
+    assert (patient.status, patient.ended_at, patient.end_reason) == (
+        PatientStatus.INFECTED, infected.ended_at, infected.end_reason,
+    ), "as before the death, to the second"  # fmt: skip
+    code, out, err = followup("infections", "void", "1", "--reason", "no infection")
+    assert (code, err) == (0, ""), err
+    assert out.endswith("follow-up reopened at clinic visits only (the patient asked for no messages)\n")
+    patient, contacts, _, _ = _state(checked_in)
+    assert (patient.status, patient.ended_at, patient.end_reason) == (
+        PatientStatus.CLINIC_ONLY, clinic_only[0].ended_at, clinic_only[0].end_reason,
+    )  # fmt: skip
+    assert contacts == clinic_only[1]
+    assert _pending_to_the_patient(checked_in) == 0
+
+
+def test_no_death_is_dated_before_an_infection(checked_in: str) -> None:  # noqa: F811
+    early, late = TODAY - timedelta(days=9), TODAY - timedelta(days=2)
+    assert followup(*RECORD, "--onset", early.isoformat(), "--grade", "2")[0] == 0
+    assert followup(*RECORD, "--onset", late.isoformat(), "--grade", "2")[0] == 0
+    too_soon = (late - timedelta(days=1)).isoformat()
+    before = counts(checked_in)
+    refused = f"date of death: {too_soon} is before the onset of infection #2 ({late})"
+    for args in (
+        ["infections", "amend", "1", *FATAL, "--died-on", too_soon, "--reason", "fatal"],
+        [*RECORD, "--onset", early.isoformat(), *FATAL, "--died-on", too_soon],
+        ["patients", "died", "S001", "--date", too_soon, "--cause", "stroke"],
+    ):
+        assert followup(*args) == (1, "", f"error: {refused}\n"), args
+    assert counts(checked_in) == before
+
+
+def test_a_withdrawn_patient_with_a_confirmed_infection_is_not_reinstated(checked_in: str) -> None:  # noqa: F811
+    assert followup("patients", "withdraw", "S001", "--reason-code", "withdraw-consent")[0] == 0
+    onset = TODAY - timedelta(days=4)
+    assert followup(*RECORD, "--onset", onset.isoformat(), "--grade", "2")[0] == 0
+    assert _state(checked_in)[0].status is PatientStatus.WITHDRAWN
+    before = counts(checked_in)
+    assert followup("patients", "reinstate", "S001", "--reason", "changed their mind") == (
+        1, "", f"error: S001: cannot be reinstated, infection #1 (onset {onset}) is recorded\n",
+    )  # fmt: skip
+    assert counts(checked_in) == before

@@ -30,6 +30,7 @@ from models import (
     FormKind,
     Infection,
     Patient,
+    PatientStatus,
     QuestionnaireResponse,
     ResponseStatus,
     ScheduledContact,
@@ -176,7 +177,7 @@ async def amend_infection(
         infection.corrected = True
         notes["reason"] = reason
     await session.flush()
-    if died_on is not None:
+    if died_on is not None and patient.status is not PatientStatus.DIED:
         await record_fatal(session, patient=patient, infection=infection, died_on=died_on, actor=actor, now=now)
         outcome: str | None = f"follow-up ended: died on {died_on}"
     else:

@@ -45,7 +45,11 @@ async def follow_the_infections(
             with audited(session, entity=patient, actor=actor, action="patient.death_infection_changed", at=now) as n:
                 patient.end_reason = death_reason(fatal)
                 n["reason"] = reason
-            said.append(f"the death now rests on infection #{fatal.id}")
+            said.append(
+                f"the death now rests on infection #{fatal.id}"
+                if fatal.id != recorded_with
+                else f"the death's infection now has onset {fatal.onset_date}"
+            )
     if patient.status is PatientStatus.INFECTED:
         said.append(await _move_end_of_follow_up(session, patient=patient, reason=reason, actor=actor, now=now))
     return "; ".join(text for text in said if text) or None
@@ -62,10 +66,11 @@ async def _fatal_infection(session: AsyncSession, patient: Patient, *, preferrin
     return next((infection for infection in found if infection.id == preferring), found[0] if found else None)
 
 
-async def _before_the_end(session: AsyncSession, patient: Patient) -> dict[str, Any]:
-    """The patient's status, end and end reason before follow-up last ended (the audit trail's newest
-    `patient.end.*` event; it keeps only the values that changed, the others are as they are now)."""
-    event = await session.scalar(
+async def _ends(session: AsyncSession, patient: Patient) -> list[dict[str, Any]]:
+    """Each time the patient's follow-up ended, newest first: their status, end and end reason just before (from
+    the audit trail's `patient.end.*` events; they keep only the values that changed, the others are as they are
+    now)."""
+    events = await session.scalars(
         select(AuditEvent)
         .where(
             AuditEvent.entity_type == Patient.__tablename__,
@@ -73,15 +78,19 @@ async def _before_the_end(session: AsyncSession, patient: Patient) -> dict[str, 
             AuditEvent.action.startswith("patient.end."),
         )
         .order_by(AuditEvent.id.desc())
-        .limit(1)
     )
-    before = (event.before if event is not None else None) or {}
-    ended_at = before.get("ended_at", patient.ended_at)
-    return {
-        "status": PatientStatus(before.get("status", patient.status)),
-        "ended_at": datetime.fromisoformat(ended_at) if isinstance(ended_at, str) else ended_at,
-        "end_reason": before.get("end_reason", patient.end_reason),
-    }
+    ends = []
+    for event in events:
+        before = event.before or {}
+        ended_at = before.get("ended_at", patient.ended_at)
+        ends.append(
+            {
+                "status": PatientStatus(before.get("status", patient.status)),
+                "ended_at": datetime.fromisoformat(ended_at) if isinstance(ended_at, str) else ended_at,
+                "end_reason": before.get("end_reason", patient.end_reason),
+            }
+        )
+    return ends
 
 
 async def _withdraw_death(session: AsyncSession, *, patient: Patient, reason: str, actor: str, now: datetime) -> str:
@@ -89,18 +98,18 @@ async def _withdraw_death(session: AsyncSession, *, patient: Patient, reason: st
     ended otherwise (withdrawn, declined, lost, completed) is so again; one followed up until then (or ended at
     an infection) is ended at the infections (`_move_end_of_follow_up` says where, or reopens)."""
     died_on = patient.died_on
-    before = await _before_the_end(session, patient)
+    before = next(iter(await _ends(session, patient)), None)
     with audited(session, entity=patient, actor=actor, action="patient.death_withdrawn", at=now) as notes:
         patient.died_on = None
-        if before["status"] in FOLLOWED_UNTIL_AN_INFECTION:
-            patient.status, patient.end_reason = PatientStatus.INFECTED, before["end_reason"]
-            notes["then_as_before"] = before["status"].value
-        else:
+        if before is None or before["status"] in FOLLOWED_UNTIL_AN_INFECTION:  # ended at the infections now
+            patient.status, patient.end_reason = PatientStatus.INFECTED, None
+        else:  # as they were: ended at an infection, withdrawn, declined, lost or completed
             patient.status, patient.ended_at, patient.end_reason = (
                 before["status"],
                 before["ended_at"],
                 before["end_reason"],
             )
+        notes["before_the_death"] = before["status"].value if before else None
         notes["reason"] = reason
     if died_on is not None:
         await tell_of_death(
@@ -117,14 +126,9 @@ async def _withdraw_death(session: AsyncSession, *, patient: Patient, reason: st
     )
 
 
-# Statuses in which an infection ends follow-up (`infections.record_infection`): the patient is ended at the
-# infections when a death recorded from one of them is withdrawn.
-FOLLOWED_UNTIL_AN_INFECTION = (
-    PatientStatus.ENROLLED,
-    PatientStatus.ACTIVE,
-    PatientStatus.CLINIC_ONLY,
-    PatientStatus.INFECTED,
-)
+# Followed up until the death was recorded: an infection would have ended it (`infections.record_infection`), so
+# the patient is ended at the infections when the death is withdrawn.
+FOLLOWED_UNTIL_AN_INFECTION = (PatientStatus.ENROLLED, PatientStatus.ACTIVE, PatientStatus.CLINIC_ONLY)
 
 
 async def _move_end_of_follow_up(
@@ -143,8 +147,9 @@ async def _move_end_of_follow_up(
             patient.end_reason = moved_reason
             notes["reason"] = reason
         return f"follow-up now ends at the infection with onset {earliest}"
-    before = await _before_the_end(session, patient)  # the infection's end, or a withdrawn death's
-    if before["status"] is PatientStatus.CLINIC_ONLY:  # no messages, as they asked: followed up at clinic again
+    # how they were followed up before the infections and deaths ended it (the newest end from another status)
+    before = next((end for end in await _ends(session, patient) if end["status"] in FOLLOWED_UNTIL_AN_INFECTION), None)
+    if before is not None and before["status"] is PatientStatus.CLINIC_ONLY:  # no messages, as they asked
         with audited(session, entity=patient, actor=actor, action="patient.follow_up_reopened", at=now) as notes:
             patient.status, patient.ended_at, patient.end_reason = (
                 PatientStatus.CLINIC_ONLY,

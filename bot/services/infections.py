@@ -170,7 +170,7 @@ async def record_infection(
         # entered after another with a later onset: the first infection, and the end of follow-up, move earlier
         with audited(session, entity=patient, actor=actor, action="patient.first_infection_moved", at=now):
             patient.end_reason = first_infection_reason(details.onset_date)
-    if died_on is not None:
+    if died_on is not None and patient.status is not PatientStatus.DIED:
         await record_fatal(session, patient=patient, infection=infection, died_on=died_on, actor=actor, now=now)
     elif first and patient.status not in ENDED_STATUSES:
         was = patient.status
@@ -203,14 +203,14 @@ async def record_infection(
 
 
 def check_death_date(details: InfectionDetails, *, died_on: date | None, patient: Patient, today: date) -> None:
-    """A date of death goes with grade 5 and only with it, between the onset and today; a patient whose death is
-    recorded already (on its own, or with another infection) is given none."""
+    """A date of death goes with grade 5 and only with it, between the onset and today; for a patient whose death
+    is recorded already (on its own, or with another infection) it can only be that date."""
     if details.ctcae_grade != 5:
         if died_on is not None:
-            raise DomainError("date of death: only for a grade 5 (fatal) infection")
+            raise DomainError(N_("date of death: only for a grade 5 (fatal) infection"))
         return
     if patient.status is PatientStatus.DIED:
-        if died_on is not None:
+        if died_on not in (None, patient.died_on):
             raise DomainError(
                 N_("date of death: {study_id}'s death is recorded already ({died_on})"),
                 study_id=patient.study_id,
@@ -218,11 +218,13 @@ def check_death_date(details: InfectionDetails, *, died_on: date | None, patient
             )
         return
     if died_on is None:
-        raise DomainError("date of death: give it for a grade 5 (fatal) infection")
+        raise DomainError(N_("date of death: give it for a grade 5 (fatal) infection"))
     if died_on > today:
-        raise DomainError(f"date of death: {died_on} is in the future")
+        raise DomainError(N_("date of death: {died_on} is in the future"), died_on=died_on)
     if died_on < details.onset_date:
-        raise DomainError(f"date of death: {died_on} is before the onset {details.onset_date}")
+        raise DomainError(
+            N_("date of death: {died_on} is before the onset {onset}"), died_on=died_on, onset=details.onset_date
+        )
 
 
 def death_reason(infection: Infection) -> str:

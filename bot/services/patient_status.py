@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
@@ -115,6 +115,13 @@ async def reinstate(session: AsyncSession, *, patient: Patient, reason: str, act
         raise DomainError(
             N_("{study_id}: cannot be reinstated from {status}"), study_id=patient.study_id, status=patient.status.value
         )
+    if (infected := await _last_infection(session, patient)) is not None:  # follow-up ends at the first one
+        raise DomainError(
+            N_("{study_id}: cannot be reinstated, infection #{number} (onset {onset}) is recorded"),
+            study_id=patient.study_id,
+            number=infected.id,
+            onset=infected.onset_date,
+        )
     with audited(session, entity=patient, actor=actor, action="patient.reinstate", at=now) as notes:
         patient.status = PatientStatus.ACTIVE if patient.consented_at is not None else PatientStatus.ENROLLED
         patient.ended_at, patient.end_reason = None, None
@@ -139,7 +146,7 @@ async def record_death(
     infection says which, see `infections.death_reason`). The caller commits."""
     if patient.status is PatientStatus.DIED:
         raise DomainError(f"{patient.study_id}: a death is recorded already ({patient.died_on})")
-    _check_day_of_death(patient, died_on, now)
+    await _check_day_of_death(session, patient, died_on, now)
     kept = visible_text(cause) if cause else ""
     with audited(session, entity=patient, actor=actor, action="patient.died", at=now) as notes:
         patient.died_on = died_on
@@ -155,11 +162,31 @@ async def record_death(
     )
 
 
-def _check_day_of_death(patient: Patient, died_on: date, now: datetime) -> None:
-    if died_on > now.astimezone(ZoneInfo(patient.timezone)).date():  # the patient's today, as for the onset
+async def _check_day_of_death(session: AsyncSession, patient: Patient, died_on: date, now: datetime) -> None:
+    """Not in the future (the patient's today, as for an onset), not before the baseline, not before the onset of
+    an infection that is recorded."""
+    if died_on > now.astimezone(ZoneInfo(patient.timezone)).date():
         raise DomainError(f"--date: {died_on} is in the future")
     if died_on < patient.baseline_date:
         raise DomainError(f"--date: {died_on} is before the baseline ({patient.baseline_date})")
+    latest = await _last_infection(session, patient)
+    if latest is not None and died_on < latest.onset_date:
+        raise DomainError(
+            N_("date of death: {died_on} is before the onset of infection #{number} ({onset})"),
+            died_on=died_on,
+            number=latest.id,
+            onset=latest.onset_date,
+        )
+
+
+async def _last_infection(session: AsyncSession, patient: Patient) -> Infection | None:
+    """The patient's infection (not void) with the latest onset."""
+    return await session.scalar(
+        select(Infection)
+        .where(Infection.patient_id == patient.id, Infection.voided_at.is_(None))
+        .order_by(Infection.onset_date.desc(), Infection.id.desc())
+        .limit(1)
+    )
 
 
 async def correct_death_date(
@@ -172,12 +199,7 @@ async def correct_death_date(
         raise DomainError(f"{patient.study_id}: no death is recorded (`followup patients died` records one)")
     if died_on == patient.died_on:
         raise DomainError(f"--date: the date of death is {died_on} already")
-    _check_day_of_death(patient, died_on, now)
-    last_onset = await session.scalar(
-        select(func.max(Infection.onset_date)).where(Infection.patient_id == patient.id, Infection.voided_at.is_(None))
-    )
-    if last_onset is not None and died_on < last_onset:
-        raise DomainError(f"--date: {died_on} is before the onset of an infection ({last_onset})")
+    await _check_day_of_death(session, patient, died_on, now)
     replaced = patient.died_on
     with audited(session, entity=patient, actor=actor, action="patient.death_date_corrected", at=now) as notes:
         patient.died_on = died_on
