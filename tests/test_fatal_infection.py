@@ -186,9 +186,12 @@ def test_corrections_that_make_an_infection_fatal_or_not_record_or_withdraw_the_
     assert counts(cli_study) == before
     code, out, err = followup("infections", "amend", "1", *fatal, "--died-on", died_on.isoformat(), "--reason", "x")
     assert (code, out, err) == (0, f"infection #1 amended; follow-up ended: died on {died_on}\n", "")
-    patient, _events, notices = _death_and_notices(cli_study)
+    patient, events, notices = _death_and_notices(cli_study)
     assert (patient.status, patient.died_on) == (PatientStatus.DIED, died_on)
     assert "致死性感染" in notices[-1], "the PI is told of the death again"
+    died = [event for event in events if event.action == "patient.died"][-1]
+    assert died.after is not None
+    assert died.after["reason"] == "x", "the death carries the amendment's reason"
 
     # Voided (entered for the wrong patient): no death, no infection, follow-up reopens.
     code, out, err = followup("infections", "void", "1", "--reason", "wrong patient")

@@ -178,7 +178,9 @@ async def amend_infection(
         notes["reason"] = reason
     await session.flush()
     if died_on is not None and patient.status is not PatientStatus.DIED:
-        await record_fatal(session, patient=patient, infection=infection, died_on=died_on, actor=actor, now=now)
+        await record_fatal(
+            session, patient=patient, infection=infection, died_on=died_on, actor=actor, now=now, reason=reason
+        )
         outcome: str | None = f"follow-up ended: died on {died_on}"
     else:
         outcome = await follow_the_infections(session, patient=patient, reason=reason, actor=actor, now=now)

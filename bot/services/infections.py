@@ -263,13 +263,27 @@ async def tell_of_death(
 
 
 async def record_fatal(
-    session: AsyncSession, *, patient: Patient, infection: Infection, died_on: date, actor: str, now: datetime
+    session: AsyncSession,
+    *,
+    patient: Patient,
+    infection: Infection,
+    died_on: date,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
 ) -> None:
     """A grade 5 infection (flushed): the patient died on `died_on`. Follow-up ends as died, nothing goes to the
     patient's chat (pending messages are cancelled), and the site's PI and the study admins are told."""
     cause = f"infection, CTCAE grade 5 (onset {infection.onset_date})"
     await record_death(
-        session, patient=patient, died_on=died_on, cause=cause, actor=actor, now=now, end_reason=death_reason(infection)
+        session,
+        patient=patient,
+        died_on=died_on,
+        cause=cause,
+        actor=actor,
+        now=now,
+        end_reason=death_reason(infection),
+        reason=reason,
     )
     await tell_of_death(
         session,

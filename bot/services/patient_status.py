@@ -140,10 +140,12 @@ async def record_death(
     actor: str,
     now: datetime,
     end_reason: str | None = None,
+    reason: str | None = None,
 ) -> int:
     """Death ends follow-up on its date (which is neither in the future nor before the baseline); returns the
     contacts cancelled. The end reason is "died: <cause>", or `end_reason` (a death recorded with a fatal
-    infection says which, see `infections.death_reason`). The caller commits."""
+    infection says which, see `infections.death_reason`); `reason`, why it is recorded now (a correction's), is
+    kept in the audit trail. The caller commits."""
     if patient.status is PatientStatus.DIED:
         raise DomainError(f"{patient.study_id}: a death is recorded already ({patient.died_on})")
     await _check_day_of_death(session, patient, died_on, now)
@@ -152,6 +154,8 @@ async def record_death(
         patient.died_on = died_on
         if kept:
             notes["cause"] = kept
+        if reason:
+            notes["reason"] = reason
     return await end_follow_up(
         session,
         patient=patient,
