@@ -3,14 +3,14 @@ stays in the audit trail)."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 from typing import Annotated
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.patients import app as patients_app
-from bot.cli.runtime import Runtime, fail, run_with_session
+from bot.cli.runtime import Runtime, date_option, fail, run_with_session
 from bot.plan import parse_clock_time
 from bot.services.corrections import correct_answer
 from bot.services.enrollment import get_patient
@@ -69,8 +69,8 @@ def update(
 ) -> None:
     """Correct a patient's baseline, group, IL-2 start, language or reminder time; contacts still ahead are
     re-planned, past ones stay. Switching to il2 needs --il2-start; switching to control drops the doses ahead."""
-    new_baseline = _date_option("--baseline", baseline)
-    new_il2_start = _date_option("--il2-start", il2_start)
+    new_baseline = date_option("--baseline", baseline)
+    new_il2_start = date_option("--il2-start", il2_start)
     new_time: time | None = None
     if reminder_time is not None:
         new_time = parse_clock_time(reminder_time)
@@ -95,10 +95,3 @@ def update(
 
     replanned = run_with_session(use_case)
     typer.echo(f"{study_id} updated; {replanned} contacts ahead planned anew")
-
-
-def _date_option(option: str, value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        fail(f"{option}: {value!r} is not a date in the form YYYY-MM-DD")

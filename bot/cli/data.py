@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,7 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.runtime import Runtime, console, fail, run_with_session
+from bot.cli.runtime import Runtime, console, date_option, fail, run_with_session
 from bot.i18n import SOURCE_LANGUAGE
 from bot.services.sites import get_site
 
@@ -72,10 +72,7 @@ def report_command(
         fail(f"--language: use one of {', '.join(languages())}")
 
     today = datetime.now(UTC).date()
-    try:
-        until = date.fromisoformat(cutoff) if cutoff else today
-    except ValueError:
-        fail(f"--cutoff: {cutoff!r} is not a date in the form YYYY-MM-DD")
+    until = date_option("--cutoff", cutoff) or today
     if until > today:
         fail(f"--cutoff: {until} is later than today; follow-up time cannot be counted ahead")
 

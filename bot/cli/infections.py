@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.runtime import ROW_NUMBER, Runtime, fail, run_with_session
+from bot.cli.runtime import ROW_NUMBER, Runtime, date_option, run_with_session
 from bot.infection_fields import codes_help
 from bot.services.corrections import amend_infection
 from bot.services.enrollment import get_patient
@@ -19,13 +18,6 @@ from models import InfectionSource, Outcome
 TREATMENT_HELP = "One or more, comma-separated: " + codes_help("treatments")
 
 app = typer.Typer(help="Confirmed infections.", no_args_is_help=True, rich_markup_mode=None)
-
-
-def _date_of_death(died_on: str | None) -> date | None:
-    try:
-        return date.fromisoformat(died_on) if died_on else None
-    except ValueError:
-        fail(f"--died-on: {died_on!r} is not a date in the form YYYY-MM-DD")
 
 
 @app.command("record")
@@ -45,7 +37,7 @@ def record(
 ) -> None:
     """Record a confirmed infection. The patient's first one ends their follow-up; a grade 5 (fatal) one ends it
     as died on --died-on."""
-    death = _date_of_death(died_on)
+    death = date_option("--died-on", died_on)
 
     async def use_case(session: AsyncSession, rt: Runtime) -> str:
         details = details_or_error(
@@ -95,7 +87,7 @@ def amend(
 ) -> None:
     """Correct fields of a recorded infection; the export flags it as corrected. Made grade 5 (fatal), follow-up
     ends as died on --died-on; no longer grade 5, the death recorded with it is withdrawn."""
-    death = _date_of_death(died_on)
+    death = date_option("--died-on", died_on)
 
     async def use_case(session: AsyncSession, rt: Runtime) -> str:
         infection, follow_up = await amend_infection(

@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.patients import app
-from bot.cli.runtime import Runtime, fail, run_with_session
+from bot.cli.runtime import Runtime, date_option, run_with_session
 from bot.services.enrollment import get_patient
 from bot.services.patient_status import correct_death_date, mark_lost, record_death, reinstate
 
@@ -36,10 +36,7 @@ def died_command(
     cause: Annotated[str | None, typer.Option(help="Cause of death (kept in the audit trail)")] = None,
 ) -> None:
     """Record a patient's death: follow-up ends on that date."""
-    try:
-        died_on = date.fromisoformat(on)
-    except ValueError:
-        fail(f"--date: {on!r} is not a date in the form YYYY-MM-DD")
+    died_on = date_option("--date", on)
 
     async def use_case(session: AsyncSession, rt: Runtime) -> int:
         patient = await get_patient(session, study_id=study_id)
@@ -60,10 +57,7 @@ def death_date_command(
     reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
 ) -> None:
     """Correct a recorded date of death (however it was recorded)."""
-    try:
-        died_on = date.fromisoformat(on)
-    except ValueError:
-        fail(f"--date: {on!r} is not a date in the form YYYY-MM-DD")
+    died_on = date_option("--date", on)
 
     async def use_case(session: AsyncSession, rt: Runtime) -> date:
         patient = await get_patient(session, study_id=study_id)

@@ -6,7 +6,8 @@ import asyncio
 import getpass
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import NoReturn, TypeVar
+from datetime import date
+from typing import NoReturn, TypeVar, overload
 
 import typer
 from rich.console import Console
@@ -35,6 +36,20 @@ class Runtime:
 def fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=1)
+
+
+@overload
+def date_option(option: str, value: str) -> date: ...
+@overload
+def date_option(option: str, value: str | None) -> date | None: ...
+def date_option(option: str, value: str | None) -> date | None:
+    """A YYYY-MM-DD option's date (None when not given), or the one-line error."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not a date in the form YYYY-MM-DD")
 
 
 def runtime() -> Runtime:
