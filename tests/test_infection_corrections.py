@@ -5,8 +5,9 @@ rests on a fatal infection that is left, and nothing dates an infection after th
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from models import OutboxStatus, PatientStatus
+from models import OutboxStatus, Patient, PatientStatus
 from tests.test_cli import counts, followup, study  # noqa: F401 - the CLI's study fixture
 from tests.test_corrections import checked_in  # noqa: F401 - S001, il2, month 1 submitted
 from tests.test_infection_void import CHAT, TODAY, _linked_and_consented, _state
@@ -20,6 +21,16 @@ def _pending_to_the_patient(database_url: str) -> int:
     return sum(
         message.chat_id == CHAT and message.status is OutboxStatus.PENDING for message in _state(database_url)[3]
     )
+
+
+def _assert_clinic_only_as_before(database_url: str, clinic_only: tuple[Patient, dict[str, int], Any, Any]) -> None:
+    """Back to clinic-only with the stop-contact's own end, no contact planned, nothing to their chat."""
+    patient, contacts, _, _ = _state(database_url)
+    assert (patient.status, patient.ended_at, patient.end_reason) == (
+        PatientStatus.CLINIC_ONLY, clinic_only[0].ended_at, clinic_only[0].end_reason,
+    )  # fmt: skip
+    assert contacts == clinic_only[1]
+    assert _pending_to_the_patient(database_url) == 0
 
 
 def test_a_death_whose_typed_cause_reads_like_an_infections_is_never_withdrawn(checked_in: str) -> None:  # noqa: F811
@@ -65,12 +76,7 @@ def test_a_patient_who_asked_for_no_messages_is_not_told_and_comes_back_to_clini
     assert (code, out, err) == (
         0, "infection #1 void; follow-up reopened at clinic visits only (the patient asked for no messages)\n", "",
     )  # fmt: skip
-    patient, contacts, _, _ = _state(checked_in)
-    assert (patient.status, patient.ended_at, patient.end_reason) == (
-        PatientStatus.CLINIC_ONLY, clinic_only[0].ended_at, clinic_only[0].end_reason,
-    )  # fmt: skip
-    assert contacts == clinic_only[1]
-    assert _pending_to_the_patient(checked_in) == 0
+    _assert_clinic_only_as_before(checked_in, clinic_only)
 
 
 def test_the_death_rests_on_the_fatal_infection_left_and_nothing_is_dated_after_it(checked_in: str) -> None:  # noqa: F811
@@ -150,12 +156,7 @@ def test_a_stop_contact_survives_a_chain_of_corrections(checked_in: str) -> None
     code, out, err = followup("infections", "void", "1", "--reason", "no infection")
     assert (code, err) == (0, ""), err
     assert out.endswith("follow-up reopened at clinic visits only (the patient asked for no messages)\n")
-    patient, contacts, _, _ = _state(checked_in)
-    assert (patient.status, patient.ended_at, patient.end_reason) == (
-        PatientStatus.CLINIC_ONLY, clinic_only[0].ended_at, clinic_only[0].end_reason,
-    )  # fmt: skip
-    assert contacts == clinic_only[1]
-    assert _pending_to_the_patient(checked_in) == 0
+    _assert_clinic_only_as_before(checked_in, clinic_only)
 
 
 def test_no_death_is_dated_before_an_infection(checked_in: str) -> None:  # noqa: F811
