@@ -7,7 +7,7 @@ numbers or text, exactly as `bot.services.triage.Answers` expects them.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -347,6 +347,11 @@ DECIDED_BY = {"hospitalized": ("hospital_reason", "in_hospital_now")}
 
 def visible_items(form: FormKind, answers: Mapping[str, Any], group: Group) -> list[Item]:
     return [item for item in FORMS[form] if item.shown(answers, group)]
+
+
+def counted_answers(answers: Mapping[str, Any], shown: Collection[str]) -> dict[str, Any]:
+    """The answers that count: to items still shown (`shown`, their ids), and not skipped (None)."""
+    return {key: value for key, value in answers.items() if key in shown and value is not None}
 
 
 class Invalid(ValueError):

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.forms import FORM_ITEMS, derived, visible_items
+from bot.forms import FORM_ITEMS, counted_answers, derived, visible_items
 from bot.protocol import StudyProtocol
 from bot.services.audit import record_event
 from bot.services.checkin_answers import answer_values, answers_so_far
@@ -70,7 +70,7 @@ async def _finish(
     answers = answer_values(await answers_so_far(session, response))
     shown = {item.id for item in visible_items(response.form, answers, patient.group)}
     await session.execute(delete(Answer).where(Answer.response_id == response.id, Answer.item_id.not_in(shown)))
-    kept = {key: value for key, value in answers.items() if key in shown and value is not None}
+    kept = counted_answers(answers, shown)
     missing = [item for item in shown if item not in answers and not FORM_ITEMS[response.form][item].optional]
     if missing and not partial:
         raise DomainError(f"unanswered items: {', '.join(sorted(missing))}")
@@ -139,7 +139,7 @@ async def submit_unfinished(session: AsyncSession, *, protocol: StudyProtocol, n
     for response, patient in stale.all():
         answers = answer_values(await answers_so_far(session, response))
         shown = {item.id for item in visible_items(response.form, answers, patient.group)}
-        kept = {key: value for key, value in answers.items() if key in shown and value is not None}
+        kept = counted_answers(answers, shown)
         result = await triage_response(
             session, patient=patient, response=response, answers=kept, protocol=protocol, now=now
         )

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.forms import DECIDED_BY, visible_items
+from bot.forms import DECIDED_BY, counted_answers, visible_items
 from bot.plan import local_instant
 from bot.protocol import StudyProtocol
 from bot.services.escalation import Trigger
@@ -99,7 +99,7 @@ async def alarm_on_answer(
     """A red flag acts when it is answered, not at Submit: answers that already make the level urgent send
     the advice and open the escalation in the same transaction as the answer (once per response)."""
     shown = {item.id for item in visible_items(response.form, answers, patient.group)}
-    kept = {key: value for key, value in answers.items() if key in shown and value is not None}
+    kept = counted_answers(answers, shown)
     for item_id, follow_ups in DECIDED_BY.items():  # "in hospital": not an alarm until we know why
         if any(follow_up in shown and follow_up not in answers for follow_up in follow_ups):
             kept.pop(item_id, None)
